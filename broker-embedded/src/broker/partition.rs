@@ -1,0 +1,233 @@
+//! One partition: its log, group commit of fsyncs, and the visible end that readers wait on.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::{Notify, watch};
+
+use crate::broker::Durability;
+use crate::error::{Error, Result};
+use crate::log::{self, AppendInfo, Log};
+use crate::topic::TopicName;
+
+#[derive(Debug, Default)]
+struct FlushState {
+    /// Every offset below this is on stable storage.
+    flushed: i64,
+    /// A thread is running an fsync right now; others wait for it.
+    in_progress: bool,
+}
+
+/// Data read from a partition.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadResult {
+    /// Whole record batches (possibly empty).
+    pub(crate) batches: Bytes,
+    /// The high watermark: consumers can read up to here.
+    pub(crate) high_watermark: i64,
+    /// The first offset in the log.
+    pub(crate) log_start_offset: i64,
+    /// The file the batches came from, and the position of the first one (for error messages).
+    pub(crate) source: Option<(std::path::PathBuf, u64)>,
+}
+
+/// A partition of a topic.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub(crate) topic: TopicName,
+    pub(crate) index: i32,
+    pub(crate) log: Mutex<Log>,
+    durability: Durability,
+    flush: Mutex<FlushState>,
+    flushed_cv: Condvar,
+    /// The high watermark: the end of what readers may see (the flushed end in sync-on-ack mode).
+    hw: watch::Sender<i64>,
+    /// Shared by every partition of the broker: woken whenever any high watermark moves.
+    data_arrived: Arc<Notify>,
+}
+
+impl Partition {
+    pub(crate) fn new(
+        topic: TopicName,
+        index: i32,
+        log: Log,
+        durability: Durability,
+        data_arrived: Arc<Notify>,
+    ) -> Self {
+        let end = log.log_end_offset();
+        let flushed = log.recovery_point().min(end);
+        let (hw, _) = watch::channel(end);
+        Self {
+            topic,
+            index,
+            log: Mutex::new(log),
+            durability,
+            flush: Mutex::new(FlushState {
+                flushed,
+                in_progress: false,
+            }),
+            flushed_cv: Condvar::new(),
+            hw,
+            data_arrived,
+        }
+    }
+
+    /// Appends one batch and, in sync-on-ack mode, returns only once it is on stable storage.
+    /// Blocking: call from a blocking context.
+    pub(crate) fn append(&self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
+        let info = self.append_nowait(batch, now_ms)?;
+        self.wait_durable(info.last_offset + 1)?;
+        Ok(info)
+    }
+
+    /// Appends without waiting for the fsync; pair with [`Partition::wait_durable`].
+    pub(crate) fn append_nowait(&self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
+        let (info, leo) = {
+            let mut log = self.log.lock();
+            let info = log.append(batch, now_ms)?;
+            (info, log.log_end_offset())
+        };
+        if matches!(self.durability, Durability::Interval(_)) {
+            self.publish(leo);
+        }
+        Ok(info)
+    }
+
+    /// Waits until every offset below `offset` is durable (sync-on-ack mode); many callers share one
+    /// fsync (group commit). In interval mode this returns at once.
+    pub(crate) fn wait_durable(&self, offset: i64) -> Result<()> {
+        if matches!(self.durability, Durability::Interval(_)) {
+            return Ok(());
+        }
+        self.flush_to(offset)
+    }
+
+    /// Makes every offset below `offset` durable, sharing fsyncs with concurrent callers.
+    pub(crate) fn flush_to(&self, offset: i64) -> Result<()> {
+        let mut st = self.flush.lock();
+        loop {
+            if st.flushed >= offset {
+                return Ok(());
+            }
+            if st.in_progress {
+                self.flushed_cv.wait(&mut st);
+                continue;
+            }
+            st.in_progress = true;
+            drop(st);
+            let result = self.run_flush();
+            st = self.flush.lock();
+            st.in_progress = false;
+            match result {
+                Ok(target) => {
+                    st.flushed = st.flushed.max(target);
+                    self.flushed_cv.notify_all();
+                    let visible = st.flushed;
+                    drop(st);
+                    self.publish(visible);
+                    st = self.flush.lock();
+                }
+                Err(e) => {
+                    self.flushed_cv.notify_all();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Flushes everything appended so far; returns the offset now durable.
+    pub(crate) fn flush_all(&self) -> Result<()> {
+        let leo = self.log.lock().log_end_offset();
+        self.flush_to(leo)
+    }
+
+    fn run_flush(&self) -> Result<i64> {
+        let (files, target) = self.log.lock().begin_flush();
+        for f in &files {
+            if let Err(e) = f.sync_data() {
+                // After a failed fsync the kernel may have dropped the dirty pages: the log's state on
+                // disk is unknown, so it takes no more writes until it is reopened and recovered.
+                let msg = format!("fsync failed for {}-{}: {e}", self.topic, self.index);
+                self.log.lock().mark_failed(msg.clone());
+                return Err(Error::storage(msg, e));
+            }
+        }
+        self.log.lock().mark_flushed(target);
+        Ok(target)
+    }
+
+    fn publish(&self, end: i64) {
+        let moved = self.hw.send_if_modified(|hw| {
+            if end > *hw {
+                *hw = end;
+                true
+            } else {
+                false
+            }
+        });
+        if moved {
+            self.data_arrived.notify_waiters();
+        }
+    }
+
+    /// Sets the visible end after the log was truncated or reopened.
+    pub(crate) fn high_watermark(&self) -> i64 {
+        *self.hw.borrow()
+    }
+
+    /// A receiver that changes whenever the high watermark moves.
+    pub(crate) fn watch(&self) -> watch::Receiver<i64> {
+        self.hw.subscribe()
+    }
+
+    /// Reads whole batches from `offset`, at most `max_bytes` (but at least one batch), below the
+    /// high watermark.
+    pub(crate) fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        let hw = self.high_watermark();
+        let (plan, log_start) = {
+            let log = self.log.lock();
+            let log_start = log.log_start_offset();
+            if offset > hw {
+                return Err(Error::OffsetOutOfRange {
+                    offset,
+                    log_start,
+                    log_end: hw,
+                });
+            }
+            if offset == hw {
+                return Ok(ReadResult {
+                    batches: Bytes::new(),
+                    high_watermark: hw,
+                    log_start_offset: log_start,
+                    source: None,
+                });
+            }
+            (log.plan_read(offset)?, log_start)
+        };
+        let (batches, source) = match plan {
+            Some(plan) => (
+                log::read_batches(&plan, max_bytes, hw)?,
+                Some((plan.path.clone(), plan.start)),
+            ),
+            None => (Bytes::new(), None),
+        };
+        Ok(ReadResult {
+            batches,
+            high_watermark: hw,
+            log_start_offset: log_start,
+            source,
+        })
+    }
+
+    pub(crate) fn log_start_offset(&self) -> i64 {
+        self.log.lock().log_start_offset()
+    }
+
+    pub(crate) fn log_end_offset(&self) -> i64 {
+        self.log.lock().log_end_offset()
+    }
+}
+
+/// Shared handle.
+pub(crate) type PartitionRef = Arc<Partition>;

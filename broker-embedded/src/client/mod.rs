@@ -1,0 +1,131 @@
+//! The in-process front door: producer, consumer and admin clients over the broker core, with no
+//! sockets and no copies beyond the log.
+
+mod admin;
+mod consumer;
+pub(crate) mod partitioner;
+mod producer;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use admin::{Admin, NewTopic, OffsetSpec, PartitionDescription, TopicDescription};
+pub use consumer::{Consumer, ConsumerConfig, OffsetAndMetadata, OffsetReset};
+pub use producer::{DeliveryFuture, Producer, ProducerConfig};
+
+pub use crate::format::Header;
+
+/// A topic and a partition of it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    /// A topic-partition pair.
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        Self {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// A record to produce.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProducerRecord {
+    /// Destination topic.
+    pub topic: String,
+    /// Destination partition; when `None` the partitioner picks one (murmur2 of the key, as Kafka's
+    /// clients do, or a sticky partition for records without a key).
+    pub partition: Option<i32>,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value (`None` is a tombstone on compacted topics).
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+    /// Create time in milliseconds; `None` means now.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record with a value and no key.
+    pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        Self {
+            topic: topic.into(),
+            value: Some(value.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the partition.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the timestamp.
+    pub fn timestamp(mut self, ts: i64) -> Self {
+        self.timestamp = Some(ts);
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, key: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        self.headers.push(Header {
+            key: key.into(),
+            value: Some(value.into()),
+        });
+        self
+    }
+}
+
+/// Where an acknowledged record was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset.
+    pub offset: i64,
+    /// The record's timestamp (the broker's time on `LogAppendTime` topics).
+    pub timestamp: i64,
+}
+
+/// A record read by a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The offset.
+    pub offset: i64,
+    /// The timestamp.
+    pub timestamp: i64,
+    /// The key.
+    pub key: Option<Bytes>,
+    /// The value.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<Header>,
+}

@@ -1,0 +1,101 @@
+//! The bundled log broker: Kafka's storage format and semantics, inside the application.
+//!
+//! A [`Broker`] owns a data directory laid out exactly as Kafka lays out a log directory: one
+//! directory per partition, segments of record batches (magic 2) with sparse offset and time indexes,
+//! producer-state snapshots and recovery checkpoints. Appends are acknowledged once fsynced (group
+//! commit shares fsyncs across producers) unless [`Durability::Interval`] is chosen. After an unclean
+//! stop the log is re-checked from the last recovery point and cut at the first invalid batch.
+//!
+//! The in-process clients ([`Producer`], [`Consumer`], [`Admin`]) talk to the broker with no sockets.
+//!
+//! ```
+//! use broker_embedded::{Broker, BrokerConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerRecord, TopicPartition};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), broker_embedded::Error> {
+//! let dir = tempfile::tempdir().map_err(|e| broker_embedded::Error::Timeout(e.to_string()))?;
+//! let broker = Broker::open(BrokerConfig::new(dir.path())).await?;
+//! broker.admin().create_topic(NewTopic::new("greetings", 1)).await?;
+//!
+//! let producer = broker.producer(Default::default())?;
+//! let meta = producer.send_and_wait(ProducerRecord::new("greetings", "hello").key("k")).await?;
+//! assert_eq!(meta.offset, 0);
+//!
+//! let consumer = broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
+//! consumer.assign(&[TopicPartition::new("greetings", 0)])?;
+//! let records = consumer.poll(Duration::from_secs(1)).await?;
+//! assert_eq!(records[0].value.as_deref(), Some(&b"hello"[..]));
+//! broker.close().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod broker;
+mod client;
+mod error;
+pub mod format;
+
+mod io;
+mod log;
+pub mod topic;
+
+use std::sync::Arc;
+
+pub use broker::{BrokerConfig, Durability};
+pub use client::{
+    Admin, Consumer, ConsumerConfig, ConsumerRecord, DeliveryFuture, Header, NewTopic,
+    OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, Producer, ProducerConfig,
+    ProducerRecord, RecordMetadata, TopicDescription, TopicPartition,
+};
+pub use error::{Error, Result};
+pub use io::{FaultyFileSystem, FileHandle, FileSystem, OsFileSystem, StorageFile};
+
+use broker::BrokerCore;
+
+/// A running embedded broker. Dropping it without [`Broker::close`] is an unclean stop (the next
+/// open recovers the logs), exactly like a crash.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    core: Arc<BrokerCore>,
+}
+
+impl Broker {
+    /// Opens the data directory (recovering logs after an unclean stop) and starts background work.
+    /// Must be called inside a Tokio runtime.
+    pub async fn open(config: BrokerConfig) -> Result<Self> {
+        let core = tokio::task::spawn_blocking(move || BrokerCore::open(config))
+            .await
+            .map_err(|e| Error::Timeout(format!("opening the broker failed: {e}")))??;
+        Ok(Self { core })
+    }
+
+    /// A new producer.
+    pub fn producer(&self, config: ProducerConfig) -> Result<Producer> {
+        Producer::new(self.core.clone(), config)
+    }
+
+    /// A new consumer.
+    pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
+        Consumer::new(self.core.clone(), config)
+    }
+
+    /// The admin client.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.core.clone())
+    }
+
+    /// The broker's settings.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.core.config
+    }
+
+    /// Flushes everything, writes checkpoints and the clean-shutdown marker, and stops background
+    /// work. Later calls on any client fail with [`Error::Shutdown`].
+    pub async fn close(&self) -> Result<()> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.close())
+            .await
+            .map_err(|e| Error::Timeout(format!("closing the broker failed: {e}")))?
+    }
+}

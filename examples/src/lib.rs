@@ -1,0 +1,1 @@
+//! Runnable example applications; see the `examples/` directory of this package.

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: seeded randomness, reading whole topics back.
+
+use std::time::Duration;
+
+use broker_embedded::{Broker, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+
+/// Reads every record of a partition from its log start to its high watermark.
+pub async fn read_partition(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+) -> broker_embedded::Result<Vec<ConsumerRecord>> {
+    let tp = TopicPartition::new(topic, partition);
+    let end = broker.admin().describe_topic(topic)?.partitions[partition as usize].high_watermark;
+    let consumer =
+        broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(std::slice::from_ref(&tp))?;
+    let mut out: Vec<ConsumerRecord> = Vec::new();
+    while consumer.position(&tp).await? < end {
+        let batch = consumer.poll(Duration::from_millis(200)).await?;
+        if batch.is_empty() && consumer.position(&tp).await? < end {
+            return Err(broker_embedded::Error::Timeout(format!(
+                "partition {tp} stopped short of its high watermark {end}"
+            )));
+        }
+        out.extend(batch);
+    }
+    Ok(out)
+}
+
+/// A seed from `TEST_SEED` when set (to replay a failure), else from the clock; printed by callers.
+pub fn seed_from_env() -> u64 {
+    std::env::var("TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
+/// Installs a tracing subscriber for tests (once), honouring `RUST_LOG`.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}

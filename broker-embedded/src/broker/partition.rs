@@ -24,10 +24,6 @@ struct FlushState {
 pub(crate) struct ReadResult {
     /// Whole record batches (possibly empty).
     pub(crate) batches: Bytes,
-    /// The high watermark: consumers can read up to here.
-    pub(crate) high_watermark: i64,
-    /// The first offset in the log.
-    pub(crate) log_start_offset: i64,
     /// The file the batches came from, and the position of the first one (for error messages).
     pub(crate) source: Option<(std::path::PathBuf, u64)>,
 }
@@ -71,14 +67,6 @@ impl Partition {
             hw,
             data_arrived,
         }
-    }
-
-    /// Appends one batch and, in sync-on-ack mode, returns only once it is on stable storage.
-    /// Blocking: call from a blocking context.
-    pub(crate) fn append(&self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
-        let info = self.append_nowait(batch, now_ms)?;
-        self.wait_durable(info.last_offset + 1)?;
-        Ok(info)
     }
 
     /// Appends without waiting for the fsync; pair with [`Partition::wait_durable`].
@@ -171,21 +159,16 @@ impl Partition {
         }
     }
 
-    /// Sets the visible end after the log was truncated or reopened.
+    /// The high watermark: the end of what consumers may read.
     pub(crate) fn high_watermark(&self) -> i64 {
         *self.hw.borrow()
-    }
-
-    /// A receiver that changes whenever the high watermark moves.
-    pub(crate) fn watch(&self) -> watch::Receiver<i64> {
-        self.hw.subscribe()
     }
 
     /// Reads whole batches from `offset`, at most `max_bytes` (but at least one batch), below the
     /// high watermark.
     pub(crate) fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
         let hw = self.high_watermark();
-        let (plan, log_start) = {
+        let plan = {
             let log = self.log.lock();
             let log_start = log.log_start_offset();
             if offset > hw {
@@ -198,12 +181,10 @@ impl Partition {
             if offset == hw {
                 return Ok(ReadResult {
                     batches: Bytes::new(),
-                    high_watermark: hw,
-                    log_start_offset: log_start,
                     source: None,
                 });
             }
-            (log.plan_read(offset)?, log_start)
+            log.plan_read(offset)?
         };
         let (batches, source) = match plan {
             Some(plan) => (
@@ -212,20 +193,11 @@ impl Partition {
             ),
             None => (Bytes::new(), None),
         };
-        Ok(ReadResult {
-            batches,
-            high_watermark: hw,
-            log_start_offset: log_start,
-            source,
-        })
+        Ok(ReadResult { batches, source })
     }
 
     pub(crate) fn log_start_offset(&self) -> i64 {
         self.log.lock().log_start_offset()
-    }
-
-    pub(crate) fn log_end_offset(&self) -> i64 {
-        self.log.lock().log_end_offset()
     }
 }
 

@@ -239,9 +239,8 @@ impl Consumer {
                 log_start: p.log_start_offset(),
                 log_end: p.high_watermark(),
             })
-            .map_err(|e| {
+            .inspect_err(|_| {
                 tracing::debug!(partition = %tp, "no committed offset and auto_offset_reset = none");
-                e
             }),
         }
     }

@@ -120,6 +120,7 @@ impl StickyPartitioner {
     }
 
     /// The current sticky partition, if one has been chosen.
+    #[cfg(test)]
     pub(crate) fn current(&self) -> Option<i32> {
         self.current
     }

@@ -91,7 +91,6 @@ struct Inner {
     core: Arc<BrokerCore>,
     config: ProducerConfig,
     producer_id: i64,
-    epoch: i16,
     open: Mutex<HashMap<TopicPartition, OpenBatch>>,
     sticky: Mutex<HashMap<String, StickyPartitioner>>,
     tx: mpsc::Sender<Shipment>,
@@ -135,7 +134,6 @@ impl Producer {
             core,
             config,
             producer_id,
-            epoch,
             open: Mutex::new(HashMap::new()),
             sticky: Mutex::new(HashMap::new()),
             tx,
@@ -182,7 +180,7 @@ impl Producer {
                     .sticky
                     .lock()
                     .entry(record.topic.clone())
-                    .or_insert_with(StickyPartitioner::new)
+                    .or_default()
                     .partition(count),
             },
         };

@@ -32,6 +32,23 @@ impl Default for FaultState {
 }
 
 impl FaultState {
+    /// Takes up to `bytes` from the budget; returns how many fit.
+    fn take(&self, bytes: u64) -> u64 {
+        let mut current = self.budget.load(Ordering::SeqCst);
+        loop {
+            let granted = current.min(bytes);
+            match self.budget.compare_exchange(
+                current,
+                current - granted,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return granted,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
     fn charge(&self, bytes: u64) -> io::Result<()> {
         let mut current = self.budget.load(Ordering::SeqCst);
         loop {
@@ -91,7 +108,12 @@ impl StorageFile for FaultyFile {
         self.inner.read_exact_at(buf, pos)
     }
     fn write_all_at(&self, data: &[u8], pos: u64) -> io::Result<()> {
-        self.state.charge(data.len() as u64)?;
+        // Like a real disk filling up: what fits is written, then the write fails.
+        let granted = self.state.take(data.len() as u64) as usize;
+        if granted < data.len() {
+            self.inner.write_all_at(&data[..granted], pos)?;
+            return Err(io::Error::from_raw_os_error(libc_enospc()));
+        }
         self.inner.write_all_at(data, pos)
     }
     fn sync_data(&self) -> io::Result<()> {

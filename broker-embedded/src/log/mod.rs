@@ -9,9 +9,14 @@
 pub(crate) mod checkpoint;
 mod compaction;
 pub(crate) mod index;
+// The transaction accessors (open transaction offset, coordinator epoch, expiry) are exercised by its
+// tests now and used by the transaction coordinator when transactions land.
+#[allow(dead_code)]
 pub(crate) mod producer_state;
 mod retention;
 pub(crate) mod segment;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +30,7 @@ use crate::format::{self, BatchHeader};
 use crate::io::{FileHandle, FileSystem};
 use crate::topic::{TimestampType, TopicConfig};
 use producer_state::{ProducerBatch, ProducerStateError, ProducerStateManager, SeqCheck};
-use segment::{ScanEnd, Segment, SegmentError, file_stem};
+use segment::{ScanEnd, Segment, SegmentError};
 
 pub(crate) use compaction::compact;
 
@@ -128,10 +133,8 @@ impl Log {
                 if let Ok(base) = stem.parse::<i64>() {
                     bases.push(base);
                 }
-            } else if let Some(stem) = name.strip_suffix(".snapshot") {
-                if let Ok(off) = stem.parse::<i64>() {
-                    snapshots.push(off);
-                }
+            } else if let Some(off) = producer_state::parse_snapshot_file_name(name) {
+                snapshots.push(off);
             }
         }
         bases.sort_unstable();
@@ -234,7 +237,7 @@ impl Log {
         // Snapshots above the log end describe data that is gone.
         let leo = log.log_end_offset();
         for &snap in snapshots.iter().filter(|&&s| s > leo) {
-            let _ = fs.remove_file(&dir.join(format!("{}.snapshot", file_stem(snap))));
+            let _ = fs.remove_file(&dir.join(producer_state::snapshot_file_name(snap)));
         }
         debug!(dir = %dir.display(), log_end_offset = leo, "log opened");
         Ok(log)
@@ -244,7 +247,7 @@ impl Log {
     /// be replayed into the producer state.
     fn load_producer_snapshot(&mut self, snapshots: &[i64], limit: i64) -> i64 {
         for &off in snapshots.iter().rev().filter(|&&s| s <= limit) {
-            let path = self.dir.join(format!("{}.snapshot", file_stem(off)));
+            let path = self.dir.join(producer_state::snapshot_file_name(off));
             match self
                 .fs
                 .read(&path)
@@ -310,11 +313,6 @@ impl Log {
         self.recovery_point
     }
 
-    /// The topic configuration in force.
-    pub(crate) fn config(&self) -> &Arc<TopicConfig> {
-        &self.config
-    }
-
     /// Replaces the topic configuration (IncrementalAlterConfigs).
     pub(crate) fn set_config(&mut self, config: Arc<TopicConfig>) {
         self.config = config;
@@ -328,11 +326,6 @@ impl Log {
     /// Number of segments.
     pub(crate) fn segment_count(&self) -> usize {
         self.segments.len()
-    }
-
-    /// The directory of this log.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn check_healthy(&self) -> Result<()> {
@@ -478,7 +471,7 @@ impl Log {
         let new_base = self.log_end_offset();
         // Snapshot producer state at the roll, so that recovery never replays more than one segment.
         let snap = self.producers.encode_snapshot();
-        let snap_path = self.dir.join(format!("{}.snapshot", file_stem(new_base)));
+        let snap_path = self.dir.join(producer_state::snapshot_file_name(new_base));
         self.fs
             .write_atomic(&snap_path, &snap)
             .map_err(|e| Error::storage(format!("writing {}", snap_path.display()), e))?;
@@ -629,7 +622,7 @@ impl Log {
                 .map_err(|e| Error::storage(format!("syncing {}", seg.path.display()), e))?;
         }
         let leo = self.log_end_offset();
-        let snap_path = self.dir.join(format!("{}.snapshot", file_stem(leo)));
+        let snap_path = self.dir.join(producer_state::snapshot_file_name(leo));
         self.fs
             .write_atomic(&snap_path, &self.producers.encode_snapshot())
             .map_err(|e| Error::storage(format!("writing {}", snap_path.display()), e))?;

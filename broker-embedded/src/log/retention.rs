@@ -82,8 +82,10 @@ mod tests {
 
     #[test]
     fn time_retention_deletes_only_expired_closed_segments() {
-        let mut config = TopicConfig::default();
-        config.retention_ms = 1000;
+        let config = TopicConfig {
+            retention_ms: 1000,
+            ..TopicConfig::default()
+        };
         let segs = [
             seg(0, 10, 100),
             seg(10, 10, 500),
@@ -100,9 +102,11 @@ mod tests {
 
     #[test]
     fn size_retention_keeps_the_log_under_the_limit() {
-        let mut config = TopicConfig::default();
-        config.retention_ms = -1;
-        config.retention_bytes = 25;
+        let config = TopicConfig {
+            retention_ms: -1,
+            retention_bytes: 25,
+            ..TopicConfig::default()
+        };
         let segs = [seg(0, 10, 1), seg(10, 10, 1), seg(20, 10, 1), seg(30, 5, 1)];
         // 35 bytes; dropping the first leaves 25 (>= 25 is fine), dropping the second would leave 15.
         assert_eq!(segments_to_delete(&segs, &config, 0), vec![0]);
@@ -110,10 +114,14 @@ mod tests {
 
     #[test]
     fn compact_only_topics_are_not_deleted() {
-        let mut config = TopicConfig::default();
-        config.cleanup_policy.delete = false;
-        config.cleanup_policy.compact = true;
-        config.retention_ms = 1;
+        let config = TopicConfig {
+            cleanup_policy: crate::topic::CleanupPolicy {
+                delete: false,
+                compact: true,
+            },
+            retention_ms: 1,
+            ..TopicConfig::default()
+        };
         let segs = [seg(0, 10, 1), seg(10, 10, 1)];
         assert!(segments_to_delete(&segs, &config, 1_000_000).is_empty());
     }

@@ -217,7 +217,7 @@ impl Segment {
         // Read in large chunks; batches that straddle a chunk boundary are re-read at their start.
         const CHUNK: u64 = 4 << 20;
         while pos < self.size {
-            let len = (self.size - pos).min(CHUNK.max(0)) as usize;
+            let len = (self.size - pos).min(CHUNK) as usize;
             let mut buf = vec![0u8; len];
             self.file
                 .read_exact_at(&mut buf, pos)

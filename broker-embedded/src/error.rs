@@ -116,10 +116,7 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn storage(context: impl Into<String>, source: io::Error) -> Self {
-        Self::Storage {
-            context: context.into(),
-            source,
-        }
+        Self::Storage { context: context.into(), source }
     }
 
     /// The Kafka protocol error code for this error.
@@ -156,58 +153,40 @@ impl Error {
             Error::InvalidTopicName(e) => Error::InvalidTopicName(e.clone()),
             Error::InvalidConfig(e) => Error::InvalidConfig(e.clone()),
             Error::UnknownTopic(t) => Error::UnknownTopic(t.clone()),
-            Error::UnknownPartition { topic, partition } => Error::UnknownPartition {
-                topic: topic.clone(),
-                partition: *partition,
-            },
+            Error::UnknownPartition { topic, partition } => {
+                Error::UnknownPartition { topic: topic.clone(), partition: *partition }
+            }
             Error::TopicExists(t) => Error::TopicExists(t.clone()),
             Error::InvalidPartitions(m) => Error::InvalidPartitions(m.clone()),
-            Error::RecordTooLarge { size, max } => Error::RecordTooLarge {
-                size: *size,
-                max: *max,
-            },
+            Error::RecordTooLarge { size, max } => Error::RecordTooLarge { size: *size, max: *max },
             Error::CorruptMessage(e) => Error::CorruptMessage(e.clone()),
             Error::InvalidRecord(m) => Error::InvalidRecord(m.clone()),
-            Error::Corrupted {
-                file,
-                position,
-                reason,
-            } => Error::Corrupted {
-                file: file.clone(),
-                position: *position,
-                reason: reason.clone(),
-            },
+            Error::Corrupted { file, position, reason } => {
+                Error::Corrupted { file: file.clone(), position: *position, reason: reason.clone() }
+            }
             Error::Storage { context, source } => Error::Storage {
                 context: context.clone(),
                 source: io::Error::new(source.kind(), source.to_string()),
             },
-            Error::OffsetOutOfRange {
-                offset,
-                log_start,
-                log_end,
-            } => Error::OffsetOutOfRange {
+            Error::OffsetOutOfRange { offset, log_start, log_end } => Error::OffsetOutOfRange {
                 offset: *offset,
                 log_start: *log_start,
                 log_end: *log_end,
             },
-            Error::OutOfOrderSequence { expected, got } => Error::OutOfOrderSequence {
-                expected: *expected,
-                got: *got,
-            },
-            Error::InvalidProducerEpoch {
-                producer_id,
-                epoch,
-                current,
-            } => Error::InvalidProducerEpoch {
-                producer_id: *producer_id,
-                epoch: *epoch,
-                current: *current,
-            },
+            Error::OutOfOrderSequence { expected, got } => {
+                Error::OutOfOrderSequence { expected: *expected, got: *got }
+            }
+            Error::InvalidProducerEpoch { producer_id, epoch, current } => {
+                Error::InvalidProducerEpoch {
+                    producer_id: *producer_id,
+                    epoch: *epoch,
+                    current: *current,
+                }
+            }
             Error::UnknownProducerId(p) => Error::UnknownProducerId(*p),
-            Error::Group { code, message } => Error::Group {
-                code: *code,
-                message: message.clone(),
-            },
+            Error::Group { code, message } => {
+                Error::Group { code: *code, message: message.clone() }
+            }
             Error::Shutdown => Error::Shutdown,
             Error::Timeout(m) => Error::Timeout(m.clone()),
         }

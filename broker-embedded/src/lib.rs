@@ -35,7 +35,7 @@ mod broker;
 mod client;
 mod error;
 pub mod format;
-
+mod group;
 mod io;
 mod log;
 pub mod topic;
@@ -44,30 +44,46 @@ use std::sync::Arc;
 
 pub use broker::{BrokerConfig, Durability};
 pub use client::{
-    Admin, Consumer, ConsumerConfig, ConsumerRecord, DeliveryFuture, Header, NewTopic,
-    OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, Producer, ProducerConfig,
-    ProducerRecord, RecordMetadata, TopicDescription, TopicPartition,
+    Admin, AssignmentStrategy, Consumer, ConsumerConfig, ConsumerRecord, DeliveryFuture,
+    GroupDescription, GroupMemberDescription, Header, NewTopic, OffsetAndMetadata, OffsetReset,
+    OffsetSpec, PartitionDescription, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
+    TopicDescription, TopicPartition,
 };
 pub use error::{Error, Result};
+pub use group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol};
+pub use group::consumer_protocol::{Assignment, Subscription};
 pub use io::{FaultyFileSystem, FileHandle, FileSystem, OsFileSystem, StorageFile};
 
 use broker::BrokerCore;
+use group::GroupService;
 
 /// A running embedded broker. Dropping it without [`Broker::close`] is an unclean stop (the next
 /// open recovers the logs), exactly like a crash.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Broker {
     core: Arc<BrokerCore>,
+    groups: Arc<GroupService>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker").field("data_dir", &self.core.config.data_dir).finish()
+    }
 }
 
 impl Broker {
     /// Opens the data directory (recovering logs after an unclean stop) and starts background work.
     /// Must be called inside a Tokio runtime.
     pub async fn open(config: BrokerConfig) -> Result<Self> {
-        let core = tokio::task::spawn_blocking(move || BrokerCore::open(config))
-            .await
-            .map_err(|e| Error::Timeout(format!("opening the broker failed: {e}")))??;
-        Ok(Self { core })
+        let (core, coordinator, log) = tokio::task::spawn_blocking(move || {
+            let core = BrokerCore::open(config)?;
+            let (coordinator, log) = broker::groups::load_coordinator(&core)?;
+            Ok::<_, Error>((core, coordinator, log))
+        })
+        .await
+        .map_err(|e| Error::Timeout(format!("opening the broker failed: {e}")))??;
+        let groups = GroupService::start_with(coordinator, log);
+        Ok(Self { core, groups })
     }
 
     /// A new producer.
@@ -77,12 +93,12 @@ impl Broker {
 
     /// A new consumer.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
-        Consumer::new(self.core.clone(), config)
+        Consumer::new(self.core.clone(), self.groups.clone(), config)
     }
 
     /// The admin client.
     pub fn admin(&self) -> Admin {
-        Admin::new(self.core.clone())
+        Admin::new(self.core.clone(), self.groups.clone())
     }
 
     /// The broker's settings.
@@ -93,6 +109,7 @@ impl Broker {
     /// Flushes everything, writes checkpoints and the clean-shutdown marker, and stops background
     /// work. Later calls on any client fail with [`Error::Shutdown`].
     pub async fn close(&self) -> Result<()> {
+        self.groups.shutdown();
         let core = self.core.clone();
         tokio::task::spawn_blocking(move || core.close())
             .await

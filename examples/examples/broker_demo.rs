@@ -54,12 +54,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         println!("created topic {TOPIC} with {PARTITIONS} partitions");
     }
-    let before: i64 = admin
-        .describe_topic(TOPIC)?
-        .partitions
-        .iter()
-        .map(|p| p.log_end_offset)
-        .sum();
+    let before: i64 =
+        admin.describe_topic(TOPIC)?.partitions.iter().map(|p| p.log_end_offset).sum();
 
     let producer = broker.producer(ProducerConfig::default().batch_size(64 * 1024))?;
     let started = Instant::now();
@@ -107,17 +103,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn temp_dir_used(dir: &std::path::Path) -> bool {
     dir.starts_with(std::env::temp_dir())
-        && dir
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("broker-demo-"))
+        && dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("broker-demo-"))
 }
 
 async fn consume_all(broker: &Broker, expected: i64) -> Result<i64, Box<dyn std::error::Error>> {
     let consumer =
         broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
-    let tps: Vec<TopicPartition> = (0..PARTITIONS)
-        .map(|p| TopicPartition::new(TOPIC, p))
-        .collect();
+    let tps: Vec<TopicPartition> = (0..PARTITIONS).map(|p| TopicPartition::new(TOPIC, p)).collect();
     consumer.assign(&tps)?;
     let mut count = 0i64;
     let deadline = Instant::now() + Duration::from_secs(30);

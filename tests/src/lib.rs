@@ -30,14 +30,11 @@ pub async fn read_partition(
 
 /// A seed from `TEST_SEED` when set (to replay a failure), else from the clock; printed by callers.
 pub fn seed_from_env() -> u64 {
-    std::env::var("TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
+    std::env::var("TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    })
 }
 
 /// Installs a tracing subscriber for tests (once), honouring `RUST_LOG`.

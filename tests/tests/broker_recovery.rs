@@ -52,10 +52,8 @@ fn last_batch(bytes: &[u8]) -> (usize, BatchHeader) {
 async fn recovery_keeps_exactly_the_valid_prefix() {
     init_tracing();
     let seed = seed_from_env();
-    let iterations: usize = std::env::var("RECOVERY_ITERATIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+    let iterations: usize =
+        std::env::var("RECOVERY_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(1000);
     println!("recovery test: seed {seed}, {iterations} iterations (replay with TEST_SEED={seed})");
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -66,11 +64,7 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
                 .durability(Durability::Interval(Duration::from_secs(3600)))
         };
         let n: usize = rng.random_range(50..=5000);
-        let segment_bytes = if rng.random_bool(0.5) {
-            1 << 20
-        } else {
-            64 << 10
-        };
+        let segment_bytes = if rng.random_bool(0.5) { 1 << 20 } else { 64 << 10 };
         let batch_size = rng.random_range(1_000..=64_000);
         let damage = match rng.random_range(0..3) {
             0 => Damage::AppendGarbage,
@@ -147,30 +141,22 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
             }
         }
 
-        let broker = Broker::open(config())
-            .await
-            .unwrap_or_else(|e| panic!("{context}: reopen: {e}"));
+        let broker =
+            Broker::open(config()).await.unwrap_or_else(|e| panic!("{context}: reopen: {e}"));
         let desc = broker.admin().describe_topic(TOPIC).expect("describe");
         assert_eq!(
             desc.partitions[0].log_end_offset, survivors as i64,
             "{context}: log end offset"
         );
-        let records = read_partition(&broker, TOPIC, 0)
-            .await
-            .unwrap_or_else(|e| panic!("{context}: {e}"));
+        let records =
+            read_partition(&broker, TOPIC, 0).await.unwrap_or_else(|e| panic!("{context}: {e}"));
         assert_eq!(records.len(), survivors, "{context}: record count");
         for (i, r) in records.iter().enumerate() {
             assert_eq!(r.offset, i as i64, "{context}: offsets must be dense");
-            assert_eq!(
-                r.value.as_deref(),
-                Some(values[i].as_bytes()),
-                "{context}: record {i}"
-            );
+            assert_eq!(r.value.as_deref(), Some(values[i].as_bytes()), "{context}: record {i}");
         }
         // The next append lands right after the valid prefix.
-        let producer = broker
-            .producer(ProducerConfig::default())
-            .expect("producer");
+        let producer = broker.producer(ProducerConfig::default()).expect("producer");
         let meta = producer
             .send_and_wait(ProducerRecord::new(TOPIC, "after").partition(0))
             .await
@@ -179,9 +165,7 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
         broker.close().await.expect("close");
         // Indexes were rebuilt: a clean reopen serves a lookup in the middle of the log.
         let broker = Broker::open(config()).await.expect("clean reopen");
-        let all = read_partition(&broker, TOPIC, 0)
-            .await
-            .expect("read after clean reopen");
+        let all = read_partition(&broker, TOPIC, 0).await.expect("read after clean reopen");
         assert_eq!(all.len(), survivors + 1, "{context}: after clean reopen");
         broker.close().await.expect("close");
     }

@@ -47,9 +47,7 @@ impl Background {
         threads.push(spawn("broker-cleaner", move || cleaner(weak, st, every)));
         let (weak, st) = (Arc::downgrade(core), stop.clone());
         let every = core.config.checkpoint_interval;
-        threads.push(spawn("broker-checkpoint", move || {
-            checkpointer(weak, st, every)
-        }));
+        threads.push(spawn("broker-checkpoint", move || checkpointer(weak, st, every)));
         Self { stop, threads }
     }
 
@@ -103,10 +101,7 @@ pub(crate) fn run_cleanup(core: &BrokerCore) {
             }
         }
     }
-    debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "log cleanup pass done"
-    );
+    debug!(elapsed_ms = started.elapsed().as_millis() as u64, "log cleanup pass done");
 }
 
 fn checkpointer(core: Weak<BrokerCore>, stop: Arc<Stop>, every: Duration) {

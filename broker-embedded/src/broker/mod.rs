@@ -1,6 +1,7 @@
 //! The broker core shared by both front doors: topics, partitions, durability, background work.
 
 mod background;
+pub(crate) mod groups;
 pub(crate) mod partition;
 mod topics;
 
@@ -52,6 +53,9 @@ pub struct BrokerConfig {
     pub offsets_topic_partitions: i32,
     /// Cluster id reported to clients.
     pub cluster_id: String,
+    /// How long the first rebalance of an empty consumer group waits for more members to join.
+    /// Default 3 s (Kafka's `group.initial.rebalance.delay.ms`); tests often set 0.
+    pub group_initial_rebalance_delay: Duration,
     fs: Option<Arc<dyn FileSystem>>,
 }
 
@@ -67,6 +71,7 @@ impl BrokerConfig {
             checkpoint_interval: Duration::from_secs(10),
             offsets_topic_partitions: 1,
             cluster_id: "embedded-broker-cluster".to_string(),
+            group_initial_rebalance_delay: Duration::from_secs(3),
             fs: None,
         }
     }
@@ -95,6 +100,12 @@ impl BrokerConfig {
         self
     }
 
+    /// Sets the initial rebalance delay of consumer groups.
+    pub fn group_initial_rebalance_delay(mut self, delay: Duration) -> Self {
+        self.group_initial_rebalance_delay = delay;
+        self
+    }
+
     /// Uses another file system (for example [`crate::FaultyFileSystem`] in tests).
     pub fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
         self.fs = Some(fs);
@@ -109,9 +120,7 @@ const PRODUCER_ID_FILE: &str = "producer-id-block";
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The shared state of a running broker.
@@ -142,14 +151,8 @@ impl BrokerCore {
         let log_starts = read_checkpoint(&*fs, &dir.join(LOG_START_FILE));
         let started = std::time::Instant::now();
         let data_arrived = Arc::new(Notify::new());
-        let topics = topics::load_all(
-            &fs,
-            &config,
-            clean,
-            &recovery_points,
-            &log_starts,
-            &data_arrived,
-        )?;
+        let topics =
+            topics::load_all(&fs, &config, clean, &recovery_points, &log_starts, &data_arrived)?;
         // From now on the stop is unclean until close() writes the marker again.
         fs.remove_file(&marker)
             .and_then(|_| fs.sync_dir(&dir))
@@ -183,11 +186,7 @@ impl BrokerCore {
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::SeqCst) {
-            Err(Error::Shutdown)
-        } else {
-            Ok(())
-        }
+        if self.closed.load(Ordering::SeqCst) { Err(Error::Shutdown) } else { Ok(()) }
     }
 
     /// Allocates a producer id, unique across restarts (ids are reserved in persisted blocks).
@@ -196,10 +195,7 @@ impl BrokerCore {
         if ids.0 >= ids.1 {
             let end = ids.0 + PRODUCER_ID_BLOCK;
             self.fs
-                .write_atomic(
-                    &self.data_dir().join(PRODUCER_ID_FILE),
-                    end.to_string().as_bytes(),
-                )
+                .write_atomic(&self.data_dir().join(PRODUCER_ID_FILE), end.to_string().as_bytes())
                 .map_err(|e| Error::storage("reserving producer ids", e))?;
             ids.1 = end;
         }
@@ -211,9 +207,7 @@ impl BrokerCore {
     /// Looks up a partition.
     pub(crate) fn partition(&self, topic: &str, partition: i32) -> Result<PartitionRef> {
         let topics = self.topics.read();
-        let entry = topics
-            .get(topic)
-            .ok_or_else(|| Error::UnknownTopic(topic.to_string()))?;
+        let entry = topics.get(topic).ok_or_else(|| Error::UnknownTopic(topic.to_string()))?;
         entry.partition(partition)
     }
 
@@ -250,16 +244,10 @@ impl BrokerCore {
         }
         let dir = self.data_dir();
         self.fs
-            .write_atomic(
-                &dir.join(RECOVERY_POINT_FILE),
-                checkpoint::encode(&recovery).as_bytes(),
-            )
+            .write_atomic(&dir.join(RECOVERY_POINT_FILE), checkpoint::encode(&recovery).as_bytes())
             .map_err(|e| Error::storage("writing the recovery-point checkpoint", e))?;
         self.fs
-            .write_atomic(
-                &dir.join(LOG_START_FILE),
-                checkpoint::encode(&starts).as_bytes(),
-            )
+            .write_atomic(&dir.join(LOG_START_FILE), checkpoint::encode(&starts).as_bytes())
             .map_err(|e| Error::storage("writing the log-start checkpoint", e))?;
         Ok(())
     }

@@ -59,10 +59,7 @@ impl Partition {
             index,
             log: Mutex::new(log),
             durability,
-            flush: Mutex::new(FlushState {
-                flushed,
-                in_progress: false,
-            }),
+            flush: Mutex::new(FlushState { flushed, in_progress: false }),
             flushed_cv: Condvar::new(),
             hw,
             data_arrived,
@@ -172,25 +169,17 @@ impl Partition {
             let log = self.log.lock();
             let log_start = log.log_start_offset();
             if offset > hw {
-                return Err(Error::OffsetOutOfRange {
-                    offset,
-                    log_start,
-                    log_end: hw,
-                });
+                return Err(Error::OffsetOutOfRange { offset, log_start, log_end: hw });
             }
             if offset == hw {
-                return Ok(ReadResult {
-                    batches: Bytes::new(),
-                    source: None,
-                });
+                return Ok(ReadResult { batches: Bytes::new(), source: None });
             }
             log.plan_read(offset)?
         };
         let (batches, source) = match plan {
-            Some(plan) => (
-                log::read_batches(&plan, max_bytes, hw)?,
-                Some((plan.path.clone(), plan.start)),
-            ),
+            Some(plan) => {
+                (log::read_batches(&plan, max_bytes, hw)?, Some((plan.path.clone(), plan.start)))
+            }
             None => (Bytes::new(), None),
         };
         Ok(ReadResult { batches, source })

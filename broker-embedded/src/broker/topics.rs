@@ -32,13 +32,9 @@ pub(crate) struct TopicEntry {
 
 impl TopicEntry {
     pub(crate) fn partition(&self, index: i32) -> Result<PartitionRef> {
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.partitions.read().get(i).cloned())
-            .ok_or_else(|| Error::UnknownPartition {
-                topic: self.name.to_string(),
-                partition: index,
-            })
+        usize::try_from(index).ok().and_then(|i| self.partitions.read().get(i).cloned()).ok_or_else(
+            || Error::UnknownPartition { topic: self.name.to_string(), partition: index },
+        )
     }
 
     pub(crate) fn partitions(&self) -> Vec<PartitionRef> {
@@ -101,13 +97,7 @@ fn open_partition(
 ) -> Result<PartitionRef> {
     let dir = config.data_dir.join(partition_dir_name(name, index));
     let log = Log::open(fs.clone(), &dir, topic_config, opts)?;
-    Ok(Arc::new(Partition::new(
-        name.clone(),
-        index,
-        log,
-        config.durability,
-        data_arrived.clone(),
-    )))
+    Ok(Arc::new(Partition::new(name.clone(), index, log, config.durability, data_arrived.clone())))
 }
 
 /// Loads every topic found in the data directory.
@@ -131,11 +121,7 @@ pub(crate) fn load_all(
             continue;
         }
         if let Some((topic, p)) = parse_partition_dir_name(name) {
-            found
-                .entry(topic.to_string())
-                .or_insert_with(|| (topic, Vec::new()))
-                .1
-                .push(p);
+            found.entry(topic.to_string()).or_insert_with(|| (topic, Vec::new())).1.push(p);
         }
     }
     let mut topics = BTreeMap::new();
@@ -156,17 +142,14 @@ pub(crate) fn load_all(
             .ok()
             .and_then(|b| {
                 let text = String::from_utf8_lossy(&b).to_string();
-                text.lines()
-                    .find_map(|l| l.strip_prefix("topic_id:").and_then(decode_id))
+                text.lines().find_map(|l| l.strip_prefix("topic_id:").and_then(decode_id))
             })
             .unwrap_or_else(new_topic_id);
         let mut partitions = Vec::new();
         for (expected, &p) in parts.iter().enumerate() {
             if p != expected as i32 {
                 return Err(Error::Corrupted {
-                    file: config
-                        .data_dir
-                        .join(partition_dir_name(&name, expected as i32)),
+                    file: config.data_dir.join(partition_dir_name(&name, expected as i32)),
                     position: 0,
                     reason: format!("topic {name} is missing partition {expected}"),
                 });
@@ -211,20 +194,14 @@ impl BrokerCore {
     ) -> Result<Arc<TopicEntry>> {
         self.check_open()?;
         let name = TopicName::new(name)?;
-        let partitions = if partitions == -1 {
-            self.config.default_partitions
-        } else {
-            partitions
-        };
+        let partitions = if partitions == -1 { self.config.default_partitions } else { partitions };
         if partitions < 1 {
             return Err(Error::InvalidPartitions(format!(
                 "a topic needs at least one partition, got {partitions}"
             )));
         }
         if partitions > 100_000 {
-            return Err(Error::InvalidPartitions(format!(
-                "{partitions} partitions is too many"
-            )));
+            return Err(Error::InvalidPartitions(format!("{partitions} partitions is too many")));
         }
         let mut config = TopicConfig::default();
         for (k, v) in configs {
@@ -327,9 +304,7 @@ impl BrokerCore {
             )));
         }
         if total > 100_000 {
-            return Err(Error::InvalidPartitions(format!(
-                "{total} partitions is too many"
-            )));
+            return Err(Error::InvalidPartitions(format!("{total} partitions is too many")));
         }
         let config = entry.config();
         for p in current..total {
@@ -369,9 +344,7 @@ impl BrokerCore {
         }
         let config = Arc::new(config);
         for p in entry.partitions() {
-            let dir = self
-                .data_dir()
-                .join(partition_dir_name(&entry.name, p.index));
+            let dir = self.data_dir().join(partition_dir_name(&entry.name, p.index));
             self.fs
                 .write_atomic(&dir.join(CONFIG_FILE), config.to_properties().as_bytes())
                 .map_err(|e| Error::storage(format!("writing {}", dir.display()), e))?;

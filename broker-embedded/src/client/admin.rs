@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::broker::{BrokerCore, background_cleanup};
 use crate::client::TopicPartition;
 use crate::error::{Error, Result};
+use crate::group::GroupService;
+use crate::group::consumer_protocol::Assignment;
 use crate::topic::ConfigEntry;
 
 /// A topic to create.
@@ -21,11 +23,7 @@ pub struct NewTopic {
 impl NewTopic {
     /// A topic with `partitions` partitions and default configs.
     pub fn new(name: impl Into<String>, partitions: i32) -> Self {
-        Self {
-            name: name.into(),
-            partitions,
-            configs: Vec::new(),
-        }
+        Self { name: name.into(), partitions, configs: Vec::new() }
     }
 
     /// Sets a topic config.
@@ -74,10 +72,41 @@ pub enum OffsetSpec {
     Timestamp(i64),
 }
 
+/// A member of a described consumer group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMemberDescription {
+    /// The member id the coordinator gave it.
+    pub member_id: String,
+    /// The client id it joined with.
+    pub client_id: String,
+    /// The partitions assigned to it (empty unless the group is stable).
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// A described consumer group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    /// The group id.
+    pub group_id: String,
+    /// Kafka's state name: `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable`, `Dead`.
+    pub state: String,
+    /// The chosen assignor (empty unless the group is stable).
+    pub protocol: String,
+    /// Its members.
+    pub members: Vec<GroupMemberDescription>,
+}
+
 /// The admin client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Admin {
     core: Arc<BrokerCore>,
+    groups: Arc<GroupService>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -87,16 +116,60 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 impl Admin {
-    pub(crate) fn new(core: Arc<BrokerCore>) -> Self {
-        Self { core }
+    pub(crate) fn new(core: Arc<BrokerCore>, groups: Arc<GroupService>) -> Self {
+        Self { core, groups }
+    }
+
+    /// Describes a consumer group; an unknown group is reported in state `Dead` with no members.
+    pub async fn describe_group(&self, group_id: &str) -> Result<GroupDescription> {
+        let d = self.groups.describe_group(group_id).await;
+        if let Some(e) = d.error {
+            return Err(e.into());
+        }
+        let mut members = Vec::new();
+        for m in d.members {
+            let assignment = if m.assignment.is_empty() {
+                Vec::new()
+            } else {
+                Assignment::decode(&m.assignment)
+                    .map_err(|e| Error::Group { code: -1, message: e.to_string() })?
+                    .partitions
+            };
+            members.push(GroupMemberDescription {
+                member_id: m.member_id,
+                client_id: m.client_id,
+                assignment,
+            });
+        }
+        Ok(GroupDescription { group_id: d.group_id, state: d.state, protocol: d.protocol, members })
+    }
+
+    /// The ids of all consumer groups, sorted.
+    pub async fn list_groups(&self) -> Vec<String> {
+        let mut ids: Vec<String> =
+            self.groups.list_groups(&[]).await.into_iter().map(|g| g.group_id).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Deletes consumer groups that have no members, with their committed offsets.
+    pub async fn delete_groups(&self, group_ids: &[String]) -> Result<()> {
+        for (id, r) in self.groups.delete_groups(group_ids).await {
+            if let Err(e) = r {
+                return Err(Error::Group {
+                    code: e.code(),
+                    message: format!("deleting group {id:?}: {e}"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Creates a topic.
     pub async fn create_topic(&self, topic: NewTopic) -> Result<()> {
         let core = self.core.clone();
         blocking(move || {
-            core.create_topic(&topic.name, topic.partitions, &topic.configs)
-                .map(|_| ())
+            core.create_topic(&topic.name, topic.partitions, &topic.configs).map(|_| ())
         })
         .await
     }
@@ -138,11 +211,7 @@ impl Admin {
                 }
             })
             .collect();
-        Ok(TopicDescription {
-            name: entry.name.to_string(),
-            id: entry.id,
-            partitions,
-        })
+        Ok(TopicDescription { name: entry.name.to_string(), id: entry.id, partitions })
     }
 
     /// Grows a topic to `total` partitions.

@@ -10,6 +10,10 @@ use tokio::time::Instant;
 use crate::broker::{BrokerCore, PartitionRef};
 use crate::client::{ConsumerRecord, TopicPartition};
 use crate::error::{Error, Result};
+use crate::group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor};
+use crate::group::member::{GroupMember, MemberConfig, MemberError, RebalanceListener};
+use crate::group::offsets::PartitionOffset;
+use crate::group::{GroupError, GroupService, OffsetCommitRequest};
 use crate::log::decode_checked;
 
 /// What to do when a partition has no committed offset, or the position is out of range.
@@ -36,9 +40,38 @@ pub struct OffsetAndMetadata {
 impl OffsetAndMetadata {
     /// An offset with empty metadata.
     pub fn new(offset: i64) -> Self {
-        Self {
-            offset,
-            metadata: String::new(),
+        Self { offset, metadata: String::new() }
+    }
+}
+
+/// A partition assignment strategy (Kafka's `partition.assignment.strategy`).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum AssignmentStrategy {
+    /// Kafka's range assignor: per topic, contiguous ranges of partitions.
+    Range,
+    /// Kafka's cooperative-sticky assignor: balanced, sticky, incremental rebalances.
+    CooperativeSticky,
+    /// An assignor of the application's own.
+    Custom(Arc<dyn Assignor>),
+}
+
+impl std::fmt::Debug for AssignmentStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Range => f.write_str("Range"),
+            Self::CooperativeSticky => f.write_str("CooperativeSticky"),
+            Self::Custom(a) => write!(f, "Custom({})", a.name()),
+        }
+    }
+}
+
+impl AssignmentStrategy {
+    fn assignor(&self) -> Arc<dyn Assignor> {
+        match self {
+            Self::Range => Arc::new(RangeAssignor),
+            Self::CooperativeSticky => Arc::new(CooperativeStickyAssignor),
+            Self::Custom(a) => a.clone(),
         }
     }
 }
@@ -62,6 +95,9 @@ pub struct ConsumerConfig {
     pub rebalance_timeout: Duration,
     /// How often the member heartbeats. Default 3 s.
     pub heartbeat_interval: Duration,
+    /// Assignors offered to the group, in order of preference. Default range, then
+    /// cooperative-sticky (Kafka's consumer default).
+    pub assignment_strategies: Vec<AssignmentStrategy>,
 }
 
 impl Default for ConsumerConfig {
@@ -75,6 +111,10 @@ impl Default for ConsumerConfig {
             session_timeout: Duration::from_secs(45),
             rebalance_timeout: Duration::from_secs(300),
             heartbeat_interval: Duration::from_secs(3),
+            assignment_strategies: vec![
+                AssignmentStrategy::Range,
+                AssignmentStrategy::CooperativeSticky,
+            ],
         }
     }
 }
@@ -82,10 +122,18 @@ impl Default for ConsumerConfig {
 impl ConsumerConfig {
     /// Settings for a member of `group_id`.
     pub fn group(group_id: impl Into<String>) -> Self {
-        Self {
-            group_id: Some(group_id.into()),
-            ..Self::default()
-        }
+        Self { group_id: Some(group_id.into()), ..Self::default() }
+    }
+    /// Sets the assignment strategies, in order of preference.
+    pub fn assignment_strategies(mut self, strategies: Vec<AssignmentStrategy>) -> Self {
+        self.assignment_strategies = strategies;
+        self
+    }
+    /// Sets the session timeout and the heartbeat interval.
+    pub fn session_timeout(mut self, session: Duration, heartbeat: Duration) -> Self {
+        self.session_timeout = session;
+        self.heartbeat_interval = heartbeat;
+        self
     }
     /// Sets `auto_offset_reset`.
     pub fn offset_reset(mut self, reset: OffsetReset) -> Self {
@@ -109,22 +157,222 @@ struct State {
     next: usize,
 }
 
-/// An in-process consumer.
-#[derive(Debug)]
+/// Membership callbacks are not needed by the consumer itself: it reads the assignment after each
+/// membership step.
+struct NoListener;
+
+impl RebalanceListener for NoListener {
+    fn on_partitions_revoked(&self, _member_id: &str, _partitions: &[TopicPartition]) {}
+    fn on_partitions_assigned(&self, _member_id: &str, _partitions: &[TopicPartition]) {}
+}
+
+/// An in-process consumer: reads assigned partitions, or joins a consumer group with
+/// [`Consumer::subscribe`] and reads what the group assigns it.
 pub struct Consumer {
     core: Arc<BrokerCore>,
+    groups: Arc<GroupService>,
     config: ConsumerConfig,
     state: Mutex<State>,
+    member: tokio::sync::Mutex<Option<GroupMember>>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("config", &self.config).finish()
+    }
+}
+
+impl From<GroupError> for Error {
+    fn from(e: GroupError) -> Self {
+        Error::Group { code: e.code(), message: e.to_string() }
+    }
+}
+
+impl From<MemberError> for Error {
+    fn from(e: MemberError) -> Self {
+        match e {
+            MemberError::Coordinator(g) => g.into(),
+            other => Error::Group { code: -1, message: other.to_string() },
+        }
+    }
 }
 
 impl Consumer {
-    pub(crate) fn new(core: Arc<BrokerCore>, config: ConsumerConfig) -> Result<Self> {
+    pub(crate) fn new(
+        core: Arc<BrokerCore>,
+        groups: Arc<GroupService>,
+        config: ConsumerConfig,
+    ) -> Result<Self> {
         core.check_open()?;
         Ok(Self {
             core,
+            groups,
             config,
             state: Mutex::new(State::default()),
+            member: tokio::sync::Mutex::new(None),
         })
+    }
+
+    fn group_id(&self) -> Result<&str> {
+        self.config.group_id.as_deref().ok_or_else(|| Error::Group {
+            code: 24,
+            message: "this consumer has no group_id; set ConsumerConfig::group_id".into(),
+        })
+    }
+
+    /// Joins the consumer group and reads the partitions of `topics` that the group assigns to this
+    /// member. The group rebalances as members come and go; `poll` keeps the membership alive.
+    pub async fn subscribe(&self, topics: &[&str]) -> Result<()> {
+        let group_id = self.group_id()?.to_string();
+        for t in topics {
+            self.core.topic_or_create(t)?;
+        }
+        let mut member_config = MemberConfig::new(
+            &group_id,
+            &self.config.client_id,
+            topics.iter().map(|t| t.to_string()).collect(),
+        );
+        member_config.session_timeout_ms = self.config.session_timeout.as_millis() as i32;
+        member_config.rebalance_timeout_ms = self.config.rebalance_timeout.as_millis() as i32;
+        member_config.heartbeat_interval = self.config.heartbeat_interval;
+        let core = Arc::downgrade(&self.core);
+        let counts = Arc::new(move |topic: &str| {
+            core.upgrade()?.topics.read().get(topic).map(|t| t.partition_count())
+        });
+        let assignors = self.config.assignment_strategies.iter().map(|s| s.assignor()).collect();
+        let member = GroupMember::new(
+            self.groups.clone(),
+            member_config,
+            assignors,
+            counts,
+            Arc::new(NoListener),
+        );
+        let previous = self.member.lock().await.replace(member);
+        if let Some(mut old) = previous {
+            old.leave().await?;
+        }
+        self.state.lock().assigned.clear();
+        Ok(())
+    }
+
+    /// Leaves the group (if subscribed); the group rebalances the partitions to other members.
+    pub async fn close(&self) -> Result<()> {
+        if let Some(mut member) = self.member.lock().await.take() {
+            member.leave().await?;
+        }
+        self.state.lock().assigned.clear();
+        Ok(())
+    }
+
+    /// Runs the membership (join, sync, heartbeat) and adopts the group's assignment.
+    async fn drive_membership(&self) -> Result<()> {
+        let mut guard = self.member.lock().await;
+        let Some(member) = guard.as_mut() else { return Ok(()) };
+        member.poll().await?;
+        let wanted: Vec<TopicPartition> = member.assignment().iter().cloned().collect();
+        drop(guard);
+        let mut st = self.state.lock();
+        st.assigned.retain(|tp, _| wanted.contains(tp));
+        for tp in wanted {
+            if st.assigned.contains_key(&tp) {
+                continue;
+            }
+            let partition = self.core.partition(&tp.topic, tp.partition)?;
+            st.assigned.insert(
+                tp.clone(),
+                Assigned {
+                    partition,
+                    topic: Arc::from(tp.topic.as_str()),
+                    position: None,
+                    buffered: VecDeque::new(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The member id and generation to commit with: the group's when subscribed, else a simple
+    /// commit (generation -1), which Kafka accepts only for groups without active members.
+    async fn commit_identity(&self) -> (String, i32) {
+        match self.member.lock().await.as_ref() {
+            Some(m) => (m.member_id().to_string(), m.generation()),
+            None => (String::new(), -1),
+        }
+    }
+
+    /// Commits offsets for the group: the given ones, or (with `None`) the current position of every
+    /// assigned partition. Returns once the commit is durable.
+    pub async fn commit_sync(
+        &self,
+        offsets: Option<Vec<(TopicPartition, OffsetAndMetadata)>>,
+    ) -> Result<()> {
+        let group_id = self.group_id()?.to_string();
+        let offsets = match offsets {
+            Some(o) => o,
+            None => {
+                let st = self.state.lock();
+                st.assigned
+                    .iter()
+                    .filter_map(|(tp, a)| {
+                        let pos = a.buffered.front().map(|r| r.offset).or(a.position)?;
+                        Some((tp.clone(), OffsetAndMetadata::new(pos)))
+                    })
+                    .collect()
+            }
+        };
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (member_id, generation_id) = self.commit_identity().await;
+        let req = OffsetCommitRequest {
+            group_id,
+            generation_id,
+            member_id,
+            offsets: offsets
+                .into_iter()
+                .map(|(tp, o)| PartitionOffset {
+                    partition: tp,
+                    offset: o.offset,
+                    leader_epoch: -1,
+                    metadata: o.metadata,
+                })
+                .collect(),
+        };
+        let results = self.groups.commit_offsets(req).await?;
+        for (tp, r) in results {
+            if let Err(e) = r {
+                return Err(Error::Group {
+                    code: e.code(),
+                    message: format!("commit of {tp} failed: {e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a commit like [`Consumer::commit_sync`] and returns at once; the returned handle
+    /// resolves to its outcome.
+    pub fn commit_async(
+        self: &Arc<Self>,
+        offsets: Option<Vec<(TopicPartition, OffsetAndMetadata)>>,
+    ) -> tokio::task::JoinHandle<Result<()>> {
+        let me = self.clone();
+        tokio::spawn(async move { me.commit_sync(offsets).await })
+    }
+
+    /// The group's committed offsets of these partitions.
+    pub async fn committed(
+        &self,
+        tps: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, Option<OffsetAndMetadata>)>> {
+        let group_id = self.group_id()?;
+        let fetched = self.groups.fetch_offsets(group_id, Some(tps)).await?;
+        Ok(fetched
+            .into_iter()
+            .map(|(tp, c)| {
+                (tp, c.map(|c| OffsetAndMetadata { offset: c.offset, metadata: c.metadata }))
+            })
+            .collect())
     }
 
     /// Reads partitions chosen by the caller (no group membership). Replaces the assignment.
@@ -166,10 +414,7 @@ impl Consumer {
     /// Moves to the first offset of each partition.
     pub fn seek_to_beginning(&self, tps: &[TopicPartition]) -> Result<()> {
         for tp in tps {
-            let start = self
-                .core
-                .partition(&tp.topic, tp.partition)?
-                .log_start_offset();
+            let start = self.core.partition(&tp.topic, tp.partition)?.log_start_offset();
             self.seek(tp, start)?;
         }
         Ok(())
@@ -178,10 +423,7 @@ impl Consumer {
     /// Moves to the end of each partition.
     pub fn seek_to_end(&self, tps: &[TopicPartition]) -> Result<()> {
         for tp in tps {
-            let end = self
-                .core
-                .partition(&tp.topic, tp.partition)?
-                .high_watermark();
+            let end = self.core.partition(&tp.topic, tp.partition)?.high_watermark();
             self.seek(tp, end)?;
         }
         Ok(())
@@ -192,16 +434,14 @@ impl Consumer {
         self.ensure_positions().await?;
         let st = self.state.lock();
         let a = st.assigned.get(tp).ok_or_else(|| not_assigned(tp))?;
-        Ok(a.buffered
-            .front()
-            .map(|r| r.offset)
-            .or(a.position)
-            .unwrap_or(0))
+        Ok(a.buffered.front().map(|r| r.offset).or(a.position).unwrap_or(0))
     }
 
     /// The committed offset of a partition in this consumer's group, if any.
-    pub(crate) async fn committed_offset(&self, _tp: &TopicPartition) -> Result<Option<i64>> {
-        Ok(None)
+    async fn committed_offset(&self, tp: &TopicPartition) -> Result<Option<i64>> {
+        let Some(group_id) = self.config.group_id.as_deref() else { return Ok(None) };
+        let fetched = self.groups.fetch_offsets(group_id, Some(std::slice::from_ref(tp))).await?;
+        Ok(fetched.into_iter().find(|(t, _)| t == tp).and_then(|(_, c)| c).map(|c| c.offset))
     }
 
     async fn ensure_positions(&self) -> Result<()> {
@@ -251,14 +491,19 @@ impl Consumer {
         loop {
             self.core.check_open()?;
             let arrived = self.core.data_arrived.notified();
+            self.drive_membership().await?;
             self.ensure_positions().await?;
             let records = self.fetch_available()?;
             if !records.is_empty() {
                 return Ok(records);
             }
-            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+            let now = Instant::now();
+            if now >= deadline {
                 return Ok(Vec::new());
             }
+            // Wake for new data, for the next heartbeat, or at the deadline.
+            let wake = deadline.min(now + self.config.heartbeat_interval);
+            let _ = tokio::time::timeout_at(wake, arrived).await;
         }
     }
 
@@ -298,10 +543,7 @@ impl Consumer {
         let Some(position) = a.position else {
             return Ok(());
         };
-        let read = match a
-            .partition
-            .read(position, self.config.max_partition_fetch_bytes)
-        {
+        let read = match a.partition.read(position, self.config.max_partition_fetch_bytes) {
             Ok(r) => r,
             Err(Error::OffsetOutOfRange { .. })
                 if self.config.auto_offset_reset != OffsetReset::None =>
@@ -348,8 +590,5 @@ impl Consumer {
 }
 
 fn not_assigned(tp: &TopicPartition) -> Error {
-    Error::UnknownPartition {
-        topic: tp.topic.clone(),
-        partition: tp.partition,
-    }
+    Error::UnknownPartition { topic: tp.topic.clone(), partition: tp.partition }
 }

@@ -11,8 +11,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use admin::{Admin, NewTopic, OffsetSpec, PartitionDescription, TopicDescription};
-pub use consumer::{Consumer, ConsumerConfig, OffsetAndMetadata, OffsetReset};
+pub use admin::{
+    Admin, GroupDescription, GroupMemberDescription, NewTopic, OffsetSpec, PartitionDescription,
+    TopicDescription,
+};
+pub use consumer::{AssignmentStrategy, Consumer, ConsumerConfig, OffsetAndMetadata, OffsetReset};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig};
 
 pub use crate::format::Header;
@@ -29,10 +32,7 @@ pub struct TopicPartition {
 impl TopicPartition {
     /// A topic-partition pair.
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        Self {
-            topic: topic.into(),
-            partition,
-        }
+        Self { topic: topic.into(), partition }
     }
 }
 
@@ -63,11 +63,7 @@ pub struct ProducerRecord {
 impl ProducerRecord {
     /// A record with a value and no key.
     pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
-        Self {
-            topic: topic.into(),
-            value: Some(value.into()),
-            ..Self::default()
-        }
+        Self { topic: topic.into(), value: Some(value.into()), ..Self::default() }
     }
 
     /// Sets the key.
@@ -90,10 +86,7 @@ impl ProducerRecord {
 
     /// Adds a header.
     pub fn header(mut self, key: impl Into<String>, value: impl Into<Bytes>) -> Self {
-        self.headers.push(Header {
-            key: key.into(),
-            value: Some(value.into()),
-        });
+        self.headers.push(Header { key: key.into(), value: Some(value.into()) });
         self
     }
 }

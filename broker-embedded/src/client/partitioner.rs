@@ -74,10 +74,7 @@ impl StickyPartitioner {
 
     /// A partitioner with a fixed seed, for reproducible tests.
     pub(crate) fn with_seed(seed: u64) -> Self {
-        StickyPartitioner {
-            current: None,
-            rng: SplitMix64(seed),
-        }
+        StickyPartitioner { current: None, rng: SplitMix64(seed) }
     }
 
     /// The partition for the next record without a key. Chooses one at random on first use or
@@ -169,19 +166,11 @@ mod tests {
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
             (b"a-little-bit-longer-string", -1_486_304_829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
+            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
             (b"abc", 479_470_107),
         ];
         for (input, expected) in cases {
-            assert_eq!(
-                murmur2(input),
-                expected,
-                "murmur2({:?})",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(murmur2(input), expected, "murmur2({:?})", String::from_utf8_lossy(input));
         }
     }
 

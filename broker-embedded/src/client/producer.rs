@@ -114,20 +114,14 @@ pub struct DeliveryFuture {
 impl Future for DeliveryFuture {
     type Output = Result<RecordMetadata>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx)
-            .poll(cx)
-            .map(|r| r.unwrap_or(Err(Error::Shutdown)))
+        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(Error::Shutdown)))
     }
 }
 
 impl Producer {
     pub(crate) fn new(core: Arc<BrokerCore>, config: ProducerConfig) -> Result<Self> {
         core.check_open()?;
-        let producer_id = if config.enable_idempotence {
-            core.allocate_producer_id()?
-        } else {
-            -1
-        };
+        let producer_id = if config.enable_idempotence { core.allocate_producer_id()? } else { -1 };
         let epoch = if config.enable_idempotence { 0 } else { -1 };
         let (tx, rx) = mpsc::channel(config.max_queued_batches.max(1));
         let inner = Arc::new(Inner {
@@ -169,19 +163,13 @@ impl Producer {
         let partition = match record.partition {
             Some(p) if (0..count).contains(&p) => p,
             Some(p) => {
-                return Err(Error::UnknownPartition {
-                    topic: record.topic.clone(),
-                    partition: p,
-                });
+                return Err(Error::UnknownPartition { topic: record.topic.clone(), partition: p });
             }
             None => match &record.key {
                 Some(k) => partition_for_key(k, count),
-                None => inner
-                    .sticky
-                    .lock()
-                    .entry(record.topic.clone())
-                    .or_default()
-                    .partition(count),
+                None => {
+                    inner.sticky.lock().entry(record.topic.clone()).or_default().partition(count)
+                }
             },
         };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
@@ -211,10 +199,7 @@ impl Producer {
                 &record.headers,
             );
             batch.waiters.push((tx, timestamp));
-            (
-                batch.builder.size_in_bytes() >= inner.config.batch_size,
-                new_batch_id,
-            )
+            (batch.builder.size_in_bytes() >= inner.config.batch_size, new_batch_id)
         };
         if full {
             self.ship(&tp, None).await?;
@@ -255,16 +240,7 @@ impl Producer {
         };
         if let Some(batch) = batch {
             self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
-            if self
-                .inner
-                .tx
-                .send(Shipment {
-                    tp: tp.clone(),
-                    batch,
-                })
-                .await
-                .is_err()
-            {
+            if self.inner.tx.send(Shipment { tp: tp.clone(), batch }).await.is_err() {
                 self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
                 return Err(Error::Shutdown);
             }
@@ -288,12 +264,7 @@ impl Producer {
     }
 }
 
-type Ack = (
-    PartitionRef,
-    std::result::Result<AppendInfo, Error>,
-    Vec<Waiter>,
-    String,
-);
+type Ack = (PartitionRef, std::result::Result<AppendInfo, Error>, Vec<Waiter>, String);
 
 fn sender_loop(
     mut rx: mpsc::Receiver<Shipment>,
@@ -304,11 +275,7 @@ fn sender_loop(
     let mut sequences: HashMap<TopicPartition, i32> = HashMap::new();
     while let Some(Shipment { tp, batch }) = rx.blocking_recv() {
         let n = batch.waiters.len() as i32;
-        let seq = if producer_id >= 0 {
-            *sequences.get(&tp).unwrap_or(&0)
-        } else {
-            -1
-        };
+        let seq = if producer_id >= 0 { *sequences.get(&tp).unwrap_or(&0) } else { -1 };
         let builder = batch.builder.producer(producer_id, epoch, seq);
         let result = builder
             .build(0)
@@ -319,10 +286,7 @@ fn sender_loop(
             let next = ((i64::from(seq) + i64::from(n)) % (i64::from(i32::MAX) + 1)) as i32;
             sequences.insert(tp.clone(), next);
         }
-        if ack_tx
-            .send((batch.partition, result, batch.waiters, tp.topic))
-            .is_err()
-        {
+        if ack_tx.send((batch.partition, result, batch.waiters, tp.topic)).is_err() {
             return;
         }
     }
@@ -335,11 +299,8 @@ fn acker_loop(rx: std::sync::mpsc::Receiver<Ack>, inner: std::sync::Weak<Inner>)
         match result {
             Ok(info) => {
                 for (i, (tx, ts)) in waiters.into_iter().enumerate() {
-                    let timestamp = if info.log_append_time >= 0 {
-                        info.log_append_time
-                    } else {
-                        ts
-                    };
+                    let timestamp =
+                        if info.log_append_time >= 0 { info.log_append_time } else { ts };
                     let _ = tx.send(Ok(RecordMetadata {
                         topic: topic.clone(),
                         partition: partition.index,

@@ -151,10 +151,7 @@ impl BatchHeader {
             }
         }
         if buf.len() < BATCH_HEADER_LEN {
-            return Err(FormatError::Truncated {
-                needed: BATCH_HEADER_LEN,
-                available: buf.len(),
-            });
+            return Err(FormatError::Truncated { needed: BATCH_HEADER_LEN, available: buf.len() });
         }
         Ok(BatchHeader {
             base_offset: read_i64(buf, BASE_OFFSET_OFFSET),
@@ -184,8 +181,7 @@ impl BatchHeader {
     /// Offset of the last record: `base_offset + last_offset_delta` (wrapping on overflow, which
     /// [`validate_batch`] rejects).
     pub fn last_offset(&self) -> i64 {
-        self.base_offset
-            .wrapping_add(i64::from(self.last_offset_delta))
+        self.base_offset.wrapping_add(i64::from(self.last_offset_delta))
     }
 
     /// Offset following this batch: [`last_offset`](Self::last_offset) + 1.
@@ -250,11 +246,7 @@ impl BatchHeader {
                 self.base_offset, self.last_offset_delta
             )));
         }
-        if self
-            .base_offset
-            .checked_add(i64::from(self.last_offset_delta) + 1)
-            .is_none()
-        {
+        if self.base_offset.checked_add(i64::from(self.last_offset_delta) + 1).is_none() {
             return Err(FormatError::InvalidRecord(format!(
                 "batch at offset {} with last offset delta {} overflows the offset range",
                 self.base_offset, self.last_offset_delta
@@ -270,10 +262,7 @@ impl BatchHeader {
         let total = header.total_len();
         match buf.get(..total) {
             Some(batch) => Ok((header, batch)),
-            None => Err(FormatError::Truncated {
-                needed: total,
-                available: buf.len(),
-            }),
+            None => Err(FormatError::Truncated { needed: total, available: buf.len() }),
         }
     }
 }
@@ -298,10 +287,7 @@ pub fn validate_batch(buf: &[u8]) -> Result<BatchHeader, FormatError> {
     let (header, batch) = BatchHeader::parse_whole(buf)?;
     let computed = compute_crc(batch);
     if computed != header.crc {
-        return Err(FormatError::CrcMismatch {
-            stored: header.crc,
-            computed,
-        });
+        return Err(FormatError::CrcMismatch { stored: header.crc, computed });
     }
     header.check_counts()?;
     if header.compression()? == Compression::None {
@@ -354,11 +340,7 @@ pub fn set_max_timestamp_log_append(batch: &mut [u8], ts: i64) {
 ///
 /// See [`BatchIter`].
 pub fn batches(buf: &[u8]) -> BatchIter<'_> {
-    BatchIter {
-        buf,
-        pos: 0,
-        done: false,
-    }
+    BatchIter { buf, pos: 0, done: false }
 }
 
 /// Iterator over consecutive record batches in a byte slice, such as a segment read or a Fetch response.
@@ -422,12 +404,7 @@ mod tests {
     fn sample_batch(base_offset: i64, n: usize) -> Vec<u8> {
         let mut b = BatchBuilder::new();
         for i in 0..n {
-            b.push(
-                1_000 + i as i64,
-                Some(format!("k{i}").as_bytes()),
-                Some(b"value"),
-                &[],
-            );
+            b.push(1_000 + i as i64, Some(format!("k{i}").as_bytes()), Some(b"value"), &[]);
         }
         b.build(base_offset).unwrap().to_vec()
     }
@@ -471,31 +448,16 @@ mod tests {
         let mut batch = sample_batch(0, 1);
         assert_eq!(
             BatchHeader::parse(&batch[..60]),
-            Err(FormatError::Truncated {
-                needed: 61,
-                available: 60
-            })
+            Err(FormatError::Truncated { needed: 61, available: 60 })
         );
-        assert!(matches!(
-            BatchHeader::parse(&batch[..5]),
-            Err(FormatError::Truncated { .. })
-        ));
+        assert!(matches!(BatchHeader::parse(&batch[..5]), Err(FormatError::Truncated { .. })));
         batch[16] = 1;
-        assert_eq!(
-            BatchHeader::parse(&batch),
-            Err(FormatError::UnsupportedMagic(1))
-        );
+        assert_eq!(BatchHeader::parse(&batch), Err(FormatError::UnsupportedMagic(1)));
         batch[16] = 2;
         batch[8..12].copy_from_slice(&48i32.to_be_bytes());
-        assert_eq!(
-            BatchHeader::parse(&batch),
-            Err(FormatError::InvalidLength(48))
-        );
+        assert_eq!(BatchHeader::parse(&batch), Err(FormatError::InvalidLength(48)));
         batch[8..12].copy_from_slice(&(-1i32).to_be_bytes());
-        assert_eq!(
-            BatchHeader::parse(&batch),
-            Err(FormatError::InvalidLength(-1))
-        );
+        assert_eq!(BatchHeader::parse(&batch), Err(FormatError::InvalidLength(-1)));
     }
 
     #[test]
@@ -546,20 +508,14 @@ mod tests {
         // Truncated anywhere.
         assert_eq!(
             validate_batch(&good[..good.len() - 1]),
-            Err(FormatError::Truncated {
-                needed: good.len(),
-                available: good.len() - 1
-            })
+            Err(FormatError::Truncated { needed: good.len(), available: good.len() - 1 })
         );
 
         // Corrupt payload byte.
         let mut bad = good.clone();
         let last = bad.len() - 1;
         bad[last] ^= 0x01;
-        assert!(matches!(
-            validate_batch(&bad),
-            Err(FormatError::CrcMismatch { .. })
-        ));
+        assert!(matches!(validate_batch(&bad), Err(FormatError::CrcMismatch { .. })));
 
         // Trailing bytes after the batch are ignored.
         let mut longer = good.clone();
@@ -579,36 +535,24 @@ mod tests {
         let mut fewer = good.clone();
         fewer[RECORD_COUNT_OFFSET..RECORD_COUNT_OFFSET + 4].copy_from_slice(&2i32.to_be_bytes());
         refresh_crc(&mut fewer);
-        assert!(matches!(
-            validate_batch(&fewer),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(validate_batch(&fewer), Err(FormatError::InvalidRecord(_))));
 
         let mut more = good.clone();
         more[RECORD_COUNT_OFFSET..RECORD_COUNT_OFFSET + 4].copy_from_slice(&4i32.to_be_bytes());
         refresh_crc(&mut more);
-        assert!(matches!(
-            validate_batch(&more),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(validate_batch(&more), Err(FormatError::InvalidRecord(_))));
 
         let mut negative = good.clone();
         negative[RECORD_COUNT_OFFSET..RECORD_COUNT_OFFSET + 4]
             .copy_from_slice(&(-1i32).to_be_bytes());
         refresh_crc(&mut negative);
-        assert!(matches!(
-            validate_batch(&negative),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(validate_batch(&negative), Err(FormatError::InvalidRecord(_))));
 
         let mut short_delta = good.clone();
         short_delta[LAST_OFFSET_DELTA_OFFSET..LAST_OFFSET_DELTA_OFFSET + 4]
             .copy_from_slice(&1i32.to_be_bytes());
         refresh_crc(&mut short_delta);
-        assert!(matches!(
-            validate_batch(&short_delta),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(validate_batch(&short_delta), Err(FormatError::InvalidRecord(_))));
 
         // A larger last offset delta than the last record's is valid (compaction leaves such batches).
         let mut gap = good.clone();
@@ -619,10 +563,7 @@ mod tests {
 
         let mut overflow = good.clone();
         overflow[0..8].copy_from_slice(&(i64::MAX - 2).to_be_bytes());
-        assert!(matches!(
-            validate_batch(&overflow),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(validate_batch(&overflow), Err(FormatError::InvalidRecord(_))));
     }
 
     #[test]
@@ -632,10 +573,7 @@ mod tests {
         let attrs = read_i16(&batch, ATTRIBUTES_OFFSET) | 4;
         batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
         refresh_crc(&mut batch);
-        assert_eq!(
-            validate_batch(&batch).unwrap().compression(),
-            Ok(Compression::Zstd)
-        );
+        assert_eq!(validate_batch(&batch).unwrap().compression(), Ok(Compression::Zstd));
         assert_eq!(
             decode_records(&Bytes::from(batch.clone())),
             Err(FormatError::UnsupportedCompression(4))
@@ -644,10 +582,7 @@ mod tests {
         let attrs = read_i16(&batch, ATTRIBUTES_OFFSET) | 7;
         batch[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
         refresh_crc(&mut batch);
-        assert_eq!(
-            validate_batch(&batch),
-            Err(FormatError::UnsupportedCompression(7))
-        );
+        assert_eq!(validate_batch(&batch), Err(FormatError::UnsupportedCompression(7)));
     }
 
     #[test]
@@ -657,10 +592,7 @@ mod tests {
         set_base_offset(&mut batch, 1_234_567);
         set_partition_leader_epoch(&mut batch, 9);
         let h = validate_batch(&batch).unwrap();
-        assert_eq!(
-            (h.base_offset, h.partition_leader_epoch, h.crc),
-            (1_234_567, 9, crc_before)
-        );
+        assert_eq!((h.base_offset, h.partition_leader_epoch, h.crc), (1_234_567, 9, crc_before));
         let records = decode_records(&Bytes::from(batch)).unwrap();
         assert_eq!(records[1].offset, 1_234_568);
     }
@@ -701,10 +633,7 @@ mod tests {
         assert!(it.next().unwrap().is_ok());
         assert_eq!(
             it.next(),
-            Some(Err(FormatError::Truncated {
-                needed: second.len(),
-                available: second.len() - 3
-            }))
+            Some(Err(FormatError::Truncated { needed: second.len(), available: second.len() - 3 }))
         );
         assert!(it.next().is_none());
         assert_eq!(it.position(), first.len());
@@ -746,10 +675,7 @@ mod tests {
                 for (ts, k, v, hs) in records {
                     let hs: Vec<Header> = hs
                         .into_iter()
-                        .map(|(key, value)| Header {
-                            key,
-                            value: value.map(Bytes::from),
-                        })
+                        .map(|(key, value)| Header { key, value: value.map(Bytes::from) })
                         .collect();
                     b.push(ts, k.as_deref(), v.as_deref(), &hs);
                 }

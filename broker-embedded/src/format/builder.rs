@@ -258,9 +258,8 @@ pub fn control_batch(
     let mut value = [0u8; 6];
     value[2..6].copy_from_slice(&coordinator_epoch.to_be_bytes());
 
-    let mut builder = BatchBuilder::new()
-        .producer(producer_id, producer_epoch, NO_SEQUENCE)
-        .transactional(true);
+    let mut builder =
+        BatchBuilder::new().producer(producer_id, producer_epoch, NO_SEQUENCE).transactional(true);
     builder.control = true;
     builder.push(timestamp, Some(&key), Some(&value), &[]);
     builder.encode(base_offset)
@@ -279,11 +278,7 @@ mod tests {
         for &byte in data {
             crc ^= u32::from(byte);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0x82f6_3b78
-                } else {
-                    crc >> 1
-                };
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
             }
         }
         !crc
@@ -325,14 +320,8 @@ mod tests {
 
     fn known_headers() -> Vec<Header> {
         vec![
-            Header {
-                key: "h1".into(),
-                value: Some(Bytes::from_static(b"x")),
-            },
-            Header {
-                key: "h2".into(),
-                value: None,
-            },
+            Header { key: "h1".into(), value: Some(Bytes::from_static(b"x")) },
+            Header { key: "h2".into(), value: None },
         ]
     }
 
@@ -343,12 +332,7 @@ mod tests {
             u32::from_be_bytes([0x75, 0x1c, 0x85, 0x18])
         );
         let mut b = BatchBuilder::new().producer(1000, 3, 7).transactional(true);
-        b.push(
-            1_600_000_000_000,
-            Some(b"k"),
-            Some(b"abc"),
-            &known_headers(),
-        );
+        b.push(1_600_000_000_000, Some(b"k"), Some(b"abc"), &known_headers());
         assert_eq!(b.size_in_bytes(), KNOWN_BATCH.len());
         let built = b.build(5).unwrap();
         assert_eq!(&built[..], &KNOWN_BATCH[..]);
@@ -406,11 +390,7 @@ mod tests {
         let h = validate_batch(&batch).unwrap();
         assert_eq!((h.base_timestamp, h.max_timestamp), (50, 70));
         assert_eq!(h.last_offset_delta, 3);
-        let ts: Vec<i64> = decode_records(&batch)
-            .unwrap()
-            .iter()
-            .map(|r| r.timestamp)
-            .collect();
+        let ts: Vec<i64> = decode_records(&batch).unwrap().iter().map(|r| r.timestamp).collect();
         assert_eq!(ts, [50, 10, 70, 60]);
     }
 

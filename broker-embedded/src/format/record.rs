@@ -153,10 +153,7 @@ pub(crate) fn walk_records<'a>(
 ) -> Result<(), FormatError> {
     header.check_counts()?;
     if batch.len() < BATCH_HEADER_LEN {
-        return Err(FormatError::Truncated {
-            needed: BATCH_HEADER_LEN,
-            available: batch.len(),
-        });
+        return Err(FormatError::Truncated { needed: BATCH_HEADER_LEN, available: batch.len() });
     }
     let end = batch.len();
     let mut pos = BATCH_HEADER_LEN;
@@ -169,12 +166,7 @@ pub(crate) fn walk_records<'a>(
                 header.base_offset, header.record_count
             )));
         }
-        let mut cur = Cursor {
-            buf: batch,
-            pos,
-            end,
-            index,
-        };
+        let mut cur = Cursor { buf: batch, pos, end, index };
         let length = cur.varint("record length")?;
         let body_start = cur.pos;
         let Ok(length) = usize::try_from(length) else {
@@ -286,10 +278,7 @@ pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
             headers: raw
                 .headers
                 .iter()
-                .map(|h| Header {
-                    key: h.key.to_owned(),
-                    value: slice(&h.value),
-                })
+                .map(|h| Header { key: h.key.to_owned(), value: slice(&h.value) })
                 .collect(),
         });
         Ok(())
@@ -347,10 +336,7 @@ pub fn decode_control_record(rec: &Record) -> Result<ControlRecord, FormatError>
     if value_version < 0 {
         return Err(invalid(format!("negative value version {value_version}")));
     }
-    Ok(ControlRecord {
-        commit,
-        coordinator_epoch: i32::from_be_bytes([e0, e1, e2, e3]),
-    })
+    Ok(ControlRecord { commit, coordinator_epoch: i32::from_be_bytes([e0, e1, e2, e3]) })
 }
 
 #[cfg(test)]
@@ -539,18 +525,12 @@ mod tests {
             let batch = control_batch(42, 3, commit, epoch, 1_000, 500).freeze();
             let h = validate_batch(&batch).unwrap();
             assert!(h.is_control() && h.is_transactional());
-            assert_eq!(
-                (h.producer_id, h.producer_epoch, h.base_offset),
-                (42, 3, 500)
-            );
+            assert_eq!((h.producer_id, h.producer_epoch, h.base_offset), (42, 3, 500));
             let records = decode_records(&batch).unwrap();
             assert_eq!(records.len(), 1);
             assert_eq!(
                 decode_control_record(&records[0]),
-                Ok(ControlRecord {
-                    commit,
-                    coordinator_epoch: epoch
-                })
+                Ok(ControlRecord { commit, coordinator_epoch: epoch })
             );
         }
     }
@@ -584,19 +564,11 @@ mod tests {
                 Some(&[0, 1, 0, 1, 9]),
                 Some(&[0, 1, 0, 0, 0, 5, 9, 9])
             )),
-            Ok(ControlRecord {
-                commit: true,
-                coordinator_epoch: 5
-            })
+            Ok(ControlRecord { commit: true, coordinator_epoch: 5 })
         );
     }
 
-    type RecordSpec = (
-        i64,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Vec<(String, Option<Vec<u8>>)>,
-    );
+    type RecordSpec = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Option<Vec<u8>>)>);
 
     fn arb_records() -> impl Strategy<Value = Vec<RecordSpec>> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..64);

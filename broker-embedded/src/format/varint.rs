@@ -60,10 +60,7 @@ fn get_unsigned(
     let mut value: u64 = 0;
     for i in 0..max_len {
         let Some(&b) = buf.get(i) else {
-            return Err(FormatError::Truncated {
-                needed: i + 1,
-                available: buf.len(),
-            });
+            return Err(FormatError::Truncated { needed: i + 1, available: buf.len() });
         };
         if i == max_len - 1 && b > last_byte_max {
             return Err(FormatError::InvalidRecord(format!(
@@ -76,9 +73,7 @@ fn get_unsigned(
         }
     }
     // Unreachable in practice: the last allowed byte has its continuation bit cleared by the check above.
-    Err(FormatError::InvalidRecord(format!(
-        "{what} is longer than {max_len} bytes"
-    )))
+    Err(FormatError::InvalidRecord(format!("{what} is longer than {max_len} bytes")))
 }
 
 /// Appends `v` as a zigzag varint (1 to 5 bytes).
@@ -176,24 +171,12 @@ mod tests {
 
     #[test]
     fn truncated_input_is_reported() {
-        assert_eq!(
-            get_varint(&[]),
-            Err(FormatError::Truncated {
-                needed: 1,
-                available: 0
-            })
-        );
+        assert_eq!(get_varint(&[]), Err(FormatError::Truncated { needed: 1, available: 0 }));
         assert_eq!(
             get_varint(&[0x80, 0x80]),
-            Err(FormatError::Truncated {
-                needed: 3,
-                available: 2
-            })
+            Err(FormatError::Truncated { needed: 3, available: 2 })
         );
-        assert!(matches!(
-            get_varlong(&[0xff; 9]),
-            Err(FormatError::Truncated { needed: 10, .. })
-        ));
+        assert!(matches!(get_varlong(&[0xff; 9]), Err(FormatError::Truncated { needed: 10, .. })));
     }
 
     #[test]
@@ -211,17 +194,11 @@ mod tests {
         // Eleven bytes for a varlong.
         let mut long = vec![0x80; 10];
         long.push(0x00);
-        assert!(matches!(
-            get_varlong(&long),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(get_varlong(&long), Err(FormatError::InvalidRecord(_))));
         // Tenth byte with bits beyond 64.
         let mut over = vec![0xff; 9];
         over.push(0x02);
-        assert!(matches!(
-            get_varlong(&over),
-            Err(FormatError::InvalidRecord(_))
-        ));
+        assert!(matches!(get_varlong(&over), Err(FormatError::InvalidRecord(_))));
     }
 
     #[test]

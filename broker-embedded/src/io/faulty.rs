@@ -24,10 +24,7 @@ struct FaultState {
 
 impl Default for FaultState {
     fn default() -> Self {
-        Self {
-            budget: AtomicU64::new(u64::MAX),
-            fail_syncs: AtomicBool::new(false),
-        }
+        Self { budget: AtomicU64::new(u64::MAX), fail_syncs: AtomicBool::new(false) }
     }
 }
 
@@ -137,10 +134,7 @@ impl StorageFile for FaultyFile {
 impl FileSystem for FaultyFileSystem {
     fn open(&self, path: &Path, create: bool) -> io::Result<FileHandle> {
         let inner = self.inner.open(path, create)?;
-        Ok(Arc::new(FaultyFile {
-            inner,
-            state: self.state.clone(),
-        }))
+        Ok(Arc::new(FaultyFile { inner, state: self.state.clone() }))
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.inner.create_dir_all(path)

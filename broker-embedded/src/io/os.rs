@@ -33,12 +33,8 @@ impl StorageFile for OsFile {
 
 impl FileSystem for OsFileSystem {
     fn open(&self, path: &Path, create: bool) -> io::Result<FileHandle> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .open(path)?;
+        let file =
+            OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path)?;
         Ok(Arc::new(OsFile(file)))
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {

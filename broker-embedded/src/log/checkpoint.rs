@@ -75,17 +75,13 @@ pub(crate) fn decode(text: &str) -> Result<Vec<(String, i32, i64)>, CheckpointEr
     let mut lines = text.lines();
     let version_line = lines.next().unwrap_or_default();
     if version_line.trim().parse::<i32>() != Ok(VERSION) {
-        return Err(CheckpointError::UnsupportedVersion {
-            line: version_line.to_owned(),
-        });
+        return Err(CheckpointError::UnsupportedVersion { line: version_line.to_owned() });
     }
     let count_line = lines.next().unwrap_or_default();
     let expected: usize = count_line
         .trim()
         .parse()
-        .map_err(|_| CheckpointError::InvalidCount {
-            line: count_line.to_owned(),
-        })?;
+        .map_err(|_| CheckpointError::InvalidCount { line: count_line.to_owned() })?;
     // The count comes from the file: never reserve more than the lines can hold.
     let mut entries = Vec::with_capacity(expected.min(text.len() / 6));
     for (index, line) in lines.enumerate() {
@@ -96,10 +92,7 @@ pub(crate) fn decode(text: &str) -> Result<Vec<(String, i32, i64)>, CheckpointEr
         entries.push(entry);
     }
     if entries.len() != expected {
-        return Err(CheckpointError::CountMismatch {
-            expected,
-            actual: entries.len(),
-        });
+        return Err(CheckpointError::CountMismatch { expected, actual: entries.len() });
     }
     Ok(entries)
 }
@@ -123,10 +116,7 @@ mod tests {
 
     #[test]
     fn encodes_kafkas_layout() {
-        let entries = vec![
-            ("orders".to_string(), 0, 1042),
-            ("orders".to_string(), 1, 977),
-        ];
+        let entries = vec![("orders".to_string(), 0, 1042), ("orders".to_string(), 1, 977)];
         let text = encode(&entries);
         assert_eq!(text, "0\n2\norders 0 1042\norders 1 977\n");
         assert_eq!(decode(&text), Ok(entries));
@@ -141,20 +131,14 @@ mod tests {
 
     #[test]
     fn accepts_crlf_and_extra_spaces_between_fields() {
-        assert_eq!(
-            decode("0\r\n1\r\nt  3\t7\r\n"),
-            Ok(vec![("t".to_string(), 3, 7)])
-        );
+        assert_eq!(decode("0\r\n1\r\nt  3\t7\r\n"), Ok(vec![("t".to_string(), 3, 7)]));
     }
 
     #[test]
     fn rejects_bad_version() {
         for text in ["1\n0\n", "x\n0\n", "\n0\n", "0 0\n0\n"] {
             assert!(
-                matches!(
-                    decode(text),
-                    Err(CheckpointError::UnsupportedVersion { .. })
-                ),
+                matches!(decode(text), Err(CheckpointError::UnsupportedVersion { .. })),
                 "{text:?}"
             );
         }
@@ -163,10 +147,7 @@ mod tests {
     #[test]
     fn rejects_bad_count() {
         for text in ["0\n", "0\n-1\n", "0\nmany\n", "0\n\n"] {
-            assert!(
-                matches!(decode(text), Err(CheckpointError::InvalidCount { .. })),
-                "{text:?}"
-            );
+            assert!(matches!(decode(text), Err(CheckpointError::InvalidCount { .. })), "{text:?}");
         }
     }
 
@@ -174,17 +155,11 @@ mod tests {
     fn rejects_count_mismatch() {
         assert_eq!(
             decode("0\n2\nt 0 1\n"),
-            Err(CheckpointError::CountMismatch {
-                expected: 2,
-                actual: 1
-            })
+            Err(CheckpointError::CountMismatch { expected: 2, actual: 1 })
         );
         assert_eq!(
             decode("0\n0\nt 0 1\n"),
-            Err(CheckpointError::CountMismatch {
-                expected: 0,
-                actual: 1
-            })
+            Err(CheckpointError::CountMismatch { expected: 0, actual: 1 })
         );
         // A huge count does not allocate for it.
         assert!(matches!(

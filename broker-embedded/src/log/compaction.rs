@@ -82,13 +82,7 @@ fn for_each_batch(
 pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> {
     let (config, closed, dir, fs, first_dirty) = {
         let l = log.lock();
-        (
-            l.config.clone(),
-            l.closed_segments(),
-            l.dir.clone(),
-            l.fs.clone(),
-            l.cleaner_point,
-        )
+        (l.config.clone(), l.closed_segments(), l.dir.clone(), l.fs.clone(), l.cleaner_point)
     };
     if !config.cleanup_policy.compact || closed.is_empty() {
         return Ok(CompactionStats::default());
@@ -100,11 +94,7 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
         return Ok(CompactionStats::default());
     }
     let total: u64 = cleanable.iter().map(|s| s.2).sum();
-    let dirty: u64 = cleanable
-        .iter()
-        .filter(|s| s.4 > first_dirty)
-        .map(|s| s.2)
-        .sum();
+    let dirty: u64 = cleanable.iter().filter(|s| s.4 > first_dirty).map(|s| s.2).sum();
     if total == 0 || (dirty as f64) / (total as f64) < config.min_cleanable_dirty_ratio {
         return Ok(CompactionStats::default());
     }
@@ -144,10 +134,8 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
             let kept: Vec<Record> = records
                 .into_iter()
                 .filter(|r| {
-                    let is_latest = r
-                        .key
-                        .as_ref()
-                        .is_some_and(|k| latest.get(k) == Some(&r.offset));
+                    let is_latest =
+                        r.key.as_ref().is_some_and(|k| latest.get(k) == Some(&r.offset));
                     let expired_tombstone = r.value.is_none() && r.timestamp < tombstone_horizon;
                     is_latest && !expired_tombstone
                 })
@@ -176,15 +164,10 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
             .and_then(|_| cleaned.sync_data());
         if let Err(e) = write {
             let _ = fs.remove_file(&cleaned_path);
-            return Err(Error::storage(
-                format!("writing {}", cleaned_path.display()),
-                e,
-            ));
+            return Err(Error::storage(format!("writing {}", cleaned_path.display()), e));
         }
         drop(cleaned);
-        let swapped = log
-            .lock()
-            .swap_cleaned(*base, *size, &cleaned_path, now_ms)?;
+        let swapped = log.lock().swap_cleaned(*base, *size, &cleaned_path, now_ms)?;
         if swapped {
             stats.segments_cleaned += 1;
             stats.records_removed += removed;

@@ -49,12 +49,7 @@ impl OffsetIndex {
             }
             entries.push((rel, pos));
         }
-        let mut index = Self {
-            file,
-            path: path.to_path_buf(),
-            base_offset,
-            entries,
-        };
+        let mut index = Self { file, path: path.to_path_buf(), base_offset, entries };
         if !valid {
             index.reset()?;
         }
@@ -65,18 +60,13 @@ impl OffsetIndex {
     pub(crate) fn append(&mut self, last_offset: i64, position: u64) -> io::Result<()> {
         let rel = (last_offset - self.base_offset) as u32;
         let pos = position as u32;
-        if self
-            .entries
-            .last()
-            .is_some_and(|&(r, p)| rel <= r || pos <= p)
-        {
+        if self.entries.last().is_some_and(|&(r, p)| rel <= r || pos <= p) {
             return Ok(());
         }
         let mut buf = [0u8; OFFSET_ENTRY];
         buf[..4].copy_from_slice(&rel.to_be_bytes());
         buf[4..].copy_from_slice(&pos.to_be_bytes());
-        self.file
-            .write_all_at(&buf, (self.entries.len() * OFFSET_ENTRY) as u64)?;
+        self.file.write_all_at(&buf, (self.entries.len() * OFFSET_ENTRY) as u64)?;
         self.entries.push((rel, pos));
         Ok(())
     }
@@ -92,18 +82,12 @@ impl OffsetIndex {
         // Entries whose last offset < offset: the batch they index ends before `offset`, but the
         // batch that contains `offset` starts at or after that batch's position.
         let idx = self.entries.partition_point(|&(r, _)| i64::from(r) < rel);
-        if idx == 0 {
-            0
-        } else {
-            u64::from(self.entries[idx - 1].1)
-        }
+        if idx == 0 { 0 } else { u64::from(self.entries[idx - 1].1) }
     }
 
     /// Drops entries at or after `position` (after the log was truncated there).
     pub(crate) fn truncate_to_position(&mut self, position: u64) -> io::Result<()> {
-        let keep = self
-            .entries
-            .partition_point(|&(_, p)| u64::from(p) < position);
+        let keep = self.entries.partition_point(|&(_, p)| u64::from(p) < position);
         self.entries.truncate(keep);
         self.file.set_len((keep * OFFSET_ENTRY) as u64)
     }
@@ -121,9 +105,7 @@ impl OffsetIndex {
 
     /// The last entry as (absolute offset, position).
     pub(crate) fn last(&self) -> Option<(i64, u64)> {
-        self.entries
-            .last()
-            .map(|&(r, p)| (self.base_offset + i64::from(r), u64::from(p)))
+        self.entries.last().map(|&(r, p)| (self.base_offset + i64::from(r), u64::from(p)))
     }
 
     pub(crate) fn sync(&self) -> io::Result<()> {
@@ -176,12 +158,7 @@ impl TimeIndex {
             }
             entries.push((ts, rel));
         }
-        let mut index = Self {
-            file,
-            path: path.to_path_buf(),
-            base_offset,
-            entries,
-        };
+        let mut index = Self { file, path: path.to_path_buf(), base_offset, entries };
         if !valid {
             index.reset()?;
         }
@@ -191,18 +168,13 @@ impl TimeIndex {
     /// Appends `(timestamp, offset)` when `timestamp` is larger than the last entry's.
     pub(crate) fn maybe_append(&mut self, timestamp: i64, offset: i64) -> io::Result<()> {
         let rel = (offset - self.base_offset) as u32;
-        if self
-            .entries
-            .last()
-            .is_some_and(|&(t, r)| timestamp <= t || rel < r)
-        {
+        if self.entries.last().is_some_and(|&(t, r)| timestamp <= t || rel < r) {
             return Ok(());
         }
         let mut buf = [0u8; TIME_ENTRY];
         buf[..8].copy_from_slice(&timestamp.to_be_bytes());
         buf[8..].copy_from_slice(&rel.to_be_bytes());
-        self.file
-            .write_all_at(&buf, (self.entries.len() * TIME_ENTRY) as u64)?;
+        self.file.write_all_at(&buf, (self.entries.len() * TIME_ENTRY) as u64)?;
         self.entries.push((timestamp, rel));
         Ok(())
     }
@@ -216,9 +188,7 @@ impl TimeIndex {
 
     /// The last entry as (timestamp, absolute offset).
     pub(crate) fn last(&self) -> Option<(i64, i64)> {
-        self.entries
-            .last()
-            .map(|&(t, r)| (t, self.base_offset + i64::from(r)))
+        self.entries.last().map(|&(t, r)| (t, self.base_offset + i64::from(r)))
     }
 
     /// Drops entries whose offset is `>= offset`.

@@ -40,15 +40,9 @@ impl From<SegmentError> for Error {
             SegmentError::Io { file, source } => {
                 Error::storage(format!("segment file {}", file.display()), source)
             }
-            SegmentError::Corrupted {
-                file,
-                position,
-                reason,
-            } => Error::Corrupted {
-                file,
-                position,
-                reason,
-            },
+            SegmentError::Corrupted { file, position, reason } => {
+                Error::Corrupted { file, position, reason }
+            }
         }
     }
 }
@@ -113,20 +107,15 @@ impl Log {
         opts: OpenOptions,
     ) -> Result<Self> {
         let ctx = |what: &str| format!("{what} {}", dir.display());
-        fs.create_dir_all(dir)
-            .map_err(|e| Error::storage(ctx("creating"), e))?;
+        fs.create_dir_all(dir).map_err(|e| Error::storage(ctx("creating"), e))?;
         let mut bases = Vec::new();
         let mut snapshots = Vec::new();
-        for path in fs
-            .read_dir(dir)
-            .map_err(|e| Error::storage(ctx("listing"), e))?
-        {
+        for path in fs.read_dir(dir).map_err(|e| Error::storage(ctx("listing"), e))? {
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
             if name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".tmp") {
-                fs.remove_file(&path)
-                    .map_err(|e| Error::storage(ctx("cleaning"), e))?;
+                fs.remove_file(&path).map_err(|e| Error::storage(ctx("cleaning"), e))?;
                 continue;
             }
             if let Some(stem) = name.strip_suffix(".log") {
@@ -163,11 +152,7 @@ impl Log {
         let first_unflushed = if opts.clean_shutdown {
             i64::MAX
         } else {
-            bases
-                .iter()
-                .copied()
-                .rfind(|&b| b <= opts.recovery_point)
-                .unwrap_or(bases[0])
+            bases.iter().copied().rfind(|&b| b <= opts.recovery_point).unwrap_or(bases[0])
         };
 
         // Producer state: the newest snapshot at or below where recovery starts.
@@ -194,17 +179,10 @@ impl Log {
             if let ScanEnd::Invalid { position, reason } = end {
                 let later_has_data = bases[i + 1..].iter().any(|&b| {
                     let p = segment::segment_path(dir, b, "log");
-                    fs.open(&p, false)
-                        .and_then(|f| f.len())
-                        .map(|l| l > 0)
-                        .unwrap_or(false)
+                    fs.open(&p, false).and_then(|f| f.len()).map(|l| l > 0).unwrap_or(false)
                 });
                 if later_has_data {
-                    return Err(Error::Corrupted {
-                        file: seg.path.clone(),
-                        position,
-                        reason,
-                    });
+                    return Err(Error::Corrupted { file: seg.path.clone(), position, reason });
                 }
                 warn!(
                     file = %seg.path.display(),
@@ -217,17 +195,14 @@ impl Log {
                 for &later in &bases[i + 1..] {
                     for ext in ["log", "index", "timeindex"] {
                         let p = segment::segment_path(dir, later, ext);
-                        fs.remove_file(&p)
-                            .map_err(|e| Error::storage(ctx("deleting in"), e))?;
+                        fs.remove_file(&p).map_err(|e| Error::storage(ctx("deleting in"), e))?;
                     }
                 }
-                seg.sync_all()
-                    .map_err(|e| Error::storage(ctx("syncing"), e))?;
+                seg.sync_all().map_err(|e| Error::storage(ctx("syncing"), e))?;
                 log.segments.insert(base, seg);
                 break;
             }
-            seg.sync_all()
-                .map_err(|e| Error::storage(ctx("syncing"), e))?;
+            seg.sync_all().map_err(|e| Error::storage(ctx("syncing"), e))?;
             log.segments.insert(base, seg);
         }
         if log.log_start_offset < log.first_segment_base() {
@@ -248,13 +223,9 @@ impl Log {
     fn load_producer_snapshot(&mut self, snapshots: &[i64], limit: i64) -> i64 {
         for &off in snapshots.iter().rev().filter(|&&s| s <= limit) {
             let path = self.dir.join(producer_state::snapshot_file_name(off));
-            match self
-                .fs
-                .read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    ProducerStateManager::decode_snapshot(&bytes).map_err(|e| e.to_string())
-                }) {
+            match self.fs.read(&path).map_err(|e| e.to_string()).and_then(|bytes| {
+                ProducerStateManager::decode_snapshot(&bytes).map_err(|e| e.to_string())
+            }) {
                 Ok(state) => {
                     self.producers = state;
                     return off;
@@ -331,10 +302,7 @@ impl Log {
     fn check_healthy(&self) -> Result<()> {
         match &self.failed {
             Some(why) => Err(Error::storage(
-                format!(
-                    "log {} failed earlier and must be reopened",
-                    self.dir.display()
-                ),
+                format!("log {} failed earlier and must be reopened", self.dir.display()),
                 std::io::Error::other(why.clone()),
             )),
             None => Ok(()),
@@ -352,10 +320,7 @@ impl Log {
         let header = format::validate_batch(batch)?;
         let max = self.config.max_message_bytes.max(0) as usize;
         if batch.len() > max {
-            return Err(Error::RecordTooLarge {
-                size: batch.len(),
-                max,
-            });
+            return Err(Error::RecordTooLarge { size: batch.len(), max });
         }
         if header.record_count == 0 {
             return Err(Error::InvalidRecord(
@@ -379,10 +344,7 @@ impl Log {
                 header.last_sequence(),
             ) {
                 Ok(SeqCheck::Append) => {}
-                Ok(SeqCheck::Duplicate {
-                    base_offset,
-                    last_offset,
-                }) => {
+                Ok(SeqCheck::Duplicate { base_offset, last_offset }) => {
                     return Ok(AppendInfo {
                         base_offset,
                         last_offset,
@@ -396,12 +358,7 @@ impl Log {
 
         let base_offset = self.log_end_offset();
         let last_offset = base_offset + i64::from(header.last_offset_delta);
-        self.maybe_roll(
-            batch.len() as u64,
-            last_offset,
-            header.max_timestamp,
-            now_ms,
-        )?;
+        self.maybe_roll(batch.len() as u64, last_offset, header.max_timestamp, now_ms)?;
         format::set_base_offset(batch, base_offset);
         format::set_partition_leader_epoch(batch, 0);
         let log_append_time = if self.config.message_timestamp_type == TimestampType::LogAppendTime
@@ -413,11 +370,7 @@ impl Log {
         };
         let header = BatchHeader {
             base_offset,
-            max_timestamp: if log_append_time >= 0 {
-                now_ms
-            } else {
-                header.max_timestamp
-            },
+            max_timestamp: if log_append_time >= 0 { now_ms } else { header.max_timestamp },
             ..header
         };
         let interval = self.config.index_interval_bytes.max(1) as u64;
@@ -436,12 +389,7 @@ impl Log {
         if idempotent || header.is_transactional() {
             self.producers.update(&producer_batch(&header));
         }
-        Ok(AppendInfo {
-            base_offset,
-            last_offset,
-            log_append_time,
-            duplicate: false,
-        })
+        Ok(AppendInfo { base_offset, last_offset, log_append_time, duplicate: false })
     }
 
     fn maybe_roll(
@@ -492,12 +440,7 @@ impl Log {
         let mut snaps: Vec<(i64, PathBuf)> = entries
             .into_iter()
             .filter_map(|p| {
-                let off = p
-                    .file_name()?
-                    .to_str()?
-                    .strip_suffix(".snapshot")?
-                    .parse()
-                    .ok()?;
+                let off = p.file_name()?.to_str()?.strip_suffix(".snapshot")?.parse().ok()?;
                 Some((off, p))
             })
             .collect();
@@ -573,9 +516,8 @@ impl Log {
                         reason: e.to_string(),
                     })?;
                     let records = format::decode_records(&batch)?;
-                    if let Some(r) = records
-                        .iter()
-                        .find(|r| r.offset >= from && r.timestamp >= timestamp)
+                    if let Some(r) =
+                        records.iter().find(|r| r.offset >= from && r.timestamp >= timestamp)
                     {
                         return Ok(Some((r.offset, r.timestamp)));
                     }
@@ -710,15 +652,7 @@ impl Log {
         self.segments
             .values()
             .filter(|s| s.base_offset != active)
-            .map(|s| {
-                (
-                    s.base_offset,
-                    s.file.clone(),
-                    s.size,
-                    s.max_timestamp,
-                    s.next_offset,
-                )
-            })
+            .map(|s| (s.base_offset, s.file.clone(), s.size, s.max_timestamp, s.next_offset))
             .collect()
     }
 
@@ -731,31 +665,21 @@ impl Log {
         cleaned: &Path,
         now_ms: i64,
     ) -> Result<bool> {
-        let still_there = self
-            .segments
-            .get(&base)
-            .is_some_and(|s| s.size == expected_size)
+        let still_there = self.segments.get(&base).is_some_and(|s| s.size == expected_size)
             && self.active().base_offset != base;
         if !still_there {
             let _ = self.fs.remove_file(cleaned);
             return Ok(false);
         }
         let ctx = |e| {
-            Error::storage(
-                format!("swapping cleaned segment {base} in {}", self.dir.display()),
-                e,
-            )
+            Error::storage(format!("swapping cleaned segment {base} in {}", self.dir.display()), e)
         };
         // Indexes first: a log file must never be paired with an index of another file.
         for ext in ["index", "timeindex"] {
-            self.fs
-                .remove_file(&segment::segment_path(&self.dir, base, ext))
-                .map_err(ctx)?;
+            self.fs.remove_file(&segment::segment_path(&self.dir, base, ext)).map_err(ctx)?;
         }
         self.fs.sync_dir(&self.dir).map_err(ctx)?;
-        self.fs
-            .rename(cleaned, &segment::segment_path(&self.dir, base, "log"))
-            .map_err(ctx)?;
+        self.fs.rename(cleaned, &segment::segment_path(&self.dir, base, "log")).map_err(ctx)?;
         self.fs.sync_dir(&self.dir).map_err(ctx)?;
         let seg = Segment::open_trusted(&*self.fs, &self.dir, base, now_ms)?;
         seg.sync_all().map_err(ctx)?;
@@ -827,9 +751,8 @@ fn producer_error(e: ProducerStateError, h: &BatchHeader) -> Error {
 /// whole batch), and only batches that start below `max_offset` (the high watermark).
 pub(crate) fn read_batches(plan: &ReadPlan, max_bytes: usize, max_offset: i64) -> Result<Bytes> {
     let available = plan.end.saturating_sub(plan.start);
-    let want = (max_bytes as u64)
-        .min(available)
-        .max((format::BATCH_HEADER_LEN as u64).min(available));
+    let want =
+        (max_bytes as u64).min(available).max((format::BATCH_HEADER_LEN as u64).min(available));
     let mut buf = BytesMut::zeroed(want as usize);
     plan.file
         .read_exact_at(&mut buf, plan.start)

@@ -319,9 +319,7 @@ impl ProducerEntry {
     }
 
     fn find_batch(&self, first_seq: i32, last_seq: i32) -> Option<&BatchMetadata> {
-        self.batches
-            .iter()
-            .find(|b| b.first_seq == first_seq && b.last_seq == last_seq)
+        self.batches.iter().find(|b| b.first_seq == first_seq && b.last_seq == last_seq)
     }
 }
 
@@ -350,10 +348,7 @@ impl ProducerStateManager {
             return if first_seq == 0 {
                 Ok(SeqCheck::Append)
             } else {
-                Err(ProducerStateError::UnknownProducerId {
-                    producer_id,
-                    first_seq,
-                })
+                Err(ProducerStateError::UnknownProducerId { producer_id, first_seq })
             };
         };
         if epoch < entry.epoch {
@@ -377,11 +372,7 @@ impl ProducerStateManager {
         if first_seq == expected {
             Ok(SeqCheck::Append)
         } else {
-            Err(ProducerStateError::OutOfOrderSequence {
-                producer_id,
-                expected,
-                got: first_seq,
-            })
+            Err(ProducerStateError::OutOfOrderSequence { producer_id, expected, got: first_seq })
         }
     }
 
@@ -461,10 +452,7 @@ impl ProducerStateManager {
 
     /// The lowest first offset among open transactions, which bounds the last stable offset.
     pub(crate) fn first_open_txn_offset(&self) -> Option<i64> {
-        self.producers
-            .values()
-            .filter_map(|e| e.current_txn_first_offset)
-            .min()
+        self.producers.values().filter_map(|e| e.current_txn_first_offset).min()
     }
 
     /// Removes producers without an open transaction whose last write is at least
@@ -490,9 +478,8 @@ impl ProducerStateManager {
         out.extend_from_slice(&count.to_be_bytes());
         for (&producer_id, entry) in &self.producers {
             let last = entry.batches.back();
-            let offset_delta = last.map_or(0, |b| {
-                i32::try_from(b.last_offset - b.first_offset).unwrap_or(i32::MAX)
-            });
+            let offset_delta = last
+                .map_or(0, |b| i32::try_from(b.last_offset - b.first_offset).unwrap_or(i32::MAX));
             out.extend_from_slice(&producer_id.to_be_bytes());
             out.extend_from_slice(&entry.epoch.to_be_bytes());
             out.extend_from_slice(&entry.last_seq().to_be_bytes());
@@ -522,14 +509,9 @@ impl ProducerStateManager {
             return Err(SnapshotError::CrcMismatch { stored, computed });
         }
         let body = header.0;
-        let expected_len = usize::try_from(count)
-            .ok()
-            .and_then(|n| n.checked_mul(ENTRY_LEN));
+        let expected_len = usize::try_from(count).ok().and_then(|n| n.checked_mul(ENTRY_LEN));
         if expected_len != Some(body.len()) {
-            return Err(SnapshotError::LengthMismatch {
-                count,
-                actual: body.len(),
-            });
+            return Err(SnapshotError::LengthMismatch { count, actual: body.len() });
         }
         let mut producers = BTreeMap::new();
         for raw in body.chunks_exact(ENTRY_LEN) {
@@ -555,10 +537,7 @@ fn decode_entry(raw: &[u8]) -> Result<(i64, ProducerEntry), SnapshotError> {
     let timestamp = r.i64().ok_or(short)?;
     let coordinator_epoch = r.i32().ok_or(short)?;
     let txn_first_offset = r.i64().ok_or(short)?;
-    let invalid = |reason| SnapshotError::InvalidEntry {
-        producer_id,
-        reason,
-    };
+    let invalid = |reason| SnapshotError::InvalidEntry { producer_id, reason };
 
     let mut entry = ProducerEntry::new(epoch);
     entry.last_timestamp = timestamp;
@@ -566,9 +545,7 @@ fn decode_entry(raw: &[u8]) -> Result<(i64, ProducerEntry), SnapshotError> {
     entry.current_txn_first_offset = (txn_first_offset >= 0).then_some(txn_first_offset);
     if last_offset >= 0 {
         if offset_delta < 0 || i64::from(offset_delta) > last_offset {
-            return Err(invalid(
-                "offset delta is negative or reaches before offset 0",
-            ));
+            return Err(invalid("offset delta is negative or reaches before offset 0"));
         }
         entry.batches.push_back(BatchMetadata {
             first_seq: decrement_sequence(last_seq, offset_delta),
@@ -661,13 +638,7 @@ mod tests {
         let state = ProducerStateManager::new();
         assert_eq!(state.check(PID, 0, 0, 4), Ok(SeqCheck::Append));
         let err = state.check(PID, 0, 5, 9).unwrap_err();
-        assert_eq!(
-            err,
-            ProducerStateError::UnknownProducerId {
-                producer_id: PID,
-                first_seq: 5
-            }
-        );
+        assert_eq!(err, ProducerStateError::UnknownProducerId { producer_id: PID, first_seq: 5 });
         assert_eq!(err.error_code(), 59);
     }
 
@@ -691,11 +662,7 @@ mod tests {
         let err = state.check(PID, 0, 6, 8).unwrap_err();
         assert_eq!(
             err,
-            ProducerStateError::OutOfOrderSequence {
-                producer_id: PID,
-                expected: 5,
-                got: 6
-            }
+            ProducerStateError::OutOfOrderSequence { producer_id: PID, expected: 5, got: 6 }
         );
         assert_eq!(err.error_code(), 45);
         assert!(err.to_string().contains("sequence 5 was expected"));
@@ -704,19 +671,14 @@ mod tests {
     #[test]
     fn retries_of_the_last_five_batches_are_duplicates() {
         let mut state = ProducerStateManager::new();
-        let batches: Vec<_> = (0..7)
-            .map(|i| batch(0, i * 2, 2, 100 + i64::from(i) * 10))
-            .collect();
+        let batches: Vec<_> = (0..7).map(|i| batch(0, i * 2, 2, 100 + i64::from(i) * 10)).collect();
         for b in &batches {
             assert_eq!(append(&mut state, *b), Ok(SeqCheck::Append));
         }
         for b in &batches[2..] {
             assert_eq!(
                 state.check(PID, 0, b.first_seq, b.last_seq),
-                Ok(SeqCheck::Duplicate {
-                    base_offset: b.first_offset,
-                    last_offset: b.last_offset
-                })
+                Ok(SeqCheck::Duplicate { base_offset: b.first_offset, last_offset: b.last_offset })
             );
         }
         // Older than the retained five: no longer recognised.
@@ -737,11 +699,7 @@ mod tests {
         let err = state.check(PID, 2, 1, 1).unwrap_err();
         assert_eq!(
             err,
-            ProducerStateError::InvalidProducerEpoch {
-                producer_id: PID,
-                current: 3,
-                got: 2
-            }
+            ProducerStateError::InvalidProducerEpoch { producer_id: PID, current: 3, got: 2 }
         );
         assert_eq!(err.error_code(), 47);
         // Even a retry of an old-epoch batch is fenced.
@@ -754,11 +712,7 @@ mod tests {
         append(&mut state, batch(0, 0, 3, 0)).unwrap();
         assert_eq!(
             state.check(PID, 1, 3, 3),
-            Err(ProducerStateError::OutOfOrderSequence {
-                producer_id: PID,
-                expected: 0,
-                got: 3
-            })
+            Err(ProducerStateError::OutOfOrderSequence { producer_id: PID, expected: 0, got: 3 })
         );
         // A batch with the same sequences as one of the old epoch is not a duplicate.
         assert_eq!(append(&mut state, batch(1, 0, 3, 3)), Ok(SeqCheck::Append));
@@ -767,10 +721,7 @@ mod tests {
         assert_eq!(entry.batches().len(), 1);
         assert_eq!(
             state.check(PID, 1, 0, 2),
-            Ok(SeqCheck::Duplicate {
-                base_offset: 3,
-                last_offset: 5
-            })
+            Ok(SeqCheck::Duplicate { base_offset: 3, last_offset: 5 })
         );
     }
 
@@ -797,10 +748,7 @@ mod tests {
         assert_eq!(other.check(PID, 0, 1, 1), Ok(SeqCheck::Append));
         assert_eq!(
             other.check(PID, 0, i32::MAX - 1, 0),
-            Ok(SeqCheck::Duplicate {
-                base_offset: 3,
-                last_offset: 5
-            })
+            Ok(SeqCheck::Duplicate { base_offset: 3, last_offset: 5 })
         );
         assert_eq!(next_sequence(i32::MAX), 0);
         assert_eq!(next_sequence(NO_SEQUENCE), 0);
@@ -851,10 +799,7 @@ mod tests {
             append(&mut live, b).unwrap();
             log.push(b);
         }
-        let mut other = ProducerBatch {
-            producer_id: 7,
-            ..batch(2, 0, 1, 24)
-        };
+        let mut other = ProducerBatch { producer_id: 7, ..batch(2, 0, 1, 24) };
         other.is_transactional = true;
         append(&mut live, other).unwrap();
         log.push(other);
@@ -867,20 +812,14 @@ mod tests {
         }
         assert_eq!(rebuilt, live);
         assert_eq!(rebuilt.len(), 2);
-        assert_eq!(
-            rebuilt.iter().map(|(id, _)| id).collect::<Vec<_>>(),
-            vec![7, PID]
-        );
+        assert_eq!(rebuilt.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![7, PID]);
     }
 
     #[test]
     fn expired_producers_are_removed_unless_in_a_transaction() {
         let mut state = ProducerStateManager::new();
         state.update(&batch(0, 0, 1, 0)); // timestamp 1_700_000_000_000
-        let mut t = ProducerBatch {
-            producer_id: 5,
-            ..batch(0, 0, 1, 1)
-        };
+        let mut t = ProducerBatch { producer_id: 5, ..batch(0, 0, 1, 1) };
         t.is_transactional = true;
         state.update(&t);
         let now = 1_700_000_000_000 + 86_400_000;
@@ -926,10 +865,7 @@ mod tests {
     fn empty_state_snapshot() {
         let bytes = ProducerStateManager::new().encode_snapshot();
         assert_eq!(bytes.len(), HEADER_LEN);
-        assert_eq!(
-            ProducerStateManager::decode_snapshot(&bytes),
-            Ok(ProducerStateManager::new())
-        );
+        assert_eq!(ProducerStateManager::decode_snapshot(&bytes), Ok(ProducerStateManager::new()));
     }
 
     #[test]
@@ -941,10 +877,7 @@ mod tests {
         let loaded = ProducerStateManager::decode_snapshot(&state.encode_snapshot()).unwrap();
         assert_eq!(
             loaded.check(PID, 0, 4, 5),
-            Ok(SeqCheck::Duplicate {
-                base_offset: 4,
-                last_offset: 5
-            })
+            Ok(SeqCheck::Duplicate { base_offset: 4, last_offset: 5 })
         );
         assert!(matches!(
             loaded.check(PID, 0, 2, 3),
@@ -1011,10 +944,7 @@ mod tests {
         huge[6..10].copy_from_slice(&i32::MAX.to_be_bytes());
         assert_eq!(
             ProducerStateManager::decode_snapshot(&reseal(huge)),
-            Err(SnapshotError::LengthMismatch {
-                count: i32::MAX,
-                actual: ENTRY_LEN
-            })
+            Err(SnapshotError::LengthMismatch { count: i32::MAX, actual: ENTRY_LEN })
         );
         let mut negative = good.clone();
         negative[6..10].copy_from_slice(&(-1_i32).to_be_bytes());
@@ -1041,10 +971,7 @@ mod tests {
         bad_delta[at..at + 4].copy_from_slice(&(-1_i32).to_be_bytes());
         assert!(matches!(
             ProducerStateManager::decode_snapshot(&reseal(bad_delta)),
-            Err(SnapshotError::InvalidEntry {
-                producer_id: PID,
-                ..
-            })
+            Err(SnapshotError::InvalidEntry { producer_id: PID, .. })
         ));
     }
 
@@ -1052,14 +979,8 @@ mod tests {
     fn snapshot_file_names() {
         assert_eq!(snapshot_file_name(0), "00000000000000000000.snapshot");
         assert_eq!(snapshot_file_name(1234), "00000000000000001234.snapshot");
-        assert_eq!(
-            parse_snapshot_file_name("00000000000000001234.snapshot"),
-            Some(1234)
-        );
-        assert_eq!(
-            parse_snapshot_file_name(&snapshot_file_name(i64::MAX)),
-            Some(i64::MAX)
-        );
+        assert_eq!(parse_snapshot_file_name("00000000000000001234.snapshot"), Some(1234));
+        assert_eq!(parse_snapshot_file_name(&snapshot_file_name(i64::MAX)), Some(i64::MAX));
         for bad in [
             "1234.snapshot",
             "00000000000000001234.log",
@@ -1082,19 +1003,17 @@ mod tests {
             any::<bool>(),
             prop::bool::weighted(0.1),
         )
-            .prop_map(
-                |(pid, epoch, seq, count, offset, ts, txn, control)| ProducerBatch {
-                    producer_id: pid,
-                    epoch,
-                    first_seq: seq,
-                    last_seq: decrement_sequence(seq, -(count - 1)),
-                    first_offset: offset,
-                    last_offset: offset + i64::from(count) - 1,
-                    max_timestamp: ts,
-                    is_transactional: txn || control,
-                    is_control: control,
-                },
-            )
+            .prop_map(|(pid, epoch, seq, count, offset, ts, txn, control)| ProducerBatch {
+                producer_id: pid,
+                epoch,
+                first_seq: seq,
+                last_seq: decrement_sequence(seq, -(count - 1)),
+                first_offset: offset,
+                last_offset: offset + i64::from(count) - 1,
+                max_timestamp: ts,
+                is_transactional: txn || control,
+                is_control: control,
+            })
     }
 
     fn arb_state() -> impl Strategy<Value = ProducerStateManager> {

@@ -73,40 +73,22 @@ mod tests {
     use super::*;
 
     fn seg(base: i64, size: u64, ts: i64) -> SegmentInfo {
-        SegmentInfo {
-            base_offset: base,
-            size,
-            max_timestamp: ts,
-        }
+        SegmentInfo { base_offset: base, size, max_timestamp: ts }
     }
 
     #[test]
     fn time_retention_deletes_only_expired_closed_segments() {
-        let config = TopicConfig {
-            retention_ms: 1000,
-            ..TopicConfig::default()
-        };
-        let segs = [
-            seg(0, 10, 100),
-            seg(10, 10, 500),
-            seg(20, 10, 5000),
-            seg(30, 10, 100),
-        ];
+        let config = TopicConfig { retention_ms: 1000, ..TopicConfig::default() };
+        let segs = [seg(0, 10, 100), seg(10, 10, 500), seg(20, 10, 5000), seg(30, 10, 100)];
         assert_eq!(segments_to_delete(&segs, &config, 2000), vec![0, 10]);
         // The active segment is never deleted, however old.
-        assert_eq!(
-            segments_to_delete(&[seg(0, 10, 0)], &config, 1_000_000),
-            Vec::<i64>::new()
-        );
+        assert_eq!(segments_to_delete(&[seg(0, 10, 0)], &config, 1_000_000), Vec::<i64>::new());
     }
 
     #[test]
     fn size_retention_keeps_the_log_under_the_limit() {
-        let config = TopicConfig {
-            retention_ms: -1,
-            retention_bytes: 25,
-            ..TopicConfig::default()
-        };
+        let config =
+            TopicConfig { retention_ms: -1, retention_bytes: 25, ..TopicConfig::default() };
         let segs = [seg(0, 10, 1), seg(10, 10, 1), seg(20, 10, 1), seg(30, 5, 1)];
         // 35 bytes; dropping the first leaves 25 (>= 25 is fine), dropping the second would leave 15.
         assert_eq!(segments_to_delete(&segs, &config, 0), vec![0]);
@@ -115,10 +97,7 @@ mod tests {
     #[test]
     fn compact_only_topics_are_not_deleted() {
         let config = TopicConfig {
-            cleanup_policy: crate::topic::CleanupPolicy {
-                delete: false,
-                compact: true,
-            },
+            cleanup_policy: crate::topic::CleanupPolicy { delete: false, compact: true },
             retention_ms: 1,
             ..TopicConfig::default()
         };

@@ -63,12 +63,8 @@ impl Segment {
         file.set_len(0)?;
         let (index, _) =
             OffsetIndex::open(fs, &segment_path(dir, base_offset, "index"), base_offset, 0)?;
-        let (mut time_index, _) = TimeIndex::open(
-            fs,
-            &segment_path(dir, base_offset, "timeindex"),
-            base_offset,
-            0,
-        )?;
+        let (mut time_index, _) =
+            TimeIndex::open(fs, &segment_path(dir, base_offset, "timeindex"), base_offset, 0)?;
         time_index.reset()?;
         let mut seg = Self::assemble(base_offset, file, path, 0, index, time_index, now_ms);
         seg.index.reset()?;
@@ -112,9 +108,7 @@ impl Segment {
         now_ms: i64,
     ) -> Result<Self, SegmentError> {
         let path = segment_path(dir, base_offset, "log");
-        let file = fs
-            .open(&path, false)
-            .map_err(|e| SegmentError::io(&path, e))?;
+        let file = fs.open(&path, false).map_err(|e| SegmentError::io(&path, e))?;
         let size = file.len().map_err(|e| SegmentError::io(&path, e))?;
         let index_path = segment_path(dir, base_offset, "index");
         let (index, index_ok) = OffsetIndex::open(fs, &index_path, base_offset, size)
@@ -150,11 +144,7 @@ impl Segment {
                 seg.offset_of_max_timestamp = off;
             }
         }
-        if seg
-            .time_index
-            .last()
-            .is_some_and(|(_, off)| off >= seg.next_offset)
-        {
+        if seg.time_index.last().is_some_and(|(_, off)| off >= seg.next_offset) {
             seg.rebuild(None, false)?;
         }
         Ok(seg)
@@ -168,9 +158,7 @@ impl Segment {
         now_ms: i64,
     ) -> Result<Self, SegmentError> {
         let path = segment_path(dir, base_offset, "log");
-        let file = fs
-            .open(&path, false)
-            .map_err(|e| SegmentError::io(&path, e))?;
+        let file = fs.open(&path, false).map_err(|e| SegmentError::io(&path, e))?;
         let size = file.len().map_err(|e| SegmentError::io(&path, e))?;
         let index_path = segment_path(dir, base_offset, "index");
         let (index, _) = OffsetIndex::open(fs, &index_path, base_offset, size)
@@ -178,15 +166,7 @@ impl Segment {
         let time_path = segment_path(dir, base_offset, "timeindex");
         let (time_index, _) = TimeIndex::open(fs, &time_path, base_offset, i64::MAX)
             .map_err(|e| SegmentError::io(&time_path, e))?;
-        Ok(Self::assemble(
-            base_offset,
-            file,
-            path,
-            size,
-            index,
-            time_index,
-            now_ms,
-        ))
+        Ok(Self::assemble(base_offset, file, path, size, index, time_index, now_ms))
     }
 
     /// Re-walks every batch from the start, checking length and CRC (and that offsets increase),
@@ -202,12 +182,8 @@ impl Segment {
         dense: bool,
     ) -> Result<ScanEnd, SegmentError> {
         self.dense = dense;
-        self.index
-            .reset()
-            .map_err(|e| SegmentError::io(self.index.path(), e))?;
-        self.time_index
-            .reset()
-            .map_err(|e| SegmentError::io(self.time_index.path(), e))?;
+        self.index.reset().map_err(|e| SegmentError::io(self.index.path(), e))?;
+        self.time_index.reset().map_err(|e| SegmentError::io(self.time_index.path(), e))?;
         self.bytes_since_index = 0;
         self.next_offset = self.base_offset;
         self.max_timestamp = -1;
@@ -219,9 +195,7 @@ impl Segment {
         while pos < self.size {
             let len = (self.size - pos).min(CHUNK) as usize;
             let mut buf = vec![0u8; len];
-            self.file
-                .read_exact_at(&mut buf, pos)
-                .map_err(|e| SegmentError::io(&self.path, e))?;
+            self.file.read_exact_at(&mut buf, pos).map_err(|e| SegmentError::io(&self.path, e))?;
             let mut off = 0usize;
             let mut progressed = false;
             while off < buf.len() {
@@ -288,10 +262,7 @@ impl Segment {
         let header = match format::validate_batch(batch) {
             Ok(h) => h,
             Err(e) => {
-                return Err(ScanEnd::Invalid {
-                    position,
-                    reason: e.to_string(),
-                });
+                return Err(ScanEnd::Invalid { position, reason: e.to_string() });
             }
         };
         let gap_ok = !self.dense;
@@ -313,10 +284,7 @@ impl Segment {
             });
         }
         if let Err(e) = self.index_batch(&header, position, 4096) {
-            return Err(ScanEnd::Invalid {
-                position,
-                reason: e.to_string(),
-            });
+            return Err(ScanEnd::Invalid { position, reason: e.to_string() });
         }
         if let Some(v) = visit.as_mut() {
             v(&header);
@@ -334,9 +302,7 @@ impl Segment {
                 reason: "truncated batch header".into(),
             });
         }
-        self.file
-            .read_exact_at(&mut buf, position)
-            .map_err(|e| SegmentError::io(&self.path, e))?;
+        self.file.read_exact_at(&mut buf, position).map_err(|e| SegmentError::io(&self.path, e))?;
         BatchHeader::parse(&buf).map_err(|e| SegmentError::Corrupted {
             file: self.path.clone(),
             position,
@@ -366,8 +332,7 @@ impl Segment {
         self.size = self.size.max(position + len);
         if self.bytes_since_index > interval {
             self.index.append(header.last_offset(), position)?;
-            self.time_index
-                .maybe_append(self.max_timestamp, self.offset_of_max_timestamp)?;
+            self.time_index.maybe_append(self.max_timestamp, self.offset_of_max_timestamp)?;
             self.bytes_since_index = 0;
         }
         self.bytes_since_index += len;
@@ -427,11 +392,7 @@ impl Segment {
 
     /// The paths of every file that belongs to this segment.
     pub(crate) fn files(&self) -> [PathBuf; 3] {
-        [
-            self.path.clone(),
-            self.index.path().to_path_buf(),
-            self.time_index.path().to_path_buf(),
-        ]
+        [self.path.clone(), self.index.path().to_path_buf(), self.time_index.path().to_path_buf()]
     }
 }
 
@@ -441,18 +402,11 @@ pub(crate) enum SegmentError {
     #[error("I/O error on {file}: {source}")]
     Io { file: PathBuf, source: io::Error },
     #[error("corrupt batch in {file} at position {position}: {reason}")]
-    Corrupted {
-        file: PathBuf,
-        position: u64,
-        reason: String,
-    },
+    Corrupted { file: PathBuf, position: u64, reason: String },
 }
 
 impl SegmentError {
     pub(crate) fn io(file: &Path, source: io::Error) -> Self {
-        Self::Io {
-            file: file.to_path_buf(),
-            source,
-        }
+        Self::Io { file: file.to_path_buf(), source }
     }
 }

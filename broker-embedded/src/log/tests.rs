@@ -24,12 +24,7 @@ fn open_with(
         fs,
         dir,
         Arc::new(config),
-        OpenOptions {
-            recovery_point: 0,
-            log_start_offset: 0,
-            clean_shutdown: clean,
-            now_ms: 0,
-        },
+        OpenOptions { recovery_point: 0, log_start_offset: 0, clean_shutdown: clean, now_ms: 0 },
     )
     .expect("open log")
 }
@@ -49,16 +44,12 @@ fn batch(values: &[&str], producer: Option<(i64, i16, i32)>) -> BytesMut {
 fn idempotent_producer_duplicates_get_the_original_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), TopicConfig::default());
-    let first = log
-        .append(&mut batch(&["a", "b"], Some((7, 0, 0))), 0)
-        .unwrap();
+    let first = log.append(&mut batch(&["a", "b"], Some((7, 0, 0))), 0).unwrap();
     let second = log.append(&mut batch(&["c"], Some((7, 0, 2))), 0).unwrap();
     assert_eq!((first.base_offset, first.last_offset), (0, 1));
     assert_eq!((second.base_offset, second.last_offset), (2, 2));
     // A retry of the first batch is answered with its original offsets and not written again.
-    let retry = log
-        .append(&mut batch(&["a", "b"], Some((7, 0, 0))), 0)
-        .unwrap();
+    let retry = log.append(&mut batch(&["a", "b"], Some((7, 0, 0))), 0).unwrap();
     assert!(retry.duplicate);
     assert_eq!((retry.base_offset, retry.last_offset), (0, 1));
     assert_eq!(log.log_end_offset(), 3);
@@ -70,33 +61,10 @@ fn idempotent_producer_gaps_are_rejected_and_stale_epochs_fenced() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), TopicConfig::default());
     log.append(&mut batch(&["a"], Some((7, 1, 0))), 0).unwrap();
-    let gap = log
-        .append(&mut batch(&["b"], Some((7, 1, 5))), 0)
-        .unwrap_err();
-    assert!(
-        matches!(
-            gap,
-            Error::OutOfOrderSequence {
-                expected: 1,
-                got: 5
-            }
-        ),
-        "{gap:?}"
-    );
-    let stale = log
-        .append(&mut batch(&["b"], Some((7, 0, 1))), 0)
-        .unwrap_err();
-    assert!(
-        matches!(
-            stale,
-            Error::InvalidProducerEpoch {
-                epoch: 0,
-                current: 1,
-                ..
-            }
-        ),
-        "{stale:?}"
-    );
+    let gap = log.append(&mut batch(&["b"], Some((7, 1, 5))), 0).unwrap_err();
+    assert!(matches!(gap, Error::OutOfOrderSequence { expected: 1, got: 5 }), "{gap:?}");
+    let stale = log.append(&mut batch(&["b"], Some((7, 0, 1))), 0).unwrap_err();
+    assert!(matches!(stale, Error::InvalidProducerEpoch { epoch: 0, current: 1, .. }), "{stale:?}");
     // A new epoch starts again at sequence 0.
     let bumped = log.append(&mut batch(&["c"], Some((7, 2, 0))), 0).unwrap();
     assert_eq!(bumped.base_offset, 1);
@@ -115,22 +83,12 @@ fn producer_state_survives_a_clean_restart_and_a_crash() {
                 log.close().unwrap();
             }
         }
-        let mut log = open_with(
-            Arc::new(OsFileSystem),
-            dir.path(),
-            TopicConfig::default(),
-            clean,
-        );
+        let mut log = open_with(Arc::new(OsFileSystem), dir.path(), TopicConfig::default(), clean);
         let retry = log.append(&mut batch(&["b"], Some((9, 0, 1))), 0).unwrap();
         assert!(retry.duplicate, "clean={clean}");
         assert_eq!(retry.base_offset, 1);
-        let gap = log
-            .append(&mut batch(&["x"], Some((9, 0, 3))), 0)
-            .unwrap_err();
-        assert!(
-            matches!(gap, Error::OutOfOrderSequence { .. }),
-            "clean={clean}: {gap:?}"
-        );
+        let gap = log.append(&mut batch(&["x"], Some((9, 0, 3))), 0).unwrap_err();
+        assert!(matches!(gap, Error::OutOfOrderSequence { .. }), "clean={clean}: {gap:?}");
     }
 }
 
@@ -155,10 +113,7 @@ fn oversize_and_corrupt_batches_are_rejected() {
     let mut log = open(dir.path(), config);
     let big = "x".repeat(300);
     let err = log.append(&mut batch(&[&big], None), 0).unwrap_err();
-    assert!(
-        matches!(err, Error::RecordTooLarge { max: 200, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::RecordTooLarge { max: 200, .. }), "{err:?}");
     let mut corrupt = batch(&["ok"], None);
     let last = corrupt.len() - 1;
     corrupt[last] ^= 1;
@@ -171,9 +126,7 @@ fn oversize_and_corrupt_batches_are_rejected() {
 fn log_append_time_topics_stamp_the_broker_time() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = TopicConfig::default();
-    config
-        .set("message.timestamp.type", "LogAppendTime")
-        .unwrap();
+    config.set("message.timestamp.type", "LogAppendTime").unwrap();
     let mut log = open(dir.path(), config);
     let info = log.append(&mut batch(&["a", "b"], None), 777_000).unwrap();
     assert_eq!(info.log_append_time, 777_000);
@@ -185,12 +138,7 @@ fn log_append_time_topics_stamp_the_broker_time() {
 fn a_full_disk_fails_the_append_and_leaves_a_clean_log() {
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultyFileSystem::new();
-    let mut log = open_with(
-        Arc::new(fs.clone()),
-        dir.path(),
-        TopicConfig::default(),
-        true,
-    );
+    let mut log = open_with(Arc::new(fs.clone()), dir.path(), TopicConfig::default(), true);
     log.append(&mut batch(&["a"], None), 0).unwrap();
     fs.fill_after(10);
     let err = log.append(&mut batch(&["b", "c"], None), 0).unwrap_err();
@@ -199,12 +147,7 @@ fn a_full_disk_fails_the_append_and_leaves_a_clean_log() {
     // The log is still a clean prefix and takes the next append at the next offset.
     let next = log.append(&mut batch(&["d"], None), 0).unwrap();
     assert_eq!(next.base_offset, 1);
-    let values: Vec<_> = log
-        .read_all_records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.value)
-        .collect();
+    let values: Vec<_> = log.read_all_records().unwrap().into_iter().map(|r| r.value).collect();
     assert_eq!(values.len(), 2);
 }
 
@@ -213,20 +156,14 @@ fn timestamps_and_headers_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = open(dir.path(), TopicConfig::default());
     let mut b = BatchBuilder::new();
-    let h = [Header {
-        key: "h".into(),
-        value: Some(bytes::Bytes::from_static(b"v")),
-    }];
+    let h = [Header { key: "h".into(), value: Some(bytes::Bytes::from_static(b"v")) }];
     b.push(50, Some(b"k"), Some(b"v1"), &h);
     b.push(40, Some(b"k"), Some(b"v2"), &[]);
     b.push(90, Some(b"k"), None, &[]);
     log.append(&mut b.build(0).unwrap(), 0).unwrap();
     let records = log.read_all_records().unwrap();
     assert_eq!(records[0].headers, h.to_vec());
-    assert_eq!(
-        records.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
-        vec![50, 40, 90]
-    );
+    assert_eq!(records.iter().map(|r| r.timestamp).collect::<Vec<_>>(), vec![50, 40, 90]);
     assert_eq!(records[2].value, None);
     assert_eq!(log.offset_for_timestamp(45).unwrap(), Some((0, 50)));
     assert_eq!(log.offset_for_timestamp(60).unwrap(), Some((2, 90)));

@@ -15,28 +15,16 @@ pub struct CleanupPolicy {
 
 impl CleanupPolicy {
     /// `delete`, Kafka's default.
-    pub const DELETE: CleanupPolicy = CleanupPolicy {
-        delete: true,
-        compact: false,
-    };
+    pub const DELETE: CleanupPolicy = CleanupPolicy { delete: true, compact: false };
     /// `compact`, used by changelog topics.
-    pub const COMPACT: CleanupPolicy = CleanupPolicy {
-        delete: false,
-        compact: true,
-    };
+    pub const COMPACT: CleanupPolicy = CleanupPolicy { delete: false, compact: true };
     /// `compact,delete`, used by windowed changelog topics.
-    pub const COMPACT_DELETE: CleanupPolicy = CleanupPolicy {
-        delete: true,
-        compact: true,
-    };
+    pub const COMPACT_DELETE: CleanupPolicy = CleanupPolicy { delete: true, compact: true };
 
     /// Parses a comma-separated list of `delete` and `compact` (in any order, at least one).
     /// Returns `None` for anything else.
     pub fn parse(s: &str) -> Option<CleanupPolicy> {
-        let mut policy = CleanupPolicy {
-            delete: false,
-            compact: false,
-        };
+        let mut policy = CleanupPolicy { delete: false, compact: false };
         for item in s.split(',') {
             match item.trim() {
                 "delete" => policy.delete = true,
@@ -353,11 +341,7 @@ impl Spec {
     }
 
     fn invalid(&self, value: String) -> ConfigError {
-        ConfigError::InvalidValue {
-            name: self.name,
-            value,
-            expected: self.expected,
-        }
+        ConfigError::InvalidValue { name: self.name, value, expected: self.expected }
     }
 }
 
@@ -481,9 +465,8 @@ impl TopicConfig {
     /// [`validate`](Self::validate), since a caller applying several changes may pass through an
     /// intermediate state that breaks them. On error the config is unchanged.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let spec = Spec::find(name).ok_or_else(|| ConfigError::Unknown {
-            name: name.to_owned(),
-        })?;
+        let spec =
+            Spec::find(name).ok_or_else(|| ConfigError::Unknown { name: name.to_owned() })?;
         let parsed = spec.parse(value)?;
         self.store(spec, parsed);
         Ok(())
@@ -572,17 +555,11 @@ impl TopicConfig {
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(ConfigError::MalformedLine {
-                    line: index + 1,
-                    text: raw.to_owned(),
-                });
+                return Err(ConfigError::MalformedLine { line: index + 1, text: raw.to_owned() });
             };
             let key = key.trim();
             if seen.contains(&key) {
-                return Err(ConfigError::DuplicateKey {
-                    name: key.to_owned(),
-                    line: index + 1,
-                });
+                return Err(ConfigError::DuplicateKey { name: key.to_owned(), line: index + 1 });
             }
             seen.push(key);
             config.set(key, value)?;
@@ -684,12 +661,8 @@ mod tests {
             let mut c = TopicConfig::default();
             c.set(name, value).unwrap();
             assert_eq!(c.get(name).as_deref(), Some(value), "{name}");
-            let changed: Vec<_> = c
-                .describe()
-                .into_iter()
-                .filter(|e| !e.is_default)
-                .map(|e| e.name)
-                .collect();
+            let changed: Vec<_> =
+                c.describe().into_iter().filter(|e| !e.is_default).map(|e| e.name).collect();
             assert_eq!(changed, vec![name]);
         }
     }
@@ -719,10 +692,7 @@ mod tests {
         assert_eq!(c.get("cleanup.policy").as_deref(), Some("compact,delete"));
         for bad in ["", "Compact", "compact;delete", "compact,", "none"] {
             assert!(
-                matches!(
-                    invalid("cleanup.policy", bad),
-                    ConfigError::InvalidValue { .. }
-                ),
+                matches!(invalid("cleanup.policy", bad), ConfigError::InvalidValue { .. }),
                 "{bad:?}"
             );
         }
@@ -750,10 +720,7 @@ mod tests {
             ("segment.bytes", ""),
             ("min.cleanable.dirty.ratio", "half"),
         ] {
-            assert!(
-                matches!(invalid(name, bad), ConfigError::InvalidValue { .. }),
-                "{name}={bad}"
-            );
+            assert!(matches!(invalid(name, bad), ConfigError::InvalidValue { .. }), "{name}={bad}");
         }
     }
 
@@ -775,39 +742,19 @@ mod tests {
         assert!(invalid("retention.ms", "-2").to_string().contains("-1"));
         assert!(TopicConfig::default().set("retention.ms", "-1").is_ok());
         assert!(TopicConfig::default().set("segment.ms", "0").is_err());
-        assert!(
-            TopicConfig::default()
-                .set("segment.index.bytes", "3")
-                .is_err()
-        );
-        assert!(
-            TopicConfig::default()
-                .set("max.compaction.lag.ms", "0")
-                .is_err()
-        );
-        assert!(
-            TopicConfig::default()
-                .set("delete.retention.ms", "-1")
-                .is_err()
-        );
-        assert!(
-            TopicConfig::default()
-                .set("max.message.bytes", "-1")
-                .is_err()
-        );
+        assert!(TopicConfig::default().set("segment.index.bytes", "3").is_err());
+        assert!(TopicConfig::default().set("max.compaction.lag.ms", "0").is_err());
+        assert!(TopicConfig::default().set("delete.retention.ms", "-1").is_err());
+        assert!(TopicConfig::default().set("max.message.bytes", "-1").is_err());
         for ratio in ["-0.1", "1.01", "NaN", "inf"] {
             assert!(
-                TopicConfig::default()
-                    .set("min.cleanable.dirty.ratio", ratio)
-                    .is_err(),
+                TopicConfig::default().set("min.cleanable.dirty.ratio", ratio).is_err(),
                 "{ratio}"
             );
         }
         for ratio in ["0", "1", "0.9", "1e-3"] {
             assert!(
-                TopicConfig::default()
-                    .set("min.cleanable.dirty.ratio", ratio)
-                    .is_ok(),
+                TopicConfig::default().set("min.cleanable.dirty.ratio", ratio).is_ok(),
                 "{ratio}"
             );
         }
@@ -823,12 +770,7 @@ mod tests {
     #[test]
     fn unknown_key_is_an_error() {
         let err = invalid("retention.hours", "1");
-        assert_eq!(
-            err,
-            ConfigError::Unknown {
-                name: "retention.hours".into()
-            }
-        );
+        assert_eq!(err, ConfigError::Unknown { name: "retention.hours".into() });
         assert!(err.to_string().contains("retention.hours"));
         assert_eq!(TopicConfig::default().get("retention.hours"), None);
     }
@@ -852,22 +794,13 @@ mod tests {
 
     #[test]
     fn validate_catches_direct_field_assignment() {
-        let c = TopicConfig {
-            segment_bytes: 0,
-            ..TopicConfig::default()
-        };
+        let c = TopicConfig { segment_bytes: 0, ..TopicConfig::default() };
         assert!(matches!(
             c.validate(),
-            Err(ConfigError::InvalidValue {
-                name: "segment.bytes",
-                ..
-            })
+            Err(ConfigError::InvalidValue { name: "segment.bytes", .. })
         ));
         let c = TopicConfig {
-            cleanup_policy: CleanupPolicy {
-                delete: false,
-                compact: false,
-            },
+            cleanup_policy: CleanupPolicy { delete: false, compact: false },
             ..TopicConfig::default()
         };
         assert!(c.validate().is_err());
@@ -893,22 +826,12 @@ mod tests {
         assert_eq!(policy.value, "compact");
         assert!(!policy.is_default);
         assert_eq!(policy.config_type, ConfigType::List);
-        let ratio = entries
-            .iter()
-            .find(|e| e.name == "min.cleanable.dirty.ratio")
-            .unwrap();
+        let ratio = entries.iter().find(|e| e.name == "min.cleanable.dirty.ratio").unwrap();
         assert_eq!(ratio.value, "0.5");
         assert!(ratio.is_default);
-        let lag = entries
-            .iter()
-            .find(|e| e.name == "max.compaction.lag.ms")
-            .unwrap();
+        let lag = entries.iter().find(|e| e.name == "max.compaction.lag.ms").unwrap();
         assert_eq!(lag.value, i64::MAX.to_string());
-        assert!(
-            entries
-                .iter()
-                .all(|e| !e.read_only && !e.sensitive && !e.doc.is_empty())
-        );
+        assert!(entries.iter().all(|e| !e.read_only && !e.sensitive && !e.doc.is_empty()));
         assert_eq!(entries.iter().filter(|e| !e.is_default).count(), 1);
     }
 
@@ -934,10 +857,7 @@ mod tests {
         );
         assert_eq!(TopicConfig::from_properties(&text).unwrap(), c);
         assert_eq!(TopicConfig::default().to_properties(), "");
-        assert_eq!(
-            TopicConfig::from_properties("").unwrap(),
-            TopicConfig::default()
-        );
+        assert_eq!(TopicConfig::from_properties("").unwrap(), TopicConfig::default());
     }
 
     #[test]
@@ -951,17 +871,11 @@ mod tests {
     fn malformed_properties_are_rejected() {
         assert_eq!(
             TopicConfig::from_properties("retention.ms=5\nsegment.bytes\n").unwrap_err(),
-            ConfigError::MalformedLine {
-                line: 2,
-                text: "segment.bytes".into()
-            }
+            ConfigError::MalformedLine { line: 2, text: "segment.bytes".into() }
         );
         assert_eq!(
             TopicConfig::from_properties("retention.ms=5\nretention.ms=6\n").unwrap_err(),
-            ConfigError::DuplicateKey {
-                name: "retention.ms".into(),
-                line: 2
-            }
+            ConfigError::DuplicateKey { name: "retention.ms".into(), line: 2 }
         );
         assert!(matches!(
             TopicConfig::from_properties("bogus=1").unwrap_err(),
@@ -998,10 +912,7 @@ mod tests {
                 0..=i64::MAX,
                 0..=i64::MAX,
                 prop_oneof![Just(0.0), Just(1.0), 0.0f64..=1.0],
-                prop_oneof![
-                    Just(TimestampType::CreateTime),
-                    Just(TimestampType::LogAppendTime)
-                ],
+                prop_oneof![Just(TimestampType::CreateTime), Just(TimestampType::LogAppendTime)],
                 0..=i64::MAX,
             ),
         )

@@ -34,12 +34,7 @@ pub struct TopicName(String);
 impl TopicName {
     /// Validates `s` against Kafka's rule and returns it as a topic name.
     pub fn new(s: &str) -> Result<TopicName, InvalidTopicName> {
-        let reject = |reason| {
-            Err(InvalidTopicName {
-                name: s.to_owned(),
-                reason,
-            })
-        };
+        let reject = |reason| Err(InvalidTopicName { name: s.to_owned(), reason });
         if s.is_empty() {
             return reject(InvalidTopicReason::Empty);
         }
@@ -134,10 +129,9 @@ impl fmt::Display for InvalidTopicReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InvalidTopicReason::Empty => f.write_str("a topic name cannot be empty"),
-            InvalidTopicReason::TooLong(len) => write!(
-                f,
-                "it is {len} characters long, the limit is {MAX_TOPIC_NAME_LEN}"
-            ),
+            InvalidTopicReason::TooLong(len) => {
+                write!(f, "it is {len} characters long, the limit is {MAX_TOPIC_NAME_LEN}")
+            }
             InvalidTopicReason::IllegalCharacter(ch) => write!(
                 f,
                 "it contains {ch:?}; only ASCII letters, digits, '.', '_' and '-' are allowed"
@@ -240,10 +234,7 @@ mod tests {
         let err = TopicName::new("a\0b").unwrap_err();
         assert_eq!(err.reason(), InvalidTopicReason::IllegalCharacter('\0'));
         let msg = err.to_string();
-        assert!(
-            !msg.contains('\0'),
-            "message must not carry a raw NUL: {msg}"
-        );
+        assert!(!msg.contains('\0'), "message must not carry a raw NUL: {msg}");
         assert!(msg.contains(r#""a\0b""#), "{msg}");
 
         let err = TopicName::new("tópico").unwrap_err();
@@ -315,18 +306,11 @@ mod tests {
             parse_partition_dir_name("topic--1"),
             Some((TopicName::new("topic-").unwrap(), 1))
         );
-        assert_eq!(
-            parse_partition_dir_name("t-0"),
-            Some((TopicName::new("t").unwrap(), 0))
-        );
+        assert_eq!(parse_partition_dir_name("t-0"), Some((TopicName::new("t").unwrap(), 0)));
     }
 
     fn name_like() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-zA-Z0-9._-]{1,260}",
-            "[a-z./\\\\\\x00-]{0,8}",
-            any::<String>(),
-        ]
+        prop_oneof!["[a-zA-Z0-9._-]{1,260}", "[a-z./\\\\\\x00-]{0,8}", any::<String>(),]
     }
 
     proptest! {

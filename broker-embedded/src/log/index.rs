@@ -222,3 +222,98 @@ impl TimeIndex {
         self.entries.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::OsFileSystem;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Entries written to an index come back from the file in order, and a lookup always
+        /// points at or before the batch that holds the offset.
+        #[test]
+        fn offset_index_round_trips_and_lookups_never_overshoot(
+            batches in proptest::collection::vec((1u32..500, 50u32..5000), 1..200),
+            probes in proptest::collection::vec(0i64..200_000, 1..50),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("0.index");
+            let base = 1000i64;
+            // (last offset, position) of each batch; every batch is indexed.
+            let mut layout = Vec::new();
+            let (mut next, mut pos) = (base, 0u64);
+            for (records, bytes) in &batches {
+                layout.push((next, next + i64::from(*records) - 1, pos));
+                next += i64::from(*records);
+                pos += u64::from(*bytes);
+            }
+            {
+                let (mut idx, ok) = OffsetIndex::open(&OsFileSystem, &path, base, pos).unwrap();
+                prop_assert!(ok);
+                for &(_, last, p) in &layout {
+                    idx.append(last, p).unwrap();
+                }
+            }
+            let (idx, ok) = OffsetIndex::open(&OsFileSystem, &path, base, pos).unwrap();
+            prop_assert!(ok);
+            prop_assert_eq!(idx.len(), layout.len());
+            for probe in probes {
+                let target = base + probe % (next - base);
+                let start = idx.scan_start(target);
+                let holder = layout.iter().find(|&&(first, last, _)| first <= target && target <= last).unwrap();
+                prop_assert!(start <= holder.2, "scan would start after the batch holding {}", target);
+            }
+        }
+
+        /// Time index entries round-trip, and `last_offset_below` never names an offset whose
+        /// recorded timestamp reaches the target.
+        #[test]
+        fn time_index_round_trips(
+            steps in proptest::collection::vec((1i64..1000, 1u32..100), 1..200),
+            target in 0i64..300_000,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("0.timeindex");
+            let mut entries = Vec::new();
+            let (mut ts, mut rel) = (0i64, 0u32);
+            for (dt, dr) in &steps {
+                ts += dt;
+                rel += dr;
+                entries.push((ts, i64::from(rel)));
+            }
+            let next_offset = i64::from(rel) + 1;
+            {
+                let (mut idx, _) = TimeIndex::open(&OsFileSystem, &path, 0, next_offset).unwrap();
+                for &(t, o) in &entries {
+                    idx.maybe_append(t, o).unwrap();
+                }
+            }
+            let (idx, ok) = TimeIndex::open(&OsFileSystem, &path, 0, next_offset).unwrap();
+            prop_assert!(ok);
+            prop_assert_eq!(idx.len(), entries.len());
+            prop_assert_eq!(idx.last(), entries.last().copied());
+            if let Some(off) = idx.last_offset_below(target) {
+                let (t, _) = entries.iter().find(|&&(_, o)| o == off).unwrap();
+                prop_assert!(*t < target);
+            }
+        }
+    }
+
+    #[test]
+    fn a_torn_or_out_of_range_index_is_rejected_and_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.index");
+        std::fs::write(&path, [0u8, 0, 0, 5, 0, 0, 0, 10, 0, 0]).unwrap(); // 10 bytes: torn entry
+        let (idx, ok) = OffsetIndex::open(&OsFileSystem, &path, 0, 100).unwrap();
+        assert!(!ok);
+        assert_eq!(idx.len(), 0);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        // An entry pointing past the end of the log is rejected too.
+        std::fs::write(&path, [0u8, 0, 0, 5, 0, 0, 1, 0]).unwrap();
+        let (_, ok) = OffsetIndex::open(&OsFileSystem, &path, 0, 100).unwrap();
+        assert!(!ok);
+    }
+}

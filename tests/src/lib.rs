@@ -46,3 +46,56 @@ pub fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// Every path under `root` (relative to it, directories included), recursively, sorted. Temporary
+/// files of atomic writes (`*.tmp`) are left out, since background checkpoints come and go.
+pub fn tree(root: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut std::collections::BTreeSet<std::path::PathBuf>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "tmp") {
+                continue;
+            }
+            if let Ok(rel) = path.strip_prefix(root) {
+                out.insert(rel.to_path_buf());
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The base offsets of the `.log` segment files in a partition directory, ascending, with each
+/// file's size in bytes.
+pub fn segment_files(partition_dir: &std::path::Path) -> Vec<(i64, u64)> {
+    let mut out: Vec<(i64, u64)> = std::fs::read_dir(partition_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let path = e.path();
+                    let base = path
+                        .file_name()?
+                        .to_str()?
+                        .strip_suffix(".log")?
+                        .parse()
+                        .ok()?;
+                    Some((base, e.metadata().ok()?.len()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_unstable();
+    out
+}

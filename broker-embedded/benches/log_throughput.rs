@@ -72,10 +72,7 @@ impl Options {
         let env_num = |name: &str| -> BenchResult<Option<usize>> {
             match std::env::var(name) {
                 Ok(v) => Ok(Some(
-                    v.trim()
-                        .replace('_', "")
-                        .parse()
-                        .map_err(|e| format!("{name}={v}: {e}"))?,
+                    v.trim().replace('_', "").parse().map_err(|e| format!("{name}={v}: {e}"))?,
                 )),
                 Err(_) => Ok(None),
             }
@@ -88,18 +85,13 @@ impl Options {
         let mut only = Vec::new();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            let mut value = |flag: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
+            let mut value =
+                |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
             match a.as_str() {
                 "--records" => {
                     let v = value("--records")?;
                     records = Some(
-                        v.replace('_', "")
-                            .parse()
-                            .map_err(|e| format!("--records {v}: {e}"))?,
+                        v.replace('_', "").parse().map_err(|e| format!("--records {v}: {e}"))?,
                     );
                 }
                 "--runs" => {
@@ -127,20 +119,11 @@ impl Options {
                 _ => {}
             }
         }
-        let (default_records, default_runs) = if quick {
-            (QUICK_RECORDS, 1)
-        } else {
-            (DEFAULT_RECORDS, DEFAULT_RUNS)
-        };
+        let (default_records, default_runs) =
+            if quick { (QUICK_RECORDS, 1) } else { (DEFAULT_RECORDS, DEFAULT_RUNS) };
         let records = records.unwrap_or(default_records).max(1);
         let runs = runs.unwrap_or(default_runs).max(1);
-        Ok(Self {
-            records,
-            runs,
-            dir,
-            only,
-            quick,
-        })
+        Ok(Self { records, runs, dir, only, quick })
     }
 }
 
@@ -162,12 +145,7 @@ fn cpu_time() -> f64 {
         return f64::NAN;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     (ticks(11) + ticks(12)) as f64 / USER_HZ
 }
 
@@ -178,16 +156,10 @@ struct Clock {
 
 impl Clock {
     fn start() -> Self {
-        Self {
-            cpu: cpu_time(),
-            wall: Instant::now(),
-        }
+        Self { cpu: cpu_time(), wall: Instant::now() }
     }
     fn sample(&self) -> Sample {
-        Sample {
-            secs: self.wall.elapsed().as_secs_f64(),
-            cpu_secs: cpu_time() - self.cpu,
-        }
+        Sample { secs: self.wall.elapsed().as_secs_f64(), cpu_secs: cpu_time() - self.cpu }
     }
 }
 
@@ -204,9 +176,8 @@ struct Shape {
 
 impl Shape {
     fn new(records: usize) -> BenchResult<Self> {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)?;
+        let timestamp =
+            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64)?;
         let value = Bytes::from(vec![b'x'; VALUE_LEN]);
         let build = |n: usize| -> BenchResult<Vec<u8>> {
             // Same shape as the producer's batches: idempotent, no key, no headers.
@@ -222,13 +193,7 @@ impl Shape {
             chunks.push(build(records % BATCH_RECORDS)?.len());
         }
         let total_bytes = chunks.iter().map(|&c| c as u64).sum();
-        Ok(Self {
-            batch,
-            chunks,
-            total_bytes,
-            timestamp,
-            value,
-        })
+        Ok(Self { batch, chunks, total_bytes, timestamp, value })
     }
 
     /// The producer's `batch_size`: a batch ships when it reaches this many bytes, which happens
@@ -285,9 +250,7 @@ async fn produce(
     broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await?;
     let clock = Clock::start();
     let producer = broker.producer(
-        ProducerConfig::default()
-            .batch_size(shape.batch_size())
-            .linger(Duration::from_secs(5)),
+        ProducerConfig::default().batch_size(shape.batch_size()).linger(Duration::from_secs(5)),
     )?;
     for _ in 0..records {
         // The delivery future is dropped: `flush` below waits for every acknowledgement, and the
@@ -332,11 +295,9 @@ async fn consume(dir: &Path, records: usize) -> BenchResult<Sample> {
     }
     let sample = clock.sample();
     if value_bytes != (records * VALUE_LEN) as u64 {
-        return Err(format!(
-            "read {value_bytes} value bytes, expected {}",
-            records * VALUE_LEN
-        )
-        .into());
+        return Err(
+            format!("read {value_bytes} value bytes, expected {}", records * VALUE_LEN).into()
+        );
     }
     broker.close().await?;
     Ok(sample)
@@ -360,7 +321,7 @@ fn check_log(dir: &Path, records: usize) -> BenchResult<(u64, usize)> {
             batch_count += 1;
             if n != BATCH_RECORDS && count + n != records {
                 return Err(
-                    format!("batch {batch_count} holds {n} records, not {BATCH_RECORDS}").into(),
+                    format!("batch {batch_count} holds {n} records, not {BATCH_RECORDS}").into()
                 );
             }
             count += n;
@@ -421,8 +382,7 @@ fn file_system_of(path: &Path) -> String {
         .filter_map(|l| {
             let mut f = l.split_whitespace();
             let (dev, mnt, ty) = (f.next()?, f.next()?, f.next()?);
-            path.starts_with(mnt)
-                .then(|| (mnt.len(), format!("{ty} on {dev} (mounted at {mnt})")))
+            path.starts_with(mnt).then(|| (mnt.len(), format!("{ty} on {dev} (mounted at {mnt})")))
         })
         .max_by_key(|(len, _)| *len)
         .map_or_else(|| "unknown".into(), |(_, s)| s)
@@ -444,18 +404,11 @@ fn main() -> BenchResult<()> {
     let base = match &opts.dir {
         Some(d) => {
             fs::create_dir_all(d)?;
-            tempfile::Builder::new()
-                .prefix("log-throughput-")
-                .tempdir_in(d)?
+            tempfile::Builder::new().prefix("log-throughput-").tempdir_in(d)?
         }
-        None => tempfile::Builder::new()
-            .prefix("log-throughput-")
-            .tempdir()?,
+        None => tempfile::Builder::new().prefix("log-throughput-").tempdir()?,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     eprintln!(
         "log_throughput: {records} records of {VALUE_LEN} B values, batches of {BATCH_RECORDS} \
          records = {} B, {:.1} MB in total, {} run(s), data in {} ({})",
@@ -514,20 +467,10 @@ fn main() -> BenchResult<()> {
         if opts.runs_group("broker") {
             // Broker, interval durability; then consume.
             let dir = base.path().join("broker-interval");
-            let (acked, durable) = rt.block_on(produce(
-                &dir,
-                Durability::Interval(FLUSH_INTERVAL),
-                &shape,
-                records,
-            ))?;
+            let (acked, durable) =
+                rt.block_on(produce(&dir, Durability::Interval(FLUSH_INTERVAL), &shape, records))?;
             step("broker produce Interval, acked", run, runs, acked, records);
-            step(
-                "broker produce Interval, closed (synced)",
-                run,
-                runs,
-                durable,
-                records,
-            );
+            step("broker produce Interval, closed (synced)", run, runs, durable, records);
             produce_acked.push(acked);
             produce_durable.push(durable);
             let s = rt.block_on(consume(&dir, records))?;
@@ -568,9 +511,7 @@ fn main() -> BenchResult<()> {
             return;
         }
         let (secs, cpu) = (s.secs(), s.cpu());
-        let ratio = base
-            .filter(|b| !b.samples.is_empty())
-            .map(|b| b.secs() / secs);
+        let ratio = base.filter(|b| !b.samples.is_empty()).map(|b| b.secs() / secs);
         let fmt_ratio = ratio.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0));
         let fmt_goal = goal.map_or_else(|| "-".to_string(), |g| format!(">={:.0}%", g * 100.0));
         let met = match (ratio, goal) {
@@ -589,43 +530,19 @@ fn main() -> BenchResult<()> {
             records as f64 / secs,
             mb / secs,
             cpu,
-            if cpu > 0.0 {
-                format!("{:.0}", records as f64 / cpu)
-            } else {
-                "-".to_string()
-            },
+            if cpu > 0.0 { format!("{:.0}", records as f64 / cpu) } else { "-".to_string() },
             fmt_ratio,
             fmt_goal,
             met
         );
     };
     row("plain write + fsync per batch", &write_sync, None, None);
-    row(
-        "broker produce SyncOnAck (flush returned)",
-        &produce_sync,
-        Some(&write_sync),
-        None,
-    );
+    row("broker produce SyncOnAck (flush returned)", &produce_sync, Some(&write_sync), None);
     row("plain write, one fsync at end", &write, None, None);
-    row(
-        "broker produce Interval(1s), until close",
-        &produce_durable,
-        Some(&write),
-        Some(0.70),
-    );
-    row(
-        "broker produce Interval(1s), until acked",
-        &produce_acked,
-        Some(&write),
-        None,
-    );
+    row("broker produce Interval(1s), until close", &produce_durable, Some(&write), Some(0.70));
+    row("broker produce Interval(1s), until acked", &produce_acked, Some(&write), None);
     row("plain read (page cache)", &read, None, None);
-    row(
-        "broker consume (page cache)",
-        &consume_s,
-        Some(&read),
-        Some(0.80),
-    );
+    row("broker consume (page cache)", &consume_s, Some(&read), Some(0.80));
     if opts.quick {
         println!("smoke run (no --bench, or --quick): too small for the numbers to mean anything");
     }

@@ -85,12 +85,7 @@ pub fn segment_files(partition_dir: &std::path::Path) -> Vec<(i64, u64)> {
                 .flatten()
                 .filter_map(|e| {
                     let path = e.path();
-                    let base = path
-                        .file_name()?
-                        .to_str()?
-                        .strip_suffix(".log")?
-                        .parse()
-                        .ok()?;
+                    let base = path.file_name()?.to_str()?.strip_suffix(".log")?.parse().ok()?;
                     Some((base, e.metadata().ok()?.len()))
                 })
                 .collect()

@@ -24,9 +24,7 @@ struct Dirs {
 
 impl Dirs {
     fn new() -> Self {
-        Self {
-            root: tempfile::tempdir().expect("tempdir"),
-        }
+        Self { root: tempfile::tempdir().expect("tempdir") }
     }
     fn data(&self) -> std::path::PathBuf {
         self.root.path().join("data")
@@ -58,21 +56,11 @@ fn bad_names() -> Vec<String> {
 async fn invalid_topic_names_are_rejected_and_touch_nothing() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     let admin = broker.admin();
-    admin
-        .create_topic(NewTopic::new("existing", 1))
-        .await
-        .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
-    producer
-        .send_and_wait(ProducerRecord::new("existing", "kept"))
-        .await
-        .expect("send");
+    admin.create_topic(NewTopic::new("existing", 1)).await.expect("create");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
+    producer.send_and_wait(ProducerRecord::new("existing", "kept")).await.expect("send");
     let before = tree(dirs.root());
     assert!(!before.is_empty());
 
@@ -95,20 +83,12 @@ async fn invalid_topic_names_are_rejected_and_touch_nothing() {
             matches!(admin.describe_topic(&name), Err(Error::UnknownTopic(_))),
             "describe_topic({name:?})"
         );
-        let consumer = broker
-            .consumer(ConsumerConfig::default())
-            .expect("consumer");
+        let consumer = broker.consumer(ConsumerConfig::default()).expect("consumer");
         assert!(
-            consumer
-                .assign(&[TopicPartition::new(name.clone(), 0)])
-                .is_err(),
+            consumer.assign(&[TopicPartition::new(name.clone(), 0)]).is_err(),
             "assign({name:?}) must fail"
         );
-        assert_eq!(
-            tree(dirs.root()),
-            before,
-            "{name:?}: files appeared or vanished"
-        );
+        assert_eq!(tree(dirs.root()), before, "{name:?}: files appeared or vanished");
     }
     assert_eq!(admin.list_topics(), vec!["existing".to_string()]);
     let records = read_partition(&broker, "existing", 0).await.expect("read");
@@ -122,17 +102,13 @@ async fn longest_legal_topic_name_works_and_survives_reopen() {
     let dirs = Dirs::new();
     let name = format!("{}.-_Z9", "n".repeat(244));
     assert_eq!(name.len(), 249);
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     broker
         .admin()
         .create_topic(NewTopic::new(name.clone(), 2))
         .await
         .expect("a 249-character name is legal");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     let meta = producer
         .send_and_wait(ProducerRecord::new(name.clone(), "v").partition(1))
         .await
@@ -141,9 +117,7 @@ async fn longest_legal_topic_name_works_and_survives_reopen() {
     broker.close().await.expect("close");
     assert!(dirs.data().join(format!("{name}-1")).is_dir());
 
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("reopen");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("reopen");
     assert_eq!(broker.admin().list_topics(), vec![name.clone()]);
     let records = read_partition(&broker, &name, 1).await.expect("read");
     assert_eq!(records.len(), 1);
@@ -155,33 +129,22 @@ async fn longest_legal_topic_name_works_and_survives_reopen() {
 async fn oversize_record_is_rejected_and_nothing_is_appended() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     broker
         .admin()
         .create_topic(NewTopic::new("small", 1).config("max.message.bytes", "1000"))
         .await
         .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     let big = vec![b'x'; 2000];
-    match producer
-        .send_and_wait(ProducerRecord::new("small", big).key("k"))
-        .await
-    {
+    match producer.send_and_wait(ProducerRecord::new("small", big).key("k")).await {
         Err(Error::RecordTooLarge { size, max }) => {
             assert_eq!(max, 1000);
             assert!(size > 2000, "reported size {size} must cover the record");
         }
         other => panic!("expected RecordTooLarge, got {other:?}"),
     }
-    let part = &broker
-        .admin()
-        .describe_topic("small")
-        .expect("describe")
-        .partitions[0];
+    let part = &broker.admin().describe_topic("small").expect("describe").partitions[0];
     assert_eq!((part.log_end_offset, part.high_watermark), (0, 0));
     // The producer is still usable and the next record takes offset 0.
     let meta = producer
@@ -201,9 +164,7 @@ async fn oversize_record_is_rejected_and_nothing_is_appended() {
 async fn records_that_each_fit_are_accepted_when_sent_together() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     broker
         .admin()
         .create_topic(NewTopic::new("small", 1).config("max.message.bytes", "1000"))
@@ -216,17 +177,12 @@ async fn records_that_each_fit_are_accepted_when_sent_together() {
     for i in 0..10 {
         let value = format!("{i:03}{}", "z".repeat(200));
         pending.push(
-            producer
-                .send(ProducerRecord::new("small", value).partition(0))
-                .await
-                .expect("send"),
+            producer.send(ProducerRecord::new("small", value).partition(0)).await.expect("send"),
         );
     }
     producer.flush().await.expect("flush");
     for (i, p) in pending.into_iter().enumerate() {
-        let meta = p
-            .await
-            .unwrap_or_else(|e| panic!("record {i} of 206 bytes was refused: {e}"));
+        let meta = p.await.unwrap_or_else(|e| panic!("record {i} of 206 bytes was refused: {e}"));
         assert_eq!(meta.offset, i as i64);
     }
     broker.close().await.expect("close");
@@ -236,9 +192,7 @@ async fn records_that_each_fit_are_accepted_when_sent_together() {
 async fn invalid_configs_are_rejected_without_side_effects() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     let admin = broker.admin();
     let bad: Vec<Vec<(&str, &str)>> = vec![
         vec![("segment.bytes", "13")],
@@ -276,10 +230,7 @@ async fn invalid_configs_are_rejected_without_side_effects() {
     let props_before = std::fs::read(&props).expect("topic.properties");
     let configs_before = admin.describe_configs("t").expect("describe configs");
     for configs in &bad {
-        let changes = configs
-            .iter()
-            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
-            .collect();
+        let changes = configs.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect();
         match admin.alter_configs("t", changes).await {
             Err(Error::InvalidConfig(_)) => {}
             other => {
@@ -293,22 +244,14 @@ async fn invalid_configs_are_rejected_without_side_effects() {
         );
         assert_eq!(std::fs::read(&props).expect("read"), props_before);
     }
-    match admin
-        .alter_configs("t", vec![("no.such.config".into(), None)])
-        .await
-    {
+    match admin.alter_configs("t", vec![("no.such.config".into(), None)]).await {
         Err(Error::InvalidConfig(_)) => {}
         other => panic!("resetting an unknown config: expected InvalidConfig, got {other:?}"),
     }
     broker.close().await.expect("close");
     // The rejected changes stay rejected after a restart.
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("reopen");
-    assert_eq!(
-        broker.admin().describe_configs("t").expect("describe"),
-        configs_before
-    );
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("reopen");
+    assert_eq!(broker.admin().describe_configs("t").expect("describe"), configs_before);
     broker.close().await.expect("close");
 }
 
@@ -317,9 +260,7 @@ async fn invalid_configs_are_rejected_without_side_effects() {
 async fn compaction_lag_conflict_is_rejected() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()))
-        .await
-        .expect("open");
+    let broker = Broker::open(BrokerConfig::new(dirs.data())).await.expect("open");
     let admin = broker.admin();
     // Both paths are checked before failing, so one report names every broken path.
     let mut problems = Vec::new();
@@ -342,10 +283,7 @@ async fn compaction_lag_conflict_is_rejected() {
         .expect("create");
     let before = admin.describe_configs("lag2").expect("describe");
     let altered = admin
-        .alter_configs(
-            "lag2",
-            vec![("min.compaction.lag.ms".into(), Some("10".into()))],
-        )
+        .alter_configs("lag2", vec![("min.compaction.lag.ms".into(), Some("10".into()))])
         .await;
     if !matches!(altered, Err(Error::InvalidConfig(_))) {
         problems.push(format!(
@@ -364,30 +302,19 @@ async fn compaction_lag_conflict_is_rejected() {
 async fn nonexistent_partitions_and_topics_are_rejected() {
     init_tracing();
     let dirs = Dirs::new();
-    let broker = Broker::open(BrokerConfig::new(dirs.data()).auto_create_topics(false))
-        .await
-        .expect("open");
+    let broker =
+        Broker::open(BrokerConfig::new(dirs.data()).auto_create_topics(false)).await.expect("open");
     let admin = broker.admin();
-    admin
-        .create_topic(NewTopic::new("two", 2))
-        .await
-        .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    admin.create_topic(NewTopic::new("two", 2)).await.expect("create");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     for p in [2, 3, 1000, -1, -2, i32::MIN, i32::MAX] {
-        match producer
-            .send_and_wait(ProducerRecord::new("two", "v").partition(p))
-            .await
-        {
+        match producer.send_and_wait(ProducerRecord::new("two", "v").partition(p)).await {
             Err(Error::UnknownPartition { topic, partition }) => {
                 assert_eq!((topic.as_str(), partition), ("two", p));
             }
             other => panic!("partition {p}: expected UnknownPartition, got {other:?}"),
         }
-        let consumer = broker
-            .consumer(ConsumerConfig::default())
-            .expect("consumer");
+        let consumer = broker.consumer(ConsumerConfig::default()).expect("consumer");
         assert!(
             matches!(
                 consumer.assign(&[TopicPartition::new("two", p)]),
@@ -397,19 +324,13 @@ async fn nonexistent_partitions_and_topics_are_rejected() {
         );
         assert!(
             admin
-                .list_offsets(
-                    &TopicPartition::new("two", p),
-                    broker_embedded::OffsetSpec::Latest
-                )
+                .list_offsets(&TopicPartition::new("two", p), broker_embedded::OffsetSpec::Latest)
                 .await
                 .is_err(),
             "list_offsets partition {p}"
         );
     }
-    match producer
-        .send_and_wait(ProducerRecord::new("missing", "v"))
-        .await
-    {
+    match producer.send_and_wait(ProducerRecord::new("missing", "v")).await {
         Err(Error::UnknownTopic(t)) => assert_eq!(t, "missing"),
         other => panic!("expected UnknownTopic, got {other:?}"),
     }
@@ -422,14 +343,8 @@ async fn nonexistent_partitions_and_topics_are_rejected() {
             "{n} partitions"
         );
     }
-    assert!(matches!(
-        admin.create_partitions("two", 1).await,
-        Err(Error::InvalidPartitions(_))
-    ));
-    assert!(matches!(
-        admin.create_partitions("two", 2).await,
-        Err(Error::InvalidPartitions(_))
-    ));
+    assert!(matches!(admin.create_partitions("two", 1).await, Err(Error::InvalidPartitions(_))));
+    assert!(matches!(admin.create_partitions("two", 2).await, Err(Error::InvalidPartitions(_))));
     assert_eq!(admin.list_topics(), vec!["two".to_string()]);
     for p in 0..2 {
         let part = &admin.describe_topic("two").expect("describe").partitions[p];
@@ -458,10 +373,7 @@ async fn full_disk_never_acknowledges_lost_records() {
                 NewTopic::new("full", 2)
                     .config("segment.bytes", "4096")
                     // Index entries on every batch half of the time: more writes that can fail.
-                    .config(
-                        "index.interval.bytes",
-                        if iteration % 2 == 0 { "0" } else { "4096" },
-                    ),
+                    .config("index.interval.bytes", if iteration % 2 == 0 { "0" } else { "4096" }),
             )
             .await
             .expect("create");
@@ -511,11 +423,8 @@ async fn full_disk_never_acknowledges_lost_records() {
             .await
             .unwrap_or_else(|e| panic!("{context}: reopen on a healed disk: {e}"));
         let sent: HashSet<&str> = outcomes.iter().map(|(v, _)| v.as_str()).collect();
-        let errored: HashSet<&str> = outcomes
-            .iter()
-            .filter(|(_, r)| r.is_err())
-            .map(|(v, _)| v.as_str())
-            .collect();
+        let errored: HashSet<&str> =
+            outcomes.iter().filter(|(_, r)| r.is_err()).map(|(v, _)| v.as_str()).collect();
         let mut seen = HashSet::new();
         for p in 0..2 {
             let records = read_partition(&broker, "full", p)
@@ -523,15 +432,9 @@ async fn full_disk_never_acknowledges_lost_records() {
                 .unwrap_or_else(|e| panic!("{context}: read partition {p}: {e}"));
             let mut by_offset: HashMap<i64, &str> = HashMap::new();
             for (i, r) in records.iter().enumerate() {
-                assert_eq!(
-                    r.offset, i as i64,
-                    "{context}: partition {p}: dense offsets"
-                );
+                assert_eq!(r.offset, i as i64, "{context}: partition {p}: dense offsets");
                 let v = std::str::from_utf8(r.value.as_deref().expect("value")).expect("utf-8");
-                assert!(
-                    sent.contains(v),
-                    "{context}: partition {p}: unknown value {v:?}"
-                );
+                assert!(sent.contains(v), "{context}: partition {p}: unknown value {v:?}");
                 assert!(seen.insert(v.to_string()), "{context}: {v:?} stored twice");
                 if errored.contains(v) {
                     errored_but_stored += 1;
@@ -560,10 +463,7 @@ async fn full_disk_never_acknowledges_lost_records() {
                 .unwrap_or_else(|e| panic!("{context}: append after heal: {e}"));
             assert_eq!(meta.offset, end, "{context}: partition {p} next offset");
         }
-        println!(
-            "{context}: {} acknowledged, {failures} failed",
-            outcomes.len() - failures
-        );
+        println!("{context}: {} acknowledged, {failures} failed", outcomes.len() - failures);
         broker.close().await.expect("close");
     }
     println!("full disk test: {errored_but_stored} records reported failed were stored anyway");
@@ -580,14 +480,8 @@ async fn failing_fsync_gives_errors_not_acks() {
             .file_system(Arc::new(fs.clone()))
     };
     let broker = Broker::open(config()).await.expect("open");
-    broker
-        .admin()
-        .create_topic(NewTopic::new("sync", 1))
-        .await
-        .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    broker.admin().create_topic(NewTopic::new("sync", 1)).await.expect("create");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     let first = producer
         .send_and_wait(ProducerRecord::new("sync", "durable"))
         .await
@@ -615,24 +509,14 @@ async fn failing_fsync_gives_errors_not_acks() {
         }
     }
     // Consumers never see what was not made durable.
-    let part = &broker
-        .admin()
-        .describe_topic("sync")
-        .expect("describe")
-        .partitions[0];
-    assert_eq!(
-        part.high_watermark, 1,
-        "unsynced records must stay invisible"
-    );
+    let part = &broker.admin().describe_topic("sync").expect("describe").partitions[0];
+    assert_eq!(part.high_watermark, 1, "unsynced records must stay invisible");
     let consumer = broker
         .consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))
         .expect("consumer");
     let tp = TopicPartition::new("sync", 0);
     consumer.assign(std::slice::from_ref(&tp)).expect("assign");
-    let polled = consumer
-        .poll(Duration::from_millis(200))
-        .await
-        .expect("poll");
+    let polled = consumer.poll(Duration::from_millis(200)).await.expect("poll");
     assert_eq!(polled.len(), 1);
     assert_eq!(polled[0].value.as_deref(), Some(&b"durable"[..]));
 
@@ -640,10 +524,7 @@ async fn failing_fsync_gives_errors_not_acks() {
     // by this broker instance.
     fs.heal();
     assert!(
-        producer
-            .send_and_wait(ProducerRecord::new("sync", "after-heal"))
-            .await
-            .is_err(),
+        producer.send_and_wait(ProducerRecord::new("sync", "after-heal")).await.is_err(),
         "a log whose fsync failed must not acknowledge more writes before it is reopened"
     );
     drop(consumer);
@@ -674,14 +555,9 @@ async fn opening_on_a_full_disk_fails_cleanly_and_loses_nothing() {
     let fs = FaultyFileSystem::new();
     let config = || BrokerConfig::new(dirs.data()).file_system(Arc::new(fs.clone()));
     let broker = Broker::open(config()).await.expect("open");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     for i in 0..50 {
-        producer
-            .send_and_wait(ProducerRecord::new("keep", format!("v{i}")))
-            .await
-            .expect("send");
+        producer.send_and_wait(ProducerRecord::new("keep", format!("v{i}"))).await.expect("send");
     }
     drop(producer);
     drop(broker);
@@ -720,42 +596,22 @@ async fn failed_append_leaves_no_trace_and_a_retry_stores_one_copy() {
             .create_topic(NewTopic::new("t", 1).config("index.interval.bytes", "0"))
             .await
             .expect("create");
-        let producer = broker
-            .producer(ProducerConfig::default())
-            .expect("producer");
-        let size = || {
-            broker
-                .admin()
-                .describe_topic("t")
-                .expect("describe")
-                .partitions[0]
-                .size_in_bytes
-        };
-        producer
-            .send_and_wait(ProducerRecord::new("t", "aaaa"))
-            .await
-            .expect("send");
+        let producer = broker.producer(ProducerConfig::default()).expect("producer");
+        let size =
+            || broker.admin().describe_topic("t").expect("describe").partitions[0].size_in_bytes;
+        producer.send_and_wait(ProducerRecord::new("t", "aaaa")).await.expect("send");
         let before = size();
-        producer
-            .send_and_wait(ProducerRecord::new("t", "bbbb"))
-            .await
-            .expect("send");
+        producer.send_and_wait(ProducerRecord::new("t", "bbbb")).await.expect("send");
         // The next batch has the same size as this one.
         let batch_len = size() - before;
         fs.fill_after(batch_len + extra);
-        let first_try = producer
-            .send_and_wait(ProducerRecord::new("t", "cccc"))
-            .await;
+        let first_try = producer.send_and_wait(ProducerRecord::new("t", "cccc")).await;
         fs.heal();
         // What an application does after an error: send the record again. Refusing the retry until
         // a reopen is acceptable; the record must then not be stored at all.
         let retry = match &first_try {
             Ok(_) => None,
-            Err(_) => Some(
-                producer
-                    .send_and_wait(ProducerRecord::new("t", "cccc"))
-                    .await,
-            ),
+            Err(_) => Some(producer.send_and_wait(ProducerRecord::new("t", "cccc")).await),
         };
         drop(producer);
         drop(broker);
@@ -769,11 +625,7 @@ async fn failed_append_leaves_no_trace_and_a_retry_stores_one_copy() {
             problems.push(format!(
                 "budget batch+{extra}: first send {}, retry {}: {copies} copies stored, expected \
                  {expected}",
-                if first_try.is_ok() {
-                    "acknowledged"
-                } else {
-                    "failed"
-                },
+                if first_try.is_ok() { "acknowledged" } else { "failed" },
                 match &retry {
                     None => "not needed",
                     Some(Ok(_)) => "acknowledged",
@@ -781,11 +633,7 @@ async fn failed_append_leaves_no_trace_and_a_retry_stores_one_copy() {
                 },
             ));
         }
-        if records
-            .iter()
-            .enumerate()
-            .any(|(i, r)| r.offset != i as i64)
-        {
+        if records.iter().enumerate().any(|(i, r)| r.offset != i as i64) {
             problems.push(format!("budget batch+{extra}: offsets not dense"));
         }
         broker.close().await.expect("close");
@@ -803,20 +651,10 @@ async fn close_after_a_failed_fsync_does_not_claim_a_clean_shutdown() {
     let fs = FaultyFileSystem::new();
     let config = || BrokerConfig::new(dirs.data()).file_system(Arc::new(fs.clone()));
     let broker = Broker::open(config()).await.expect("open");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
-    producer
-        .send_and_wait(ProducerRecord::new("f", "durable"))
-        .await
-        .expect("send");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
+    producer.send_and_wait(ProducerRecord::new("f", "durable")).await.expect("send");
     fs.fail_syncs(true);
-    assert!(
-        producer
-            .send_and_wait(ProducerRecord::new("f", "unsynced"))
-            .await
-            .is_err()
-    );
+    assert!(producer.send_and_wait(ProducerRecord::new("f", "unsynced")).await.is_err());
     fs.heal();
     drop(producer);
     // Whether close reports the earlier failure or not, it must not vouch for the log.

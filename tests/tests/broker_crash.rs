@@ -113,10 +113,7 @@ fn run_child(dir: &Path, cycle: u64, rng: &mut StdRng, context: &str) -> Vec<Ack
     let run_for = Duration::from_millis(rng.random_range(20..=400));
     std::thread::sleep(run_for);
     if let Some(status) = child.0.try_wait().expect("child status") {
-        panic!(
-            "{context}: the child stopped by itself ({status}); stderr:\n{}",
-            child_stderr()
-        );
+        panic!("{context}: the child stopped by itself ({status}); stderr:\n{}", child_stderr());
     }
     // Child::kill sends SIGKILL on Unix: no destructor, no flush, no close.
     child.0.kill().expect("kill the child");
@@ -130,10 +127,7 @@ fn run_child(dir: &Path, cycle: u64, rng: &mut StdRng, context: &str) -> Vec<Ack
 async fn acknowledged_records_survive_sigkill() {
     init_tracing();
     let seed = seed_from_env();
-    let cycles: u64 = std::env::var("CRASH_CYCLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(25);
+    let cycles: u64 = std::env::var("CRASH_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
     println!("crash test: seed {seed}, {cycles} cycles (replay with TEST_SEED={seed})");
     let mut rng = StdRng::seed_from_u64(seed);
     let root = tempfile::tempdir().expect("tempdir");
@@ -167,10 +161,7 @@ async fn acknowledged_records_survive_sigkill() {
                 .unwrap_or_else(|e| panic!("{context}: read partition {p}: {e}"));
             let desc = broker.admin().describe_topic(TOPIC).expect("describe");
             let part = &desc.partitions[p as usize];
-            assert_eq!(
-                part.log_start_offset, 0,
-                "{context}: partition {p} log start"
-            );
+            assert_eq!(part.log_start_offset, 0, "{context}: partition {p} log start");
             assert_eq!(
                 part.high_watermark, part.log_end_offset,
                 "{context}: partition {p}: after recovery everything in the log is visible"
@@ -183,10 +174,7 @@ async fn acknowledged_records_survive_sigkill() {
             // Order per partition: within one producer (one cycle) sequence numbers only grow.
             let mut last_seq: HashMap<u64, u64> = HashMap::new();
             for (i, r) in records.iter().enumerate() {
-                assert_eq!(
-                    r.offset, i as i64,
-                    "{context}: partition {p}: dense offsets"
-                );
+                assert_eq!(r.offset, i as i64, "{context}: partition {p}: dense offsets");
                 let value = String::from_utf8(r.value.clone().expect("value").to_vec())
                     .expect("utf-8 value");
                 let (c, s) = parse_value(&value);
@@ -220,10 +208,7 @@ async fn acknowledged_records_survive_sigkill() {
         }
         // Half of the time the next child opens after a clean stop, otherwise after another crash.
         if rng.random_bool(0.5) {
-            broker
-                .close()
-                .await
-                .unwrap_or_else(|e| panic!("{context}: close: {e}"));
+            broker.close().await.unwrap_or_else(|e| panic!("{context}: close: {e}"));
         } else {
             drop(broker);
         }

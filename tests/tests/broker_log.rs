@@ -44,17 +44,11 @@ impl Write for Capture {
 fn log_lines_mentioning(needle: &str) -> Vec<String> {
     let logs = captured_logs();
     let text = String::from_utf8_lossy(&logs.lock().expect("log buffer")).to_string();
-    text.lines()
-        .filter(|l| l.contains(needle))
-        .map(str::to_string)
-        .collect()
+    text.lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as i64
 }
 
 fn data_dir() -> (tempfile::TempDir, PathBuf) {
@@ -74,25 +68,16 @@ async fn segments_roll_by_size_and_reads_cross_them_in_order() {
         .create_topic(NewTopic::new(topic, 1).config("segment.bytes", "4096"))
         .await
         .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default().linger(Duration::ZERO))
-        .expect("producer");
+    let producer =
+        broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer");
     let value = |i: usize| format!("{i:04}-{}", "w".repeat(i % 150));
     let mut segments_seen = vec![];
     for i in 0..60 {
-        let meta = producer
-            .send_and_wait(ProducerRecord::new(topic, value(i)))
-            .await
-            .expect("send");
+        let meta =
+            producer.send_and_wait(ProducerRecord::new(topic, value(i))).await.expect("send");
         assert_eq!(meta.offset, i as i64);
-        segments_seen.push(
-            broker
-                .admin()
-                .describe_topic(topic)
-                .expect("describe")
-                .partitions[0]
-                .segments,
-        );
+        segments_seen
+            .push(broker.admin().describe_topic(topic).expect("describe").partitions[0].segments);
     }
     assert!(
         segments_seen.windows(2).all(|w| w[0] <= w[1]),
@@ -100,36 +85,20 @@ async fn segments_roll_by_size_and_reads_cross_them_in_order() {
     );
     let mut pending = Vec::new();
     for i in 60..600 {
-        pending.push(
-            producer
-                .send(ProducerRecord::new(topic, value(i)))
-                .await
-                .expect("send"),
-        );
+        pending.push(producer.send(ProducerRecord::new(topic, value(i))).await.expect("send"));
     }
     producer.flush().await.expect("flush");
     for p in pending {
         p.await.expect("ack");
     }
-    let desc = broker
-        .admin()
-        .describe_topic(topic)
-        .expect("describe")
-        .partitions[0]
-        .clone();
+    let desc = broker.admin().describe_topic(topic).expect("describe").partitions[0].clone();
     let files = segment_files(&data.join(format!("{topic}-0")));
     assert!(desc.segments >= 10, "{} segments", desc.segments);
     assert!(desc.segments > segments_seen[0]);
     assert_eq!(desc.segments, files.len());
-    assert_eq!(
-        desc.size_in_bytes,
-        files.iter().map(|(_, s)| s).sum::<u64>()
-    );
+    assert_eq!(desc.size_in_bytes, files.iter().map(|(_, s)| s).sum::<u64>());
     for (base, size) in &files[..files.len() - 1] {
-        assert!(
-            *size <= 4096,
-            "segment {base} has {size} bytes, over segment.bytes"
-        );
+        assert!(*size <= 4096, "segment {base} has {size} bytes, over segment.bytes");
     }
 
     let records = read_partition(&broker, topic, 0).await.expect("read");
@@ -172,15 +141,11 @@ async fn clean_close_keeps_everything_and_reopens_without_recovery() {
     broker
         .admin()
         .create_topic(
-            NewTopic::new(topic, 3)
-                .config("segment.bytes", "2048")
-                .config("retention.ms", "-1"),
+            NewTopic::new(topic, 3).config("segment.bytes", "2048").config("retention.ms", "-1"),
         )
         .await
         .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     let mut pending = Vec::new();
     for i in 0..900 {
         pending.push(
@@ -205,10 +170,7 @@ async fn clean_close_keeps_everything_and_reopens_without_recovery() {
     let desc_before = broker.admin().describe_topic(topic).expect("describe");
     broker.close().await.expect("close");
     assert!(
-        matches!(
-            producer.send(ProducerRecord::new(topic, "late")).await,
-            Err(Error::Shutdown)
-        ),
+        matches!(producer.send(ProducerRecord::new(topic, "late")).await, Err(Error::Shutdown)),
         "clients fail with Shutdown after close"
     );
 
@@ -225,9 +187,7 @@ async fn clean_close_keeps_everything_and_reopens_without_recovery() {
         );
     }
 
-    let broker = Broker::open(BrokerConfig::new(&data))
-        .await
-        .expect("reopen");
+    let broker = Broker::open(BrokerConfig::new(&data)).await.expect("reopen");
     let data_str = data.display().to_string();
     let opened: Vec<String> = log_lines_mentioning("broker opened")
         .into_iter()
@@ -240,15 +200,10 @@ async fn clean_close_keeps_everything_and_reopens_without_recovery() {
         opened[1]
     );
     assert!(
-        log_lines_mentioning("truncating")
-            .iter()
-            .all(|l| !l.contains(&data_str)),
+        log_lines_mentioning("truncating").iter().all(|l| !l.contains(&data_str)),
         "nothing may be truncated after a clean shutdown"
     );
-    assert_eq!(
-        broker.admin().describe_topic(topic).expect("describe"),
-        desc_before
-    );
+    assert_eq!(broker.admin().describe_topic(topic).expect("describe"), desc_before);
     for p in 0..3 {
         assert_eq!(
             read_partition(&broker, topic, p).await.expect("read"),
@@ -266,9 +221,7 @@ async fn clean_close_keeps_everything_and_reopens_without_recovery() {
 
     // The contrast: a drop without close is an unclean stop, seen as such on the next open.
     drop(broker);
-    let broker = Broker::open(BrokerConfig::new(&data))
-        .await
-        .expect("reopen");
+    let broker = Broker::open(BrokerConfig::new(&data)).await.expect("reopen");
     let opened: Vec<String> = log_lines_mentioning("broker opened")
         .into_iter()
         .filter(|l| l.contains(&data_str))
@@ -328,10 +281,7 @@ async fn keyed_records_go_where_kafkas_default_partitioner_puts_them() {
         (b"foobar", -790_332_482),
         (b"a-little-bit-long-string", -985_981_536),
         (b"a-little-bit-longer-string", -1_486_304_829),
-        (
-            b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-            -58_897_971,
-        ),
+        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
         (b"abc", 479_470_107),
         (b"", 275_646_681),
     ];
@@ -345,16 +295,11 @@ async fn keyed_records_go_where_kafkas_default_partitioner_puts_them() {
     )
     .await
     .expect("open");
-    let producer = broker
-        .producer(ProducerConfig::default().linger(Duration::ZERO))
-        .expect("producer");
+    let producer =
+        broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer");
     for n in [1, 2, 3, 7, 12, 50] {
         let topic = format!("keys-{n}");
-        broker
-            .admin()
-            .create_topic(NewTopic::new(topic.clone(), n))
-            .await
-            .expect("create");
+        broker.admin().create_topic(NewTopic::new(topic.clone(), n)).await.expect("create");
         // The known-answer keys, with partitions computed by hand from the published hashes.
         for (key, hash) in vectors {
             let meta = producer
@@ -390,9 +335,7 @@ async fn keyed_records_go_where_kafkas_default_partitioner_puts_them() {
     // The records are stored where their metadata says.
     let records = read_partition(&broker, "keys-12", 6).await.expect("read");
     assert!(
-        records
-            .iter()
-            .any(|r| r.key.as_deref() == Some(&b"foobar"[..])),
+        records.iter().any(|r| r.key.as_deref() == Some(&b"foobar"[..])),
         "\"foobar\" is stored in partition 6 of 12"
     );
     broker.close().await.expect("close");
@@ -403,14 +346,8 @@ async fn keys_headers_values_and_timestamps_round_trip() {
     captured_logs();
     let (_root, data) = data_dir();
     let broker = Broker::open(BrokerConfig::new(&data)).await.expect("open");
-    broker
-        .admin()
-        .create_topic(NewTopic::new("fields", 1))
-        .await
-        .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    broker.admin().create_topic(NewTopic::new("fields", 1)).await.expect("create");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
 
     let binary: Vec<u8> = (0..=255).collect();
     let mut full = ProducerRecord::new("fields", binary.clone())
@@ -420,14 +357,8 @@ async fn keys_headers_values_and_timestamps_round_trip() {
         .header("trace", "second value, same name")
         .header("empty", "")
         .header("bin", vec![0u8, 255, 10]);
-    full.headers.push(Header {
-        key: "null".into(),
-        value: None,
-    });
-    full.headers.push(Header {
-        key: "ünïcödé".into(),
-        value: Some(Bytes::from_static(b"x")),
-    });
+    full.headers.push(Header { key: "null".into(), value: None });
+    full.headers.push(Header { key: "ünïcödé".into(), value: Some(Bytes::from_static(b"x")) });
     let mut tombstone = ProducerRecord::new("fields", "").key("gone").timestamp(0);
     tombstone.value = None;
     let empty = ProducerRecord::new("fields", "").key("").timestamp(1);
@@ -436,58 +367,31 @@ async fn keys_headers_values_and_timestamps_round_trip() {
 
     for r in &sent {
         let meta = producer.send_and_wait(r.clone()).await.expect("send");
-        assert_eq!(
-            Some(meta.timestamp),
-            r.timestamp,
-            "metadata carries the create time"
-        );
+        assert_eq!(Some(meta.timestamp), r.timestamp, "metadata carries the create time");
     }
     let before = now_ms();
-    let meta = producer
-        .send_and_wait(ProducerRecord::new("fields", "now"))
-        .await
-        .expect("send");
+    let meta = producer.send_and_wait(ProducerRecord::new("fields", "now")).await.expect("send");
     let after = now_ms();
-    assert!(
-        (before..=after).contains(&meta.timestamp),
-        "no timestamp means now"
-    );
+    assert!((before..=after).contains(&meta.timestamp), "no timestamp means now");
 
     let records = read_partition(&broker, "fields", 0).await.expect("read");
     assert_eq!(records.len(), 5);
     for (r, s) in records.iter().zip(&sent) {
         assert_eq!(r.key, s.key, "offset {}", r.offset);
         assert_eq!(r.value, s.value, "offset {}", r.offset);
-        assert_eq!(
-            r.headers, s.headers,
-            "offset {}: headers keep order and duplicates",
-            r.offset
-        );
+        assert_eq!(r.headers, s.headers, "offset {}: headers keep order and duplicates", r.offset);
         assert_eq!(Some(r.timestamp), s.timestamp, "offset {}", r.offset);
     }
     assert_eq!(records[1].value, None, "a null value stays null");
-    assert_eq!(
-        records[2].value.as_deref(),
-        Some(&b""[..]),
-        "an empty value stays empty"
-    );
-    assert_eq!(
-        records[2].key.as_deref(),
-        Some(&b""[..]),
-        "an empty key stays empty"
-    );
+    assert_eq!(records[2].value.as_deref(), Some(&b""[..]), "an empty value stays empty");
+    assert_eq!(records[2].key.as_deref(), Some(&b""[..]), "an empty key stays empty");
     assert_eq!(records[3].key, None, "a null key stays null");
     assert_eq!(records[4].timestamp, meta.timestamp);
 
     // Across a restart, too.
     broker.close().await.expect("close");
-    let broker = Broker::open(BrokerConfig::new(&data))
-        .await
-        .expect("reopen");
-    assert_eq!(
-        read_partition(&broker, "fields", 0).await.expect("read"),
-        records
-    );
+    let broker = Broker::open(BrokerConfig::new(&data)).await.expect("reopen");
+    assert_eq!(read_partition(&broker, "fields", 0).await.expect("read"), records);
     broker.close().await.expect("close");
 }
 
@@ -503,9 +407,7 @@ async fn log_append_time_topics_stamp_records_with_the_broker_time() {
         )
         .await
         .expect("create");
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
     let before = now_ms();
     let meta = producer
         .send_and_wait(ProducerRecord::new("appended", "v").timestamp(1000))
@@ -536,12 +438,8 @@ async fn filled_topic(records: usize) -> (tempfile::TempDir, Broker, TopicPartit
         .expect("producer");
     let mut pending = Vec::new();
     for i in 0..records {
-        pending.push(
-            producer
-                .send(ProducerRecord::new("seek", format!("{i}")))
-                .await
-                .expect("send"),
-        );
+        pending
+            .push(producer.send(ProducerRecord::new("seek", format!("{i}"))).await.expect("send"));
     }
     producer.flush().await.expect("flush");
     for p in pending {
@@ -572,38 +470,22 @@ async fn consumer_seek_and_position() {
     let latest = consumer(&broker, OffsetReset::Latest, 10);
     latest.assign(tps).expect("assign");
     assert_eq!(latest.position(&tp).await.expect("position"), 100);
-    assert!(
-        latest
-            .poll(Duration::from_millis(50))
-            .await
-            .expect("poll")
-            .is_empty()
-    );
+    assert!(latest.poll(Duration::from_millis(50)).await.expect("poll").is_empty());
     let none = consumer(&broker, OffsetReset::None, 10);
     none.assign(tps).expect("assign");
-    assert!(matches!(
-        none.position(&tp).await,
-        Err(Error::OffsetOutOfRange { .. })
-    ));
+    assert!(matches!(none.position(&tp).await, Err(Error::OffsetOutOfRange { .. })));
 
     // Position is the offset of the next record poll returns.
     let c = &earliest;
     let got = c.poll(Duration::from_secs(5)).await.expect("poll");
-    assert_eq!(
-        got.iter().map(|r| r.offset).collect::<Vec<_>>(),
-        (0..10).collect::<Vec<_>>()
-    );
+    assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
     assert_eq!(c.position(&tp).await.expect("position"), 10);
     // Seeking into the middle of a batch starts exactly there.
     for target in [37, 5, 99, 0, 64] {
         c.seek(&tp, target).expect("seek");
         assert_eq!(c.position(&tp).await.expect("position"), target);
         let got = c.poll(Duration::from_secs(5)).await.expect("poll");
-        assert_eq!(
-            got.first().map(|r| r.offset),
-            Some(target),
-            "after seek({target})"
-        );
+        assert_eq!(got.first().map(|r| r.offset), Some(target), "after seek({target})");
         assert_eq!(
             got.first().map(|r| r.value.clone()),
             Some(Some(Bytes::from(target.to_string())))
@@ -613,20 +495,10 @@ async fn consumer_seek_and_position() {
     }
     c.seek_to_end(tps).expect("seek to end");
     assert_eq!(c.position(&tp).await.expect("position"), 100);
-    assert!(
-        c.poll(Duration::from_millis(50))
-            .await
-            .expect("poll")
-            .is_empty()
-    );
+    assert!(c.poll(Duration::from_millis(50)).await.expect("poll").is_empty());
     // A record produced now is what the next poll returns.
-    let producer = broker
-        .producer(ProducerConfig::default())
-        .expect("producer");
-    producer
-        .send_and_wait(ProducerRecord::new("seek", "fresh"))
-        .await
-        .expect("send");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
+    producer.send_and_wait(ProducerRecord::new("seek", "fresh")).await.expect("send");
     let got = c.poll(Duration::from_secs(5)).await.expect("poll");
     assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![100]);
     // The latest-reset consumer also sees only the new record.

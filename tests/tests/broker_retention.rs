@@ -17,10 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as i64
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -36,20 +33,14 @@ impl Fixture {
         let root = tempfile::tempdir().expect("tempdir");
         let data = root.path().join("data");
         let broker = Broker::open(BrokerConfig::new(&data)).await.expect("open");
-        Self {
-            _root: root,
-            data,
-            broker,
-        }
+        Self { _root: root, data, broker }
     }
 
     async fn reopen(&mut self, clean: bool) {
         if clean {
             self.broker.close().await.expect("close");
         }
-        self.broker = Broker::open(BrokerConfig::new(&self.data))
-            .await
-            .expect("reopen");
+        self.broker = Broker::open(BrokerConfig::new(&self.data)).await.expect("reopen");
     }
 
     fn partition_dir(&self, topic: &str, p: i32) -> PathBuf {
@@ -58,18 +49,11 @@ impl Fixture {
 
     /// A producer that ships every record as its own batch.
     fn producer(&self) -> Producer {
-        self.broker
-            .producer(ProducerConfig::default().linger(Duration::ZERO))
-            .expect("producer")
+        self.broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer")
     }
 
     fn describe(&self, topic: &str) -> broker_embedded::PartitionDescription {
-        self.broker
-            .admin()
-            .describe_topic(topic)
-            .expect("describe")
-            .partitions[0]
-            .clone()
+        self.broker.admin().describe_topic(topic).expect("describe").partitions[0].clone()
     }
 
     async fn earliest(&self, topic: &str) -> i64 {
@@ -119,9 +103,7 @@ async fn retention_ms_deletes_old_closed_segments() {
     fx.broker
         .admin()
         .create_topic(
-            NewTopic::new(topic, 1)
-                .config("segment.bytes", "2048")
-                .config("retention.ms", "60000"),
+            NewTopic::new(topic, 1).config("segment.bytes", "2048").config("retention.ms", "60000"),
         )
         .await
         .expect("create");
@@ -141,11 +123,7 @@ async fn retention_ms_deletes_old_closed_segments() {
     assert_eq!(first_new, 100);
     let dir = fx.partition_dir(topic, 0);
     let before = fx.describe(topic);
-    assert!(
-        before.segments >= 6,
-        "{} segments: the log must have rolled",
-        before.segments
-    );
+    assert!(before.segments >= 6, "{} segments: the log must have rolled", before.segments);
     assert_eq!(before.log_start_offset, 0);
     let expected_start = segment_base_of(&dir, first_new);
     assert!(expected_start > 0);
@@ -160,23 +138,13 @@ async fn retention_ms_deletes_old_closed_segments() {
     assert_eq!(after.log_end_offset, before.log_end_offset);
     assert_eq!(fx.earliest(topic).await, expected_start);
     let files = segment_files(&dir);
-    assert_eq!(
-        files[0].0, expected_start,
-        "segments below the log start are deleted"
-    );
+    assert_eq!(files[0].0, expected_start, "segments below the log start are deleted");
     assert_eq!(after.segments, files.len());
-    assert_eq!(
-        after.size_in_bytes,
-        files.iter().map(|(_, s)| s).sum::<u64>()
-    );
+    assert_eq!(after.size_in_bytes, files.iter().map(|(_, s)| s).sum::<u64>());
 
     let records = read_partition(&fx.broker, topic, 0).await.expect("read");
     for (i, r) in records.iter().enumerate() {
-        assert_eq!(
-            r.offset,
-            expected_start + i as i64,
-            "dense from the new log start"
-        );
+        assert_eq!(r.offset, expected_start + i as i64, "dense from the new log start");
     }
     let values: Vec<String> = records.iter().map(value_of).collect();
     for i in 0..30 {
@@ -225,9 +193,7 @@ async fn retention_never_deletes_the_active_segment_and_offsets_continue() {
     fx.broker
         .admin()
         .create_topic(
-            NewTopic::new(topic, 1)
-                .config("segment.bytes", "1024")
-                .config("retention.ms", "1000"),
+            NewTopic::new(topic, 1).config("segment.bytes", "1024").config("retention.ms", "1000"),
         )
         .await
         .expect("create");
@@ -244,10 +210,7 @@ async fn retention_never_deletes_the_active_segment_and_offsets_continue() {
     let active_base = segment_files(&fx.partition_dir(topic, 0))[0].0;
     assert_eq!(d.log_start_offset, active_base);
     assert!(active_base > 0 && active_base < 60);
-    let meta = producer
-        .send_and_wait(ProducerRecord::new(topic, "next"))
-        .await
-        .expect("send");
+    let meta = producer.send_and_wait(ProducerRecord::new(topic, "next")).await.expect("send");
     assert_eq!(meta.offset, 60, "offsets continue after retention");
     fx.broker.close().await.expect("close");
 }
@@ -294,10 +257,7 @@ async fn retention_bytes_keeps_the_log_under_the_limit() {
     assert_eq!(fx.earliest(topic).await, files[0].0);
     // The newest records are all kept.
     let kept = read_partition(&fx.broker, topic, 0).await.expect("read");
-    assert_eq!(
-        kept.last().map(|r| r.offset),
-        metas.last().map(|m| m.offset)
-    );
+    assert_eq!(kept.last().map(|r| r.offset), metas.last().map(|m| m.offset));
     assert_eq!(kept.len() as i64, d.log_end_offset - d.log_start_offset);
     // A second pass has nothing more to do.
     fx.broker.admin().run_log_cleanup().await.expect("cleanup");
@@ -347,10 +307,7 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
         .expect("create");
     let producer = fx.producer();
     // A record without a key cannot be compacted: the topic refuses it.
-    match producer
-        .send_and_wait(ProducerRecord::new(topic, "no key"))
-        .await
-    {
+    match producer.send_and_wait(ProducerRecord::new(topic, "no key")).await {
         Err(Error::InvalidRecord(_)) => {}
         other => {
             panic!("a keyless record on a compacted topic: expected InvalidRecord, got {other:?}")
@@ -370,9 +327,7 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
     }
     // Old tombstones for k0 and k1 (expired), a fresh one for k2 (kept).
     for k in 0..2 {
-        let mut t = ProducerRecord::new(topic, "")
-            .key(format!("k{k}"))
-            .timestamp(old + 100);
+        let mut t = ProducerRecord::new(topic, "").key(format!("k{k}")).timestamp(old + 100);
         t.value = None;
         records.push(t);
     }
@@ -395,10 +350,7 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
     for pass in 0..3 {
         let before = read_partition(&fx.broker, topic, 0).await.expect("read");
         let files = segment_files(&dir);
-        assert!(
-            files.len() >= 3,
-            "pass {pass}: the log must have closed segments"
-        );
+        assert!(files.len() >= 3, "pass {pass}: the log must have closed segments");
         let active_base = files.last().expect("segments").0;
         let start = now_ms();
         fx.broker.admin().run_log_cleanup().await.expect("cleanup");
@@ -415,9 +367,7 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
         // Kept records are unchanged: key, value, timestamp, headers and offset.
         assert_eq!(after, expected, "pass {pass}");
         assert!(
-            after
-                .iter()
-                .any(|r| r.key.as_deref() == Some(&b"k2"[..]) && r.value.is_none()),
+            after.iter().any(|r| r.key.as_deref() == Some(&b"k2"[..]) && r.value.is_none()),
             "pass {pass}: a tombstone younger than delete.retention.ms is kept"
         );
         assert!(
@@ -487,11 +437,7 @@ async fn delete_records_moves_the_log_start() {
     assert_eq!(fx.describe(topic).log_start_offset, 37);
     assert_eq!(fx.earliest(topic).await, 37);
     let files = segment_files(&dir);
-    assert_eq!(
-        files[0].0,
-        segment_base_of(&dir, 37),
-        "only whole segments below 37 are deleted"
-    );
+    assert_eq!(files[0].0, segment_base_of(&dir, 37), "only whole segments below 37 are deleted");
     assert!(files[0].0 <= 37 && files.get(1).is_none_or(|f| f.0 > 37));
     let rest = read_partition(&fx.broker, topic, 0).await.expect("read");
     assert_eq!(rest.first().map(|r| r.offset), Some(37));
@@ -522,31 +468,16 @@ async fn delete_records_moves_the_log_start() {
 
     // Moving backwards changes nothing; past the end is refused; -1 means the high watermark.
     assert_eq!(admin.delete_records(&tp, 10).await.expect("delete"), 37);
-    assert!(matches!(
-        admin.delete_records(&tp, 101).await,
-        Err(Error::OffsetOutOfRange { .. })
-    ));
+    assert!(matches!(admin.delete_records(&tp, 101).await, Err(Error::OffsetOutOfRange { .. })));
     assert_eq!(fx.earliest(topic).await, 37);
     fx.reopen(true).await;
-    assert_eq!(
-        fx.earliest(topic).await,
-        37,
-        "the log start survives a clean restart"
-    );
+    assert_eq!(fx.earliest(topic).await, 37, "the log start survives a clean restart");
     let admin = fx.broker.admin();
     assert_eq!(admin.delete_records(&tp, -1).await.expect("delete"), 100);
     assert_eq!(fx.earliest(topic).await, 100);
-    assert!(
-        read_partition(&fx.broker, topic, 0)
-            .await
-            .expect("read")
-            .is_empty()
-    );
-    let meta = fx
-        .producer()
-        .send_and_wait(ProducerRecord::new(topic, "after"))
-        .await
-        .expect("send");
+    assert!(read_partition(&fx.broker, topic, 0).await.expect("read").is_empty());
+    let meta =
+        fx.producer().send_and_wait(ProducerRecord::new(topic, "after")).await.expect("send");
     assert_eq!(meta.offset, 100);
     fx.broker.close().await.expect("close");
 }
@@ -571,10 +502,7 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
     let admin = fx.broker.admin();
     let tp = TopicPartition::new(topic, 0);
     assert_eq!(
-        admin
-            .list_offsets(&tp, OffsetSpec::Timestamp(0))
-            .await
-            .expect("lookup"),
+        admin.list_offsets(&tp, OffsetSpec::Timestamp(0)).await.expect("lookup"),
         None,
         "an empty log has no record at any time"
     );
@@ -584,11 +512,7 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
     let base = now_ms() - 10 * 60_000;
     let producer = fx
         .broker
-        .producer(
-            ProducerConfig::default()
-                .linger(Duration::from_millis(2))
-                .batch_size(400),
-        )
+        .producer(ProducerConfig::default().linger(Duration::from_millis(2)).batch_size(400))
         .expect("producer");
     let mut records = Vec::new();
     for i in 0..300i64 {
@@ -605,16 +529,10 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
         stored.insert(m.offset, m.timestamp);
     }
     let segments = fx.describe(topic).segments;
-    assert!(
-        segments > 3,
-        "{segments} segments: the lookups must cross segments"
-    );
+    assert!(segments > 3, "{segments} segments: the lookups must cross segments");
 
     let check = |stored: &BTreeMap<i64, i64>, start: i64, target: i64| {
-        stored
-            .range(start..)
-            .find(|(_, ts)| **ts >= target)
-            .map(|(o, ts)| (*o, *ts))
+        stored.range(start..).find(|(_, ts)| **ts >= target).map(|(o, ts)| (*o, *ts))
     };
     let max_ts = *stored.values().max().expect("records");
     let mut targets = vec![0, base - 1, base, base + 1, max_ts, max_ts + 1, i64::MAX];
@@ -630,10 +548,7 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
             admin.delete_records(&tp, start).await.expect("delete");
         }
         for &target in &targets {
-            let got = admin
-                .list_offsets(&tp, OffsetSpec::Timestamp(target))
-                .await
-                .expect("lookup");
+            let got = admin.list_offsets(&tp, OffsetSpec::Timestamp(target)).await.expect("lookup");
             assert_eq!(
                 got,
                 check(&stored, start, target),
@@ -643,10 +558,7 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
     }
     // Exact examples, independent of the brute force above: past the end there is nothing.
     assert_eq!(
-        admin
-            .list_offsets(&tp, OffsetSpec::Timestamp(max_ts + 1))
-            .await
-            .expect("lookup"),
+        admin.list_offsets(&tp, OffsetSpec::Timestamp(max_ts + 1)).await.expect("lookup"),
         None
     );
     assert_eq!(

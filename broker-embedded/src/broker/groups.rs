@@ -69,7 +69,7 @@ impl OffsetLog for OffsetsTopicLog {
         for (p, builder) in by_partition {
             let part = topic.partition(p).map_err(|e| e.to_string())?;
             let mut batch = builder.build(0).map_err(|e| e.to_string())?;
-            let info = part.append_nowait(&mut batch, now).map_err(|e| e.to_string())?;
+            let info = part.append_nowait(&mut batch, now, true).map_err(|e| e.to_string())?;
             part.wait_durable(info.last_offset + 1).map_err(|e| e.to_string())?;
         }
         Ok(())

@@ -67,10 +67,18 @@ impl Partition {
     }
 
     /// Appends without waiting for the fsync; pair with [`Partition::wait_durable`].
-    pub(crate) fn append_nowait(&self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
+    /// `built` says the batch comes from this process's [`crate::format::BatchBuilder`] and needs
+    /// no record-by-record validation.
+    pub(crate) fn append_nowait(
+        &self,
+        batch: &mut BytesMut,
+        now_ms: i64,
+        built: bool,
+    ) -> Result<AppendInfo> {
         let (info, leo) = {
             let mut log = self.log.lock();
-            let info = log.append(batch, now_ms)?;
+            let info =
+                if built { log.append_built(batch, now_ms)? } else { log.append(batch, now_ms)? };
             (info, log.log_end_offset())
         };
         if matches!(self.durability, Durability::Interval(_)) {
@@ -128,7 +136,7 @@ impl Partition {
     }
 
     fn run_flush(&self) -> Result<i64> {
-        let (files, target) = self.log.lock().begin_flush();
+        let (files, target) = self.log.lock().begin_flush()?;
         for f in &files {
             if let Err(e) = f.sync_data() {
                 // After a failed fsync the kernel may have dropped the dirty pages: the log's state on

@@ -48,6 +48,10 @@ impl TopicEntry {
     pub(crate) fn config(&self) -> Arc<TopicConfig> {
         self.config.read().clone()
     }
+
+    pub(crate) fn max_message_bytes(&self) -> usize {
+        self.config.read().max_message_bytes.max(0) as usize
+    }
 }
 
 fn new_topic_id() -> [u8; 16] {
@@ -207,6 +211,7 @@ impl BrokerCore {
         for (k, v) in configs {
             config.set(k, v)?;
         }
+        config.validate()?;
         let _guard = self.admin_lock.lock();
         if self.topics.read().contains_key(name.as_str()) {
             return Err(Error::TopicExists(name.to_string()));
@@ -342,6 +347,7 @@ impl BrokerCore {
                 }
             }
         }
+        config.validate()?;
         let config = Arc::new(config);
         for p in entry.partitions() {
             let dir = self.data_dir().join(partition_dir_name(&entry.name, p.index));

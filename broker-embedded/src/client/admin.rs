@@ -9,6 +9,11 @@ use crate::group::GroupService;
 use crate::group::consumer_protocol::Assignment;
 use crate::topic::ConfigEntry;
 
+/// Whether a topic is one of the broker's own (`__consumer_offsets`, `__transaction_state`).
+fn is_internal_topic(name: &str) -> bool {
+    name == crate::broker::groups::OFFSETS_TOPIC || name == "__transaction_state"
+}
+
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
@@ -181,8 +186,14 @@ impl Admin {
         blocking(move || core.delete_topic(&name)).await
     }
 
-    /// The names of all topics, sorted.
+    /// The names of all topics, sorted, without the broker's internal topics (like Kafka's
+    /// `listTopics`, whose default leaves out `__consumer_offsets`).
     pub fn list_topics(&self) -> Vec<String> {
+        self.core.topics.read().keys().filter(|t| !is_internal_topic(t)).cloned().collect()
+    }
+
+    /// The names of all topics, sorted, including internal ones.
+    pub fn list_all_topics(&self) -> Vec<String> {
         self.core.topics.read().keys().cloned().collect()
     }
 

@@ -14,7 +14,7 @@ use crate::group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor}
 use crate::group::member::{GroupMember, MemberConfig, MemberError, RebalanceListener};
 use crate::group::offsets::PartitionOffset;
 use crate::group::{GroupError, GroupService, OffsetCommitRequest};
-use crate::log::decode_checked;
+use crate::log::for_each_record;
 
 /// What to do when a partition has no committed offset, or the position is out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -540,7 +540,7 @@ impl Consumer {
     }
 
     fn fill(&self, tp: &TopicPartition, a: &mut Assigned) -> Result<()> {
-        let Some(position) = a.position else {
+        let Some(mut position) = a.position else {
             return Ok(());
         };
         let read = match a.partition.read(position, self.config.max_partition_fetch_bytes) {
@@ -551,7 +551,8 @@ impl Consumer {
                 let reset = self.reset_offset(tp, &a.partition)?;
                 tracing::info!(partition = %tp, from = position, to = reset, "position out of range; reset");
                 a.position = Some(reset);
-                return Ok(());
+                position = reset;
+                a.partition.read(position, self.config.max_partition_fetch_bytes)?
             }
             Err(e) => return Err(e),
         };
@@ -559,32 +560,23 @@ impl Consumer {
             return Ok(());
         }
         let (path, pos) = read.source.clone().unwrap_or_default();
-        let mut end = position;
-        for item in crate::format::batches(&read.batches) {
-            let (h, _) = item.map_err(|e| Error::Corrupted {
-                file: path.clone(),
-                position: pos,
-                reason: e.to_string(),
-            })?;
-            end = end.max(h.next_offset());
-        }
-        let records = decode_checked(&path, pos, read.batches)?;
-        for r in records {
-            if r.offset < position {
-                continue;
+        let (topic, partition) = (&a.topic, tp.partition);
+        let buffered = &mut a.buffered;
+        let end = for_each_record(&path, pos, &read.batches, |r| {
+            if r.offset >= position {
+                buffered.push_back(ConsumerRecord {
+                    topic: topic.clone(),
+                    partition,
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                });
             }
-            a.buffered.push_back(ConsumerRecord {
-                topic: a.topic.clone(),
-                partition: tp.partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-            });
-        }
+        })?;
         // Batches may end with records removed by compaction, or be control batches: skip past them.
-        a.position = Some(end);
+        a.position = Some(end.unwrap_or(position).max(position));
         Ok(())
     }
 }

@@ -3,23 +3,25 @@
 //! `send` adds a record to the open batch of its partition and returns a [`DeliveryFuture`]. A batch
 //! ships when it reaches `batch_size` bytes, when `linger` has passed since its first record, or on
 //! [`Producer::flush`]. Shipping happens on a sender thread that appends batches in order; an acker
-//! thread waits for durability (sharing fsyncs across batches and producers) and completes the futures.
+//! thread waits for durability (sharing fsyncs across batches and producers) and completes the batch.
+//! A batch's records share one completion: a delivery future costs a reference count, and nothing
+//! at all is done for futures that are dropped unawaited.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 use tracing::warn;
 
-use crate::broker::{BrokerCore, PartitionRef, now_ms};
+use crate::broker::{BrokerCore, PartitionRef, TopicEntry, now_ms};
 use crate::client::partitioner::{StickyPartitioner, partition_for_key};
-use crate::client::{ProducerRecord, RecordMetadata, TopicPartition};
+use crate::client::{ProducerRecord, RecordMetadata};
 use crate::error::{Error, Result};
 use crate::format::BatchBuilder;
 use crate::log::AppendInfo;
@@ -70,19 +72,128 @@ impl ProducerConfig {
     }
 }
 
-type Waiter = (oneshot::Sender<Result<RecordMetadata>>, i64);
+/// The outcome of one batch, shared by the delivery futures of its records.
+#[derive(Debug)]
+struct BatchOutcome {
+    topic: Arc<str>,
+    partition: i32,
+    state: Mutex<OutcomeState>,
+}
+
+#[derive(Debug, Default)]
+struct OutcomeState {
+    /// `(base offset, log append time or -1)` once appended and durable, or the error.
+    result: Option<std::result::Result<(i64, i64), Error>>,
+    wakers: Vec<Waker>,
+}
+
+impl BatchOutcome {
+    fn complete(&self, result: std::result::Result<(i64, i64), Error>) {
+        let wakers = {
+            let mut st = self.state.lock();
+            if st.result.is_some() {
+                return;
+            }
+            st.result = Some(result);
+            std::mem::take(&mut st.wakers)
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// Completes a batch with [`Error::Shutdown`] if it is dropped before being completed (the
+/// producer's threads went away), so no delivery future waits forever.
+#[derive(Debug)]
+struct Completion(Arc<BatchOutcome>);
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.0.complete(Err(Error::Shutdown));
+    }
+}
+
+/// Completes when the record is acknowledged (durable, in sync-on-ack mode) or failed.
+#[derive(Debug)]
+pub struct DeliveryFuture {
+    outcome: Arc<BatchOutcome>,
+    index: u32,
+    timestamp: i64,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.outcome.state.lock();
+        match &st.result {
+            Some(Ok((base, append_time))) => Poll::Ready(Ok(RecordMetadata {
+                topic: self.outcome.topic.to_string(),
+                partition: self.outcome.partition,
+                offset: base + i64::from(self.index),
+                timestamp: if *append_time >= 0 { *append_time } else { self.timestamp },
+            })),
+            Some(Err(e)) => Poll::Ready(Err(e.duplicate())),
+            None => {
+                if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    st.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
 
 #[derive(Debug)]
 struct OpenBatch {
     id: u64,
-    partition: PartitionRef,
+    /// Position of this batch among its partition's batches (0, 1, 2, ...): the sender appends a
+    /// partition's batches in this order, whatever order they reach it in.
+    number: u64,
     builder: BatchBuilder,
-    waiters: Vec<Waiter>,
+    completion: Completion,
+    records: u32,
+}
+
+/// A topic as the producer sees it: its partitions and their open batches.
+#[derive(Debug)]
+struct TopicState {
+    entry: Arc<TopicEntry>,
+    topic: Arc<str>,
+    partitions: Vec<PartitionRef>,
+    open: Vec<Option<OpenBatch>>,
+    /// The number the next batch of each partition gets.
+    next_number: Vec<u64>,
+    sticky: StickyPartitioner,
+}
+
+impl TopicState {
+    fn new(entry: Arc<TopicEntry>) -> Self {
+        let partitions = entry.partitions();
+        let topic: Arc<str> = Arc::from(entry.name.as_str());
+        Self {
+            entry,
+            topic,
+            open: partitions.iter().map(|_| None).collect(),
+            next_number: vec![0; partitions.len()],
+            partitions,
+            sticky: StickyPartitioner::default(),
+        }
+    }
+
+    /// Picks up partitions added since the producer first saw the topic.
+    fn refresh(&mut self) {
+        if self.entry.partition_count() as usize != self.partitions.len() {
+            self.partitions = self.entry.partitions();
+            self.open.resize_with(self.partitions.len(), || None);
+            self.next_number.resize(self.partitions.len(), 0);
+        }
+    }
 }
 
 #[derive(Debug)]
 struct Shipment {
-    tp: TopicPartition,
+    partition: PartitionRef,
     batch: OpenBatch,
 }
 
@@ -91,8 +202,7 @@ struct Inner {
     core: Arc<BrokerCore>,
     config: ProducerConfig,
     producer_id: i64,
-    open: Mutex<HashMap<TopicPartition, OpenBatch>>,
-    sticky: Mutex<HashMap<String, StickyPartitioner>>,
+    topics: Mutex<HashMap<String, TopicState>>,
     tx: mpsc::Sender<Shipment>,
     next_batch_id: AtomicU64,
     in_flight: AtomicU64,
@@ -105,19 +215,6 @@ pub struct Producer {
     inner: Arc<Inner>,
 }
 
-/// Completes when the record is acknowledged (durable, in sync-on-ack mode) or failed.
-#[derive(Debug)]
-pub struct DeliveryFuture {
-    rx: oneshot::Receiver<Result<RecordMetadata>>,
-}
-
-impl Future for DeliveryFuture {
-    type Output = Result<RecordMetadata>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(Error::Shutdown)))
-    }
-}
-
 impl Producer {
     pub(crate) fn new(core: Arc<BrokerCore>, config: ProducerConfig) -> Result<Self> {
         core.check_open()?;
@@ -128,8 +225,7 @@ impl Producer {
             core,
             config,
             producer_id,
-            open: Mutex::new(HashMap::new()),
-            sticky: Mutex::new(HashMap::new()),
+            topics: Mutex::new(HashMap::new()),
             tx,
             next_batch_id: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -154,43 +250,67 @@ impl Producer {
     }
 
     /// Adds a record to its partition's batch. The returned future completes when the record is
-    /// acknowledged. Waits only when too many batches are queued.
+    /// acknowledged; dropping it does not cancel the send. Waits only when too many batches are
+    /// queued.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
         let inner = &self.inner;
         inner.core.check_open()?;
-        let topic = inner.core.topic_or_create(&record.topic)?;
-        let count = topic.partition_count();
-        let partition = match record.partition {
-            Some(p) if (0..count).contains(&p) => p,
-            Some(p) => {
-                return Err(Error::UnknownPartition { topic: record.topic.clone(), partition: p });
-            }
-            None => match &record.key {
-                Some(k) => partition_for_key(k, count),
-                None => {
-                    inner.sticky.lock().entry(record.topic.clone()).or_default().partition(count)
-                }
-            },
-        };
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let tp = TopicPartition::new(record.topic.clone(), partition);
-        let (tx, rx) = oneshot::channel();
-        let (full, new_batch_id) = {
-            let mut open = inner.open.lock();
-            let mut new_batch_id = None;
-            let batch = match open.get_mut(&tp) {
-                Some(b) => b,
+        let (future, ready, lingering) = {
+            let mut topics = inner.topics.lock();
+            let state = match topics.get_mut(&record.topic) {
+                Some(s) => s,
                 None => {
-                    let id = inner.next_batch_id.fetch_add(1, Ordering::Relaxed);
-                    new_batch_id = Some(id);
-                    let part = topic.partition(partition)?;
-                    open.entry(tp.clone()).or_insert(OpenBatch {
-                        id,
-                        partition: part,
-                        builder: BatchBuilder::new(),
-                        waiters: Vec::new(),
-                    })
+                    let entry = inner.core.topic_or_create(&record.topic)?;
+                    topics.entry(record.topic.clone()).or_insert_with(|| TopicState::new(entry))
                 }
+            };
+            state.refresh();
+            let count = state.partitions.len() as i32;
+            let partition = match record.partition {
+                Some(p) if (0..count).contains(&p) => p,
+                Some(p) => {
+                    return Err(Error::UnknownPartition {
+                        topic: record.topic.clone(),
+                        partition: p,
+                    });
+                }
+                None => match &record.key {
+                    Some(k) => partition_for_key(k, count),
+                    None => state.sticky.partition(count),
+                },
+            };
+            let idx = partition as usize;
+            let mut ready = Vec::new();
+            // A batch never grows past the topic's max.message.bytes: ship what is open first.
+            let max_bytes = state.entry.max_message_bytes();
+            if let Some(open) = &state.open[idx] {
+                if open.builder.size_in_bytes() + encoded_size_bound(&record) > max_bytes {
+                    if let Some(batch) = state.open[idx].take() {
+                        ready.push(Shipment { partition: state.partitions[idx].clone(), batch });
+                    }
+                }
+            }
+            let mut lingering = None;
+            if state.open[idx].is_none() {
+                let id = inner.next_batch_id.fetch_add(1, Ordering::Relaxed);
+                let number = state.next_number[idx];
+                state.next_number[idx] += 1;
+                lingering = Some(id);
+                state.open[idx] = Some(OpenBatch {
+                    id,
+                    number,
+                    builder: BatchBuilder::with_capacity(inner.config.batch_size.min(1 << 20)),
+                    completion: Completion(Arc::new(BatchOutcome {
+                        topic: state.topic.clone(),
+                        partition,
+                        state: Mutex::new(OutcomeState::default()),
+                    })),
+                    records: 0,
+                });
+            }
+            let Some(batch) = state.open[idx].as_mut() else {
+                return Err(Error::Shutdown);
             };
             batch.builder.push(
                 timestamp,
@@ -198,31 +318,40 @@ impl Producer {
                 record.value.as_deref(),
                 &record.headers,
             );
-            batch.waiters.push((tx, timestamp));
-            (batch.builder.size_in_bytes() >= inner.config.batch_size, new_batch_id)
-        };
-        if full {
-            self.ship(&tp, None).await?;
-            if record.key.is_none() && record.partition.is_none() {
-                if let Some(s) = inner.sticky.lock().get_mut(&record.topic) {
-                    s.new_batch(partition, count);
+            let future = DeliveryFuture {
+                outcome: batch.completion.0.clone(),
+                index: batch.records,
+                timestamp,
+            };
+            batch.records += 1;
+            if batch.builder.size_in_bytes() >= inner.config.batch_size {
+                if let Some(batch) = state.open[idx].take() {
+                    ready.push(Shipment { partition: state.partitions[idx].clone(), batch });
+                }
+                if record.key.is_none() && record.partition.is_none() {
+                    state.sticky.new_batch(partition, count);
                 }
             }
-        } else if let Some(id) = new_batch_id {
+            (future, ready, lingering.map(|id| (record.topic.clone(), partition, id)))
+        };
+        for shipment in ready {
+            self.ship(shipment).await?;
+        }
+        if let Some((topic, partition, id)) = lingering {
             if inner.config.linger.is_zero() {
-                self.ship(&tp, Some(id)).await?;
+                self.ship_open(&topic, partition, Some(id)).await?;
             } else {
                 let me = self.clone();
                 let linger = inner.config.linger;
                 tokio::spawn(async move {
                     tokio::time::sleep(linger).await;
-                    if let Err(e) = me.ship(&tp, Some(id)).await {
+                    if let Err(e) = me.ship_open(&topic, partition, Some(id)).await {
                         warn!(error = %e, "shipping a lingering batch failed");
                     }
                 });
             }
         }
-        Ok(DeliveryFuture { rx })
+        Ok(future)
     }
 
     /// Sends a record and waits for its acknowledgement.
@@ -230,29 +359,51 @@ impl Producer {
         self.send(record).await?.await
     }
 
-    async fn ship(&self, tp: &TopicPartition, only_id: Option<u64>) -> Result<()> {
-        let batch = {
-            let mut open = self.inner.open.lock();
-            match open.get(tp) {
-                Some(b) if only_id.is_none_or(|id| id == b.id) => open.remove(tp),
+    /// Ships the open batch of a partition (only batch `only_id`, when given).
+    async fn ship_open(&self, topic: &str, partition: i32, only_id: Option<u64>) -> Result<()> {
+        let shipment = {
+            let mut topics = self.inner.topics.lock();
+            let Some(state) = topics.get_mut(topic) else { return Ok(()) };
+            let idx = partition as usize;
+            match state.open.get(idx).and_then(|b| b.as_ref()) {
+                Some(b) if only_id.is_none_or(|id| id == b.id) => state.open[idx]
+                    .take()
+                    .map(|batch| Shipment { partition: state.partitions[idx].clone(), batch }),
                 _ => None,
             }
         };
-        if let Some(batch) = batch {
-            self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
-            if self.inner.tx.send(Shipment { tp: tp.clone(), batch }).await.is_err() {
-                self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
-                return Err(Error::Shutdown);
-            }
+        match shipment {
+            Some(s) => self.ship(s).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn ship(&self, shipment: Shipment) -> Result<()> {
+        self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.inner.tx.send(shipment).await.is_err() {
+            self.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::Shutdown);
         }
         Ok(())
     }
 
     /// Ships every open batch and waits until all shipped records are acknowledged or failed.
     pub async fn flush(&self) -> Result<()> {
-        let tps: Vec<TopicPartition> = self.inner.open.lock().keys().cloned().collect();
-        for tp in tps {
-            self.ship(&tp, None).await?;
+        let open: Vec<(String, i32)> = {
+            let topics = self.inner.topics.lock();
+            topics
+                .iter()
+                .flat_map(|(t, s)| {
+                    s.open
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| b.is_some())
+                        .map(move |(p, _)| (t.clone(), p as i32))
+                })
+                .collect()
+        };
+        for (topic, partition) in open {
+            self.ship_open(&topic, partition, None).await?;
         }
         loop {
             let idle = self.inner.idle.notified();
@@ -264,7 +415,44 @@ impl Producer {
     }
 }
 
-type Ack = (PartitionRef, std::result::Result<AppendInfo, Error>, Vec<Waiter>, String);
+/// An upper bound of the bytes a record adds to a batch: every varint at its widest.
+fn encoded_size_bound(record: &ProducerRecord) -> usize {
+    let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(0, |b| b.len());
+    let headers: usize = record.headers.iter().map(|h| 10 + h.key.len() + len(&h.value)).sum();
+    5 + 1 + 10 + 5 + 5 + len(&record.key) + 5 + len(&record.value) + 5 + headers
+}
+
+type Ack = (PartitionRef, std::result::Result<AppendInfo, Error>, Completion);
+
+/// Puts each partition's batches back in the order they were created before they are appended:
+/// two tasks can take batches of one partition out of the open map and reach the channel in the
+/// other order.
+#[derive(Debug, Default)]
+struct Reorder {
+    expected: HashMap<(Arc<str>, i32), u64>,
+    waiting: HashMap<(Arc<str>, i32), std::collections::BTreeMap<u64, Shipment>>,
+}
+
+impl Reorder {
+    /// Takes a shipment; returns the shipments now ready, in order.
+    fn accept(&mut self, s: Shipment) -> Vec<Shipment> {
+        let key = (s.batch.completion.0.topic.clone(), s.batch.completion.0.partition);
+        let expected = self.expected.entry(key.clone()).or_insert(0);
+        if s.batch.number != *expected {
+            self.waiting.entry(key).or_default().insert(s.batch.number, s);
+            return Vec::new();
+        }
+        let mut ready = vec![s];
+        *expected += 1;
+        if let Some(waiting) = self.waiting.get_mut(&key) {
+            while let Some(next) = waiting.remove(expected) {
+                ready.push(next);
+                *expected += 1;
+            }
+        }
+        ready
+    }
+}
 
 fn sender_loop(
     mut rx: mpsc::Receiver<Shipment>,
@@ -272,49 +460,37 @@ fn sender_loop(
     producer_id: i64,
     epoch: i16,
 ) {
-    let mut sequences: HashMap<TopicPartition, i32> = HashMap::new();
-    while let Some(Shipment { tp, batch }) = rx.blocking_recv() {
-        let n = batch.waiters.len() as i32;
-        let seq = if producer_id >= 0 { *sequences.get(&tp).unwrap_or(&0) } else { -1 };
-        let builder = batch.builder.producer(producer_id, epoch, seq);
-        let result = builder
-            .build(0)
-            .map_err(Error::from)
-            .and_then(|mut bytes| batch.partition.append_nowait(&mut bytes, now_ms()));
-        if result.is_ok() && producer_id >= 0 {
-            // Kafka's sequences wrap at i32::MAX.
-            let next = ((i64::from(seq) + i64::from(n)) % (i64::from(i32::MAX) + 1)) as i32;
-            sequences.insert(tp.clone(), next);
-        }
-        if ack_tx.send((batch.partition, result, batch.waiters, tp.topic)).is_err() {
-            return;
+    let mut sequences: HashMap<(Arc<str>, i32), i32> = HashMap::new();
+    let mut reorder = Reorder::default();
+    while let Some(arrived) = rx.blocking_recv() {
+        for Shipment { partition, batch } in reorder.accept(arrived) {
+            let OpenBatch { builder, completion, records, .. } = batch;
+            let key = (completion.0.topic.clone(), completion.0.partition);
+            let seq = if producer_id >= 0 { *sequences.get(&key).unwrap_or(&0) } else { -1 };
+            let result = builder
+                .producer(producer_id, epoch, seq)
+                .build(0)
+                .map_err(Error::from)
+                .and_then(|mut bytes| partition.append_nowait(&mut bytes, now_ms(), true));
+            if result.is_ok() && producer_id >= 0 {
+                // Kafka's sequences wrap at i32::MAX.
+                let next =
+                    ((i64::from(seq) + i64::from(records)) % (i64::from(i32::MAX) + 1)) as i32;
+                sequences.insert(key, next);
+            }
+            if ack_tx.send((partition, result, completion)).is_err() {
+                return;
+            }
         }
     }
 }
 
 fn acker_loop(rx: std::sync::mpsc::Receiver<Ack>, inner: std::sync::Weak<Inner>) {
-    while let Ok((partition, result, waiters, topic)) = rx.recv() {
+    while let Ok((partition, result, completion)) = rx.recv() {
         let result =
             result.and_then(|info| partition.wait_durable(info.last_offset + 1).map(|_| info));
-        match result {
-            Ok(info) => {
-                for (i, (tx, ts)) in waiters.into_iter().enumerate() {
-                    let timestamp =
-                        if info.log_append_time >= 0 { info.log_append_time } else { ts };
-                    let _ = tx.send(Ok(RecordMetadata {
-                        topic: topic.clone(),
-                        partition: partition.index,
-                        offset: info.base_offset + i as i64,
-                        timestamp,
-                    }));
-                }
-            }
-            Err(e) => {
-                for (tx, _) in waiters {
-                    let _ = tx.send(Err(e.duplicate()));
-                }
-            }
-        }
+        completion.0.complete(result.map(|info| (info.base_offset, info.log_append_time)));
+        drop(completion);
         if let Some(inner) = inner.upgrade() {
             if inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
                 inner.idle.notify_waiters();

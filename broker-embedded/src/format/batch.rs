@@ -296,6 +296,20 @@ pub fn validate_batch(buf: &[u8]) -> Result<BatchHeader, FormatError> {
     Ok(header)
 }
 
+/// Checks the batch at the start of `buf` up to its CRC: the header is well formed, the batch fits
+/// in `buf`, the counts are sane and the CRC-32C matches. Unlike [`validate_batch`] it does not walk
+/// the records; callers that decode the records next (which checks their structure) use it to walk
+/// each batch only once.
+pub fn verify_crc(buf: &[u8]) -> Result<BatchHeader, FormatError> {
+    let (header, batch) = BatchHeader::parse_whole(buf)?;
+    let computed = compute_crc(batch);
+    if computed != header.crc {
+        return Err(FormatError::CrcMismatch { stored: header.crc, computed });
+    }
+    header.check_counts()?;
+    Ok(header)
+}
+
 /// Rewrites `baseOffset` (bytes 0..8). The CRC does not cover it, so the batch stays valid.
 ///
 /// # Panics

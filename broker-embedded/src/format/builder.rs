@@ -91,6 +91,14 @@ impl BatchBuilder {
         }
     }
 
+    /// A builder whose record buffer starts with room for `bytes` bytes (for batches of a known
+    /// target size, to avoid regrowing).
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut b = Self::new();
+        b.records.reserve(bytes);
+        b
+    }
+
     /// Sets the idempotent producer's id, epoch and the sequence number of the first record.
     pub fn producer(mut self, producer_id: i64, producer_epoch: i16, base_sequence: i32) -> Self {
         self.producer_id = producer_id;

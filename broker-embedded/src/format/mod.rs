@@ -107,10 +107,12 @@ mod varint;
 pub use batch::{
     BATCH_HEADER_LEN, BatchHeader, BatchIter, Compression, LOG_OVERHEAD, NO_PARTITION_LEADER_EPOCH,
     NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, batches, set_base_offset,
-    set_max_timestamp_log_append, set_partition_leader_epoch, validate_batch,
+    set_max_timestamp_log_append, set_partition_leader_epoch, validate_batch, verify_crc,
 };
 pub use builder::{BatchBuilder, control_batch};
-pub use record::{ControlRecord, Header, Record, decode_control_record, decode_records};
+pub use record::{
+    ControlRecord, Header, Record, decode_control_record, decode_records, decode_records_with,
+};
 pub use varint::{
     MAX_VARINT_LEN, MAX_VARLONG_LEN, get_varint, get_varlong, put_varint, put_varlong, varint_len,
     varlong_len,

@@ -260,17 +260,25 @@ pub(crate) fn walk_records<'a>(
 /// deltas) or a header key is not UTF-8.
 pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
     let (header, whole) = BatchHeader::parse_whole(batch)?;
+    let capacity = (header.record_count.max(0) as usize)
+        .min(whole.len().saturating_sub(BATCH_HEADER_LEN) / MIN_RECORD_LEN);
+    let mut records = Vec::with_capacity(capacity);
+    decode_records_with(batch, |r| records.push(r))?;
+    Ok(records)
+}
+
+/// Like [`decode_records`], but hands each record to `each` instead of collecting them. On an error,
+/// the records already handed out came before the bad one.
+pub fn decode_records_with(batch: &Bytes, mut each: impl FnMut(Record)) -> Result<(), FormatError> {
+    let (header, whole) = BatchHeader::parse_whole(batch)?;
     let compression = header.compression()?;
     if compression != Compression::None {
         return Err(FormatError::UnsupportedCompression(compression.code()));
     }
     header.check_counts()?;
-    let capacity = (header.record_count as usize)
-        .min(whole.len().saturating_sub(BATCH_HEADER_LEN) / MIN_RECORD_LEN);
-    let mut records = Vec::with_capacity(capacity);
     walk_records(&header, whole, |raw| {
         let slice = |r: &Option<Range<usize>>| r.clone().map(|r| batch.slice(r));
-        records.push(Record {
+        each(Record {
             offset: raw.offset,
             timestamp: raw.timestamp,
             key: slice(&raw.key),
@@ -282,8 +290,7 @@ pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
                 .collect(),
         });
         Ok(())
-    })?;
-    Ok(records)
+    })
 }
 
 /// The content of a transaction marker: the single record of a control batch.

@@ -316,8 +316,31 @@ impl Log {
 
     /// Validates `batch` (one whole record batch as sent by a producer), assigns offsets and appends it.
     pub(crate) fn append(&mut self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
+        self.append_checked(batch, now_ms, true)
+    }
+
+    /// Appends a batch built in this process by [`format::BatchBuilder`], whose encoding is known to
+    /// be valid: only its header is parsed (the topic's rules are still applied).
+    pub(crate) fn append_built(&mut self, batch: &mut BytesMut, now_ms: i64) -> Result<AppendInfo> {
+        self.append_checked(batch, now_ms, false)
+    }
+
+    fn append_checked(
+        &mut self,
+        batch: &mut BytesMut,
+        now_ms: i64,
+        validate: bool,
+    ) -> Result<AppendInfo> {
         self.check_healthy()?;
-        let header = format::validate_batch(batch)?;
+        let header =
+            if validate { format::validate_batch(batch)? } else { BatchHeader::parse(batch)? };
+        if header.total_len() != batch.len() {
+            return Err(Error::CorruptMessage(format::FormatError::InvalidRecord(format!(
+                "expected one record batch of {} bytes, got {} bytes",
+                header.total_len(),
+                batch.len()
+            ))));
+        }
         let max = self.config.max_message_bytes.max(0) as usize;
         if batch.len() > max {
             return Err(Error::RecordTooLarge { size: batch.len(), max });
@@ -375,16 +398,13 @@ impl Log {
         };
         let interval = self.config.index_interval_bytes.max(1) as u64;
         let dir = self.dir.clone();
-        let seg = self.active_mut();
-        if let Err(e) = seg.append(batch, &header, interval) {
-            // The file may hold part of the batch; cut it back so the log stays a clean prefix.
-            let keep = seg.size;
-            let cut = seg.truncate_to(keep);
-            let msg = format!("append to {} failed: {e}", dir.display());
-            if cut.is_err() {
-                self.failed = Some(msg.clone());
+        if let Err(e) = self.active_mut().append(batch, &header, interval) {
+            let msg = format!("append to {} failed: {}", dir.display(), e.cause);
+            if !e.rolled_back {
+                // The file may hold part of the batch: no more writes until recovery cuts it.
+                self.failed = Some(format!("{msg}; rolling back also failed"));
             }
-            return Err(Error::storage(msg, e));
+            return Err(Error::storage(msg, e.cause));
         }
         if idempotent || header.is_transactional() {
             self.producers.update(&producer_batch(&header));
@@ -530,7 +550,8 @@ impl Log {
 
     /// Hands out the files that hold unsynced data and the offset they cover; call
     /// [`Log::mark_flushed`] once they are synced.
-    pub(crate) fn begin_flush(&mut self) -> (Vec<FileHandle>, i64) {
+    pub(crate) fn begin_flush(&mut self) -> Result<(Vec<FileHandle>, i64)> {
+        self.check_healthy()?;
         let target = self.log_end_offset();
         let mut files = Vec::new();
         let last_base = self.active().base_offset;
@@ -544,7 +565,7 @@ impl Log {
                 }
             }
         }
-        (files, target)
+        Ok((files, target))
     }
 
     /// Records that everything below `offset` is on stable storage.
@@ -555,10 +576,9 @@ impl Log {
     }
 
     /// Writes a producer-state snapshot at the log end and syncs every segment (clean shutdown).
+    /// A log that failed a write or fsync reports it here, so the stop is not taken for clean.
     pub(crate) fn close(&mut self) -> Result<()> {
-        if self.failed.is_some() {
-            return Ok(());
-        }
+        self.check_healthy()?;
         for seg in self.segments.values() {
             seg.sync_all()
                 .map_err(|e| Error::storage(format!("syncing {}", seg.path.display()), e))?;
@@ -812,19 +832,34 @@ pub(crate) fn read_batches(plan: &ReadPlan, max_bytes: usize, max_offset: i64) -
 /// an error naming the file and position it was read from.
 pub(crate) fn decode_checked(path: &Path, start: u64, bytes: Bytes) -> Result<Vec<format::Record>> {
     let mut out = Vec::new();
+    for_each_record(path, start, &bytes, |r| out.push(r))?;
+    Ok(out)
+}
+
+/// Walks the whole batches in `bytes` (read from `path` at `start`): checks each batch's CRC, then
+/// hands each record of the data batches to `each` (control batches are skipped). Each batch is
+/// walked once. Returns the offset after the last batch (`None` when `bytes` is empty).
+pub(crate) fn for_each_record(
+    path: &Path,
+    start: u64,
+    bytes: &Bytes,
+    mut each: impl FnMut(format::Record),
+) -> Result<Option<i64>> {
+    let corrupted = |pos: usize, e: format::FormatError| Error::Corrupted {
+        file: path.to_path_buf(),
+        position: start + pos as u64,
+        reason: e.to_string(),
+    };
     let mut pos = 0usize;
+    let mut next = None;
     while pos < bytes.len() {
-        let rest = bytes.slice(pos..);
-        let h = format::validate_batch(&rest).map_err(|e| Error::Corrupted {
-            file: path.to_path_buf(),
-            position: start + pos as u64,
-            reason: e.to_string(),
-        })?;
-        let batch = rest.slice(..h.total_len());
+        let h = format::verify_crc(&bytes[pos..]).map_err(|e| corrupted(pos, e))?;
+        let batch = bytes.slice(pos..pos + h.total_len());
         if !h.is_control() {
-            out.extend(format::decode_records(&batch)?);
+            format::decode_records_with(&batch, &mut each).map_err(|e| corrupted(pos, e))?;
         }
+        next = Some(h.next_offset());
         pos += h.total_len();
     }
-    Ok(out)
+    Ok(next)
 }

@@ -340,17 +340,43 @@ impl Segment {
     }
 
     /// Appends one batch (offsets already assigned) at the end of the segment.
+    ///
+    /// On an error the segment is rolled back to what it was before: the file is cut back, the
+    /// indexes lose any entry added, and the in-memory facts are restored. If even the rollback
+    /// fails, the error says so and the caller must stop writing to this log.
     pub(crate) fn append(
         &mut self,
         batch: &[u8],
         header: &BatchHeader,
         index_interval: u64,
-    ) -> io::Result<()> {
+    ) -> Result<(), AppendError> {
+        let before = Snapshot {
+            size: self.size,
+            next_offset: self.next_offset,
+            max_timestamp: self.max_timestamp,
+            offset_of_max_timestamp: self.offset_of_max_timestamp,
+            rolling_base_ms: self.rolling_base_ms,
+            bytes_since_index: self.bytes_since_index,
+        };
         let position = self.size;
-        self.file.write_all_at(batch, position)?;
-        self.dirty = true;
-        self.size = position + batch.len() as u64;
-        self.index_batch(header, position, index_interval)
+        let written = self.file.write_all_at(batch, position).and_then(|_| {
+            self.dirty = true;
+            self.size = position + batch.len() as u64;
+            self.index_batch(header, position, index_interval)
+        });
+        let Err(cause) = written else { return Ok(()) };
+        self.size = before.size;
+        self.next_offset = before.next_offset;
+        self.max_timestamp = before.max_timestamp;
+        self.offset_of_max_timestamp = before.offset_of_max_timestamp;
+        self.rolling_base_ms = before.rolling_base_ms;
+        self.bytes_since_index = before.bytes_since_index;
+        let rollback = self
+            .file
+            .set_len(before.size)
+            .and_then(|_| self.index.truncate_to_position(before.size))
+            .and_then(|_| self.time_index.truncate_to_offset(before.next_offset));
+        Err(AppendError { cause, rolled_back: rollback.is_ok() })
     }
 
     /// Cuts the segment at `position` (the start of an invalid batch).
@@ -394,6 +420,24 @@ impl Segment {
     pub(crate) fn files(&self) -> [PathBuf; 3] {
         [self.path.clone(), self.index.path().to_path_buf(), self.time_index.path().to_path_buf()]
     }
+}
+
+/// What a segment was before an append, to roll back to.
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    size: u64,
+    next_offset: i64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
+    rolling_base_ms: Option<i64>,
+    bytes_since_index: u64,
+}
+
+/// A failed append: the I/O error, and whether the segment was rolled back to its state before.
+#[derive(Debug)]
+pub(crate) struct AppendError {
+    pub(crate) cause: io::Error,
+    pub(crate) rolled_back: bool,
 }
 
 /// Errors from reading or checking a segment.

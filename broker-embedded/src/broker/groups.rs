@@ -102,7 +102,7 @@ pub(crate) fn load_coordinator(
         let mut offset = part.log_start_offset();
         let end = part.high_watermark();
         while offset < end {
-            let read = part.read(offset, 1 << 20)?;
+            let read = part.read(offset, 1 << 20, None)?;
             if read.batches.is_empty() {
                 break;
             }

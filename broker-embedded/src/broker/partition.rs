@@ -171,7 +171,13 @@ impl Partition {
 
     /// Reads whole batches from `offset`, at most `max_bytes` (but at least one batch), below the
     /// high watermark.
-    pub(crate) fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+    /// `reuse` is an optional buffer to read into.
+    pub(crate) fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        reuse: Option<BytesMut>,
+    ) -> Result<ReadResult> {
         let hw = self.high_watermark();
         let plan = {
             let log = self.log.lock();
@@ -185,9 +191,10 @@ impl Partition {
             log.plan_read(offset)?
         };
         let (batches, source) = match plan {
-            Some(plan) => {
-                (log::read_batches(&plan, max_bytes, hw)?, Some((plan.path.clone(), plan.start)))
-            }
+            Some(plan) => (
+                log::read_batches(&plan, max_bytes, hw, reuse)?,
+                Some((plan.path.clone(), plan.start)),
+            ),
             None => (Bytes::new(), None),
         };
         Ok(ReadResult { batches, source })

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
@@ -148,6 +149,8 @@ struct Assigned {
     topic: Arc<str>,
     position: Option<i64>,
     buffered: VecDeque<ConsumerRecord>,
+    /// The buffer of the last read, reused once every record sliced from it is gone.
+    last_read: Option<Bytes>,
 }
 
 #[derive(Debug, Default)]
@@ -285,6 +288,7 @@ impl Consumer {
                     topic: Arc::from(tp.topic.as_str()),
                     position: None,
                     buffered: VecDeque::new(),
+                    last_read: None,
                 },
             );
         }
@@ -390,6 +394,7 @@ impl Consumer {
                     topic: Arc::from(tp.topic.as_str()),
                     position,
                     buffered: VecDeque::new(),
+                    last_read: None,
                 },
             );
         }
@@ -543,7 +548,8 @@ impl Consumer {
         let Some(mut position) = a.position else {
             return Ok(());
         };
-        let read = match a.partition.read(position, self.config.max_partition_fetch_bytes) {
+        let reuse = a.last_read.take().and_then(|b| b.try_into_mut().ok());
+        let read = match a.partition.read(position, self.config.max_partition_fetch_bytes, reuse) {
             Ok(r) => r,
             Err(Error::OffsetOutOfRange { .. })
                 if self.config.auto_offset_reset != OffsetReset::None =>
@@ -552,7 +558,7 @@ impl Consumer {
                 tracing::info!(partition = %tp, from = position, to = reset, "position out of range; reset");
                 a.position = Some(reset);
                 position = reset;
-                a.partition.read(position, self.config.max_partition_fetch_bytes)?
+                a.partition.read(position, self.config.max_partition_fetch_bytes, None)?
             }
             Err(e) => return Err(e),
         };
@@ -577,6 +583,7 @@ impl Consumer {
         })?;
         // Batches may end with records removed by compaction, or be control batches: skip past them.
         a.position = Some(end.unwrap_or(position).max(position));
+        a.last_read = Some(read.batches);
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ mod consumer;
 pub(crate) mod partitioner;
 mod producer;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -45,8 +46,8 @@ impl fmt::Display for TopicPartition {
 /// A record to produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerRecord {
-    /// Destination topic.
-    pub topic: String,
+    /// Destination topic (a `&'static str` costs no allocation per record).
+    pub topic: Cow<'static, str>,
     /// Destination partition; when `None` the partitioner picks one (murmur2 of the key, as Kafka's
     /// clients do, or a sticky partition for records without a key).
     pub partition: Option<i32>,
@@ -62,7 +63,7 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record with a value and no key.
-    pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Cow<'static, str>>, value: impl Into<Bytes>) -> Self {
         Self { topic: topic.into(), value: Some(value.into()), ..Self::default() }
     }
 

@@ -165,12 +165,17 @@ struct TopicState {
     /// The number the next batch of each partition gets.
     next_number: Vec<u64>,
     sticky: StickyPartitioner,
+    /// The topic's `max.message.bytes`, refreshed with the partitions.
+    max_message_bytes: usize,
+    /// Sends since the metadata (partition count, limits) was last refreshed.
+    sends_since_refresh: u32,
 }
 
 impl TopicState {
     fn new(entry: Arc<TopicEntry>) -> Self {
         let partitions = entry.partitions();
         let topic: Arc<str> = Arc::from(entry.name.as_str());
+        let max_message_bytes = entry_max(&entry);
         Self {
             entry,
             topic,
@@ -178,16 +183,57 @@ impl TopicState {
             next_number: vec![0; partitions.len()],
             partitions,
             sticky: StickyPartitioner::default(),
+            max_message_bytes,
+            sends_since_refresh: 0,
         }
     }
 
-    /// Picks up partitions added since the producer first saw the topic.
-    fn refresh(&mut self) {
+    /// Picks up partitions added and configs changed since the last look. Like Kafka's client
+    /// metadata refresh it runs periodically (every 1024 sends), not on every record.
+    fn maybe_refresh(&mut self, force: bool) {
+        self.sends_since_refresh += 1;
+        if !force && self.sends_since_refresh < 1024 {
+            return;
+        }
+        self.sends_since_refresh = 0;
+        self.max_message_bytes = entry_max(&self.entry);
         if self.entry.partition_count() as usize != self.partitions.len() {
             self.partitions = self.entry.partitions();
             self.open.resize_with(self.partitions.len(), || None);
             self.next_number.resize(self.partitions.len(), 0);
         }
+    }
+}
+
+fn entry_max(entry: &TopicEntry) -> usize {
+    entry.max_message_bytes()
+}
+
+/// The producer's topics, with the last one used checked first (most producers write to one or a
+/// few topics, so this skips hashing the name on most sends).
+#[derive(Debug, Default)]
+struct Topics {
+    states: Vec<TopicState>,
+    index: HashMap<String, usize>,
+    last: usize,
+}
+
+impl Topics {
+    fn find(&mut self, topic: &str) -> Option<usize> {
+        if self.states.get(self.last).is_some_and(|s| &*s.topic == topic) {
+            return Some(self.last);
+        }
+        let i = *self.index.get(topic)?;
+        self.last = i;
+        Some(i)
+    }
+
+    fn insert(&mut self, state: TopicState) -> usize {
+        let i = self.states.len();
+        self.index.insert(state.topic.to_string(), i);
+        self.states.push(state);
+        self.last = i;
+        i
     }
 }
 
@@ -202,7 +248,7 @@ struct Inner {
     core: Arc<BrokerCore>,
     config: ProducerConfig,
     producer_id: i64,
-    topics: Mutex<HashMap<String, TopicState>>,
+    topics: Mutex<Topics>,
     tx: mpsc::Sender<Shipment>,
     next_batch_id: AtomicU64,
     in_flight: AtomicU64,
@@ -225,7 +271,7 @@ impl Producer {
             core,
             config,
             producer_id,
-            topics: Mutex::new(HashMap::new()),
+            topics: Mutex::new(Topics::default()),
             tx,
             next_batch_id: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
@@ -258,20 +304,22 @@ impl Producer {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let (future, ready, lingering) = {
             let mut topics = inner.topics.lock();
-            let state = match topics.get_mut(&record.topic) {
-                Some(s) => s,
+            let i = match topics.find(&record.topic) {
+                Some(i) => i,
                 None => {
                     let entry = inner.core.topic_or_create(&record.topic)?;
-                    topics.entry(record.topic.clone()).or_insert_with(|| TopicState::new(entry))
+                    topics.insert(TopicState::new(entry))
                 }
             };
-            state.refresh();
+            let state = &mut topics.states[i];
+            let unknown = record.partition.is_some_and(|p| p >= state.partitions.len() as i32);
+            state.maybe_refresh(unknown);
             let count = state.partitions.len() as i32;
             let partition = match record.partition {
                 Some(p) if (0..count).contains(&p) => p,
                 Some(p) => {
                     return Err(Error::UnknownPartition {
-                        topic: record.topic.clone(),
+                        topic: record.topic.to_string(),
                         partition: p,
                     });
                 }
@@ -283,7 +331,7 @@ impl Producer {
             let idx = partition as usize;
             let mut ready = Vec::new();
             // A batch never grows past the topic's max.message.bytes: ship what is open first.
-            let max_bytes = state.entry.max_message_bytes();
+            let max_bytes = state.max_message_bytes;
             if let Some(open) = &state.open[idx] {
                 if open.builder.size_in_bytes() + encoded_size_bound(&record) > max_bytes {
                     if let Some(batch) = state.open[idx].take() {
@@ -332,7 +380,7 @@ impl Producer {
                     state.sticky.new_batch(partition, count);
                 }
             }
-            (future, ready, lingering.map(|id| (record.topic.clone(), partition, id)))
+            (future, ready, lingering.map(|id| (state.topic.clone(), partition, id)))
         };
         for shipment in ready {
             self.ship(shipment).await?;
@@ -363,7 +411,8 @@ impl Producer {
     async fn ship_open(&self, topic: &str, partition: i32, only_id: Option<u64>) -> Result<()> {
         let shipment = {
             let mut topics = self.inner.topics.lock();
-            let Some(state) = topics.get_mut(topic) else { return Ok(()) };
+            let Some(i) = topics.find(topic) else { return Ok(()) };
+            let state = &mut topics.states[i];
             let idx = partition as usize;
             match state.open.get(idx).and_then(|b| b.as_ref()) {
                 Some(b) if only_id.is_none_or(|id| id == b.id) => state.open[idx]
@@ -389,16 +438,17 @@ impl Producer {
 
     /// Ships every open batch and waits until all shipped records are acknowledged or failed.
     pub async fn flush(&self) -> Result<()> {
-        let open: Vec<(String, i32)> = {
+        let open: Vec<(Arc<str>, i32)> = {
             let topics = self.inner.topics.lock();
             topics
+                .states
                 .iter()
-                .flat_map(|(t, s)| {
+                .flat_map(|s| {
                     s.open
                         .iter()
                         .enumerate()
                         .filter(|(_, b)| b.is_some())
-                        .map(move |(p, _)| (t.clone(), p as i32))
+                        .map(move |(p, _)| (s.topic.clone(), p as i32))
                 })
                 .collect()
         };

@@ -713,7 +713,7 @@ impl Log {
         let mut out = Vec::new();
         let mut offset = self.log_start_offset;
         while let Some(plan) = self.plan_read(offset)? {
-            let bytes = read_batches(&plan, 1 << 20, i64::MAX)?;
+            let bytes = read_batches(&plan, 1 << 20, i64::MAX, None)?;
             if bytes.is_empty() {
                 break;
             }
@@ -769,11 +769,26 @@ fn producer_error(e: ProducerStateError, h: &BatchHeader) -> Error {
 
 /// Reads the planned range and keeps whole batches: at most `max_bytes` (but always at least one
 /// whole batch), and only batches that start below `max_offset` (the high watermark).
-pub(crate) fn read_batches(plan: &ReadPlan, max_bytes: usize, max_offset: i64) -> Result<Bytes> {
+///
+/// `reuse` is a buffer to read into (its pages are already mapped, which saves the kernel from
+/// handing out and clearing fresh ones); a new one is allocated without it.
+pub(crate) fn read_batches(
+    plan: &ReadPlan,
+    max_bytes: usize,
+    max_offset: i64,
+    reuse: Option<BytesMut>,
+) -> Result<Bytes> {
     let available = plan.end.saturating_sub(plan.start);
     let want =
         (max_bytes as u64).min(available).max((format::BATCH_HEADER_LEN as u64).min(available));
-    let mut buf = BytesMut::zeroed(want as usize);
+    let mut buf = match reuse {
+        Some(mut b) => {
+            b.clear();
+            b.resize(want as usize, 0);
+            b
+        }
+        None => BytesMut::zeroed(want as usize),
+    };
     plan.file
         .read_exact_at(&mut buf, plan.start)
         .map_err(|e| Error::storage(format!("reading {}", plan.path.display()), e))?;

@@ -10,7 +10,14 @@ run() { # crate target
   local crate=$1 target=$2
   local corpus="$CARGO_TARGET_DIR/fuzz-corpus/$crate/$target"
   mkdir -p "$corpus"
-  (cd "$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir "$CARGO_TARGET_DIR/fuzz" "$target" \
-    "$corpus" "fuzz/seeds/$target" -- -max_total_time="$secs" -print_final_stats=0 2>&1 | tail -n 3)
+  local log="$CARGO_TARGET_DIR/fuzz-$target.log"
+  if (cd "$crate" && RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir "$CARGO_TARGET_DIR/fuzz" "$target" \
+    "$corpus" "fuzz/seeds/$target" -- -max_total_time="$secs" >"$log" 2>&1); then
+    grep -E '^Done [0-9]+ runs' "$log" | sed "s/^/$target: /"
+  else
+    tail -n 60 "$log"
+    echo "fuzz target $target failed (full log: $log)" >&2
+    return 1
+  fi
 }
 run broker-embedded batch_decoder

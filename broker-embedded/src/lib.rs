@@ -38,6 +38,8 @@ pub mod format;
 mod group;
 mod io;
 mod log;
+mod protocol;
+mod server;
 pub mod topic;
 
 use std::sync::Arc;
@@ -53,6 +55,7 @@ pub use error::{Error, Result};
 pub use group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol};
 pub use group::consumer_protocol::{Assignment, Subscription};
 pub use io::{FaultyFileSystem, FileHandle, FileSystem, OsFileSystem, StorageFile};
+pub use server::{Server, ServerConfig};
 
 use broker::BrokerCore;
 use group::GroupService;
@@ -61,8 +64,8 @@ use group::GroupService;
 /// open recovers the logs), exactly like a crash.
 #[derive(Clone)]
 pub struct Broker {
-    core: Arc<BrokerCore>,
-    groups: Arc<GroupService>,
+    pub(crate) core: Arc<BrokerCore>,
+    pub(crate) groups: Arc<GroupService>,
 }
 
 impl std::fmt::Debug for Broker {

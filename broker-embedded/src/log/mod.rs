@@ -548,6 +548,15 @@ impl Log {
         Ok(None)
     }
 
+    /// The offset and timestamp of the record with the largest timestamp (ListOffsets -3).
+    pub(crate) fn max_timestamp_offset(&self) -> Option<(i64, i64)> {
+        self.segments
+            .values()
+            .filter(|s| s.max_timestamp >= 0)
+            .max_by_key(|s| s.max_timestamp)
+            .map(|s| (s.offset_of_max_timestamp(), s.max_timestamp))
+    }
+
     /// Hands out the files that hold unsynced data and the offset they cover; call
     /// [`Log::mark_flushed`] once they are synced.
     pub(crate) fn begin_flush(&mut self) -> Result<(Vec<FileHandle>, i64)> {

@@ -1,0 +1,112 @@
+//! Request dispatch: one file per API, each turning a decoded request into calls on the broker core
+//! and a response.
+
+mod api_versions;
+mod fetch;
+mod find_coordinator;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+use crate::error::Error;
+use crate::protocol::request::{self, HeaderError, RawRequest};
+use crate::protocol::versions;
+use crate::server::ServerContext;
+
+/// Why a request could not be answered; the connection is closed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    #[error("{api:?} version {version} is not supported")]
+    UnsupportedVersion { api: ApiKey, version: i16 },
+    #[error("API {0:?} is not supported")]
+    UnsupportedApi(ApiKey),
+    #[error("malformed {api:?} v{version} request: {reason}")]
+    Malformed { api: ApiKey, version: i16, reason: String },
+    #[error("encoding the {api:?} response failed: {reason}")]
+    Encode { api: ApiKey, reason: String },
+}
+
+/// Decodes a request body of a known API and version.
+fn decode<T: Decodable>(req: &RawRequest) -> Result<T, RequestError> {
+    let mut body = req.body.clone();
+    T::decode(&mut body, req.version).map_err(|e| RequestError::Malformed {
+        api: req.api_key,
+        version: req.version,
+        reason: e.to_string(),
+    })
+}
+
+/// Encodes a response with its header, length-prefixed.
+fn encode<T: Encodable>(
+    req: &RawRequest,
+    header_version: i16,
+    body: &T,
+) -> Result<BytesMut, RequestError> {
+    let err = |e: &dyn std::fmt::Display| RequestError::Encode {
+        api: req.api_key,
+        reason: e.to_string(),
+    };
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_i32(0);
+    let mut header = ResponseHeader::default();
+    header.correlation_id = req.correlation_id;
+    header.encode(&mut buf, header_version).map_err(|e| err(&e))?;
+    body.encode(&mut buf, req.version).map_err(|e| err(&e))?;
+    let len = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(buf)
+}
+
+/// A string for the wire.
+pub(crate) fn wire_str(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+/// Kafka's error code for a broker error.
+pub(crate) fn error_code(e: &Error) -> i16 {
+    e.kafka_code()
+}
+
+/// Handles one request frame; `None` means no response is sent (acks=0 produce).
+pub(crate) async fn handle(
+    ctx: &ServerContext,
+    frame: Bytes,
+) -> Result<Option<BytesMut>, RequestError> {
+    let req = request::parse(frame)?;
+    if req.api_key == ApiKey::ApiVersions {
+        return api_versions::handle(&req).map(Some);
+    }
+    let Some((min, max)) = versions::supported(req.api_key) else {
+        return Err(RequestError::UnsupportedApi(req.api_key));
+    };
+    if req.version < min || req.version > max {
+        return Err(RequestError::UnsupportedVersion { api: req.api_key, version: req.version });
+    }
+    let hv = req.api_key.response_header_version(req.version);
+    let response = match req.api_key {
+        ApiKey::Metadata => encode(&req, hv, &metadata::handle(ctx, decode(&req)?, &req).await)?,
+        ApiKey::Produce => match produce::handle(ctx, decode(&req)?, &req).await {
+            Some(resp) => encode(&req, hv, &resp)?,
+            None => return Ok(None),
+        },
+        ApiKey::Fetch => encode(&req, hv, &fetch::handle(ctx, decode(&req)?, &req).await)?,
+        ApiKey::ListOffsets => {
+            encode(&req, hv, &list_offsets::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::InitProducerId => {
+            encode(&req, hv, &init_producer_id::handle(ctx, decode(&req)?).await)?
+        }
+        ApiKey::FindCoordinator => {
+            encode(&req, hv, &find_coordinator::handle(ctx, decode(&req)?, &req))?
+        }
+        other => return Err(RequestError::UnsupportedApi(other)),
+    };
+    Ok(Some(response))
+}

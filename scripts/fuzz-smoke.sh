@@ -21,3 +21,4 @@ run() { # crate target
   fi
 }
 run broker-embedded batch_decoder
+run broker-embedded request_decoder

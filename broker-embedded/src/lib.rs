@@ -58,6 +58,30 @@ pub use io::{FaultyFileSystem, FileHandle, FileSystem, OsFileSystem, StorageFile
 pub use server::{Server, ServerConfig};
 
 use broker::BrokerCore;
+
+/// Entry points for the fuzz targets (compiled only under `cargo fuzz`, which sets `cfg(fuzzing)`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Runs a byte stream through the server's request path, frame → header → guard → body
+    /// decoding, exactly as a connection does before dispatching. Must never panic or abort.
+    pub fn decode_requests(data: &[u8]) {
+        let mut buf = bytes::BytesMut::from(data);
+        while let Ok(Some(frame)) = crate::protocol::frame::next_frame(&mut buf, 1 << 20) {
+            let Ok(req) = crate::protocol::request::parse(frame) else { continue };
+            if crate::protocol::guard::check_request(req.api_key_code, req.version, &req.body)
+                .is_ok()
+            {
+                let mut body = req.body.clone();
+                let _ = kafka_protocol::messages::RequestKind::decode(
+                    req.api_key,
+                    &mut body,
+                    req.version,
+                );
+            }
+        }
+    }
+}
 use group::GroupService;
 
 /// A running embedded broker. Dropping it without [`Broker::close`] is an unclean stop (the next

@@ -7,5 +7,6 @@
 //! in ApiVersions.
 
 pub(crate) mod frame;
+pub(crate) mod guard;
 pub(crate) mod request;
 pub(crate) mod versions;

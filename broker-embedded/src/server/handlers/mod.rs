@@ -15,7 +15,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::error::Error;
 use crate::protocol::request::{self, HeaderError, RawRequest};
-use crate::protocol::versions;
+use crate::protocol::{guard, versions};
 use crate::server::ServerContext;
 
 /// Why a request could not be answered; the connection is closed.
@@ -89,6 +89,11 @@ pub(crate) async fn handle(
     if req.version < min || req.version > max {
         return Err(RequestError::UnsupportedVersion { api: req.api_key, version: req.version });
     }
+    // kafka-protocol sizes vectors by the counts it reads: check every count and length against
+    // the bytes present before it decodes anything.
+    guard::check_request(req.api_key_code, req.version, &req.body).map_err(|e| {
+        RequestError::Malformed { api: req.api_key, version: req.version, reason: e.to_string() }
+    })?;
     let hv = req.api_key.response_header_version(req.version);
     let response = match req.api_key {
         ApiKey::Metadata => encode(&req, hv, &metadata::handle(ctx, decode(&req)?, &req).await)?,

@@ -2,12 +2,21 @@
 //! and a response.
 
 mod api_versions;
+mod delete_groups;
+mod describe_groups;
 mod fetch;
 mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
@@ -111,6 +120,25 @@ pub(crate) async fn handle(
         ApiKey::FindCoordinator => {
             encode(&req, hv, &find_coordinator::handle(ctx, decode(&req)?, &req))?
         }
+        ApiKey::JoinGroup => encode(&req, hv, &join_group::handle(ctx, decode(&req)?, &req).await)?,
+        ApiKey::SyncGroup => encode(&req, hv, &sync_group::handle(ctx, decode(&req)?, &req).await)?,
+        ApiKey::Heartbeat => encode(&req, hv, &heartbeat::handle(ctx, decode(&req)?).await)?,
+        ApiKey::LeaveGroup => {
+            encode(&req, hv, &leave_group::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::OffsetCommit => {
+            encode(&req, hv, &offset_commit::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::OffsetFetch => {
+            encode(&req, hv, &offset_fetch::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::DescribeGroups => {
+            encode(&req, hv, &describe_groups::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::ListGroups => {
+            encode(&req, hv, &list_groups::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::DeleteGroups => encode(&req, hv, &delete_groups::handle(ctx, decode(&req)?).await)?,
         other => return Err(RequestError::UnsupportedApi(other)),
     };
     Ok(Some(response))

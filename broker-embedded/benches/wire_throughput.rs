@@ -1,0 +1,250 @@
+//! Produce and consume throughput over TCP with librdkafka (the `rdkafka` crate), as a ratio to the
+//! in-process clients measured in the same run, and produce latency at half the measured maximum.
+//!
+//! ```text
+//! cargo bench -p broker-embedded --bench wire_throughput [-- --records N --quick]
+//! ```
+//!
+//! Both sides write 100-byte values to a one-partition topic of a broker in interval-flush mode
+//! (`Durability::Interval(1s)`), acks=all, and read them back from the start. Progress goes to
+//! stderr, the table to stdout.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use broker_embedded::{
+    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerConfig,
+    ProducerRecord, Server, ServerConfig, TopicPartition,
+};
+use parking_lot::Mutex;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+const VALUE_LEN: usize = 100;
+
+struct Args {
+    records: usize,
+    latency_secs: u64,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let quick = argv.iter().any(|a| a == "--quick") || !argv.iter().any(|a| a == "--bench");
+    let records = argv
+        .iter()
+        .position(|a| a == "--records")
+        .and_then(|i| argv.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if quick { 20_000 } else { 2_000_000 });
+    Args { records, latency_secs: if quick { 1 } else { 5 } }
+}
+
+/// Counts deliveries and, when asked, records each one's latency.
+struct Deliveries {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    latencies: Mutex<Vec<u32>>,
+    record_latency: bool,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = Box<Instant>;
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Box<Instant>) {
+        match result {
+            Ok(_) => {
+                self.ok.fetch_add(1, Ordering::Relaxed);
+                if self.record_latency {
+                    self.latencies.lock().push(sent.elapsed().as_micros() as u32);
+                }
+            }
+            Err(_) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn producer(addr: &str, record_latency: bool) -> BenchResult<ThreadedProducer<Deliveries>> {
+    let ctx = Deliveries {
+        ok: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        latencies: Mutex::new(Vec::new()),
+        record_latency,
+    };
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("batch.size", "1000000")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("queue.buffering.max.kbytes", "1048576")
+        .create_with_context(ctx)?)
+}
+
+/// Sends one record, waiting while the client's queue is full.
+fn send(p: &ThreadedProducer<Deliveries>, topic: &str, value: &[u8]) -> BenchResult<()> {
+    let mut record: BaseRecord<'_, [u8], [u8], Box<Instant>> =
+        BaseRecord::with_opaque_to(topic, Box::new(Instant::now())).payload(value).partition(0);
+    loop {
+        match p.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
+}
+
+fn tcp_produce(addr: &str, topic: &str, n: usize) -> BenchResult<f64> {
+    let p = producer(addr, false)?;
+    let value = vec![b'x'; VALUE_LEN];
+    let start = Instant::now();
+    for _ in 0..n {
+        send(&p, topic, &value)?;
+    }
+    p.flush(Duration::from_secs(120))?;
+    let secs = start.elapsed().as_secs_f64();
+    let ctx = p.context();
+    if ctx.ok.load(Ordering::Relaxed) != n as u64 {
+        return Err(format!(
+            "{} of {n} delivered, {} failed",
+            ctx.ok.load(Ordering::Relaxed),
+            ctx.failed.load(Ordering::Relaxed)
+        )
+        .into());
+    }
+    Ok(n as f64 / secs)
+}
+
+fn tcp_consume(addr: &str, topic: &str, n: usize) -> BenchResult<f64> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("group.id", "bench")
+        .set("enable.auto.commit", "false")
+        .set("fetch.max.bytes", "52428800")
+        .set("max.partition.fetch.bytes", "10485760")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    c.assign(&tpl)?;
+    let start = Instant::now();
+    let mut got = 0usize;
+    while got < n {
+        match c.poll(Duration::from_secs(10)) {
+            Some(Ok(m)) => {
+                if m.payload().map_or(0, |p| p.len()) != VALUE_LEN {
+                    return Err("wrong payload size".into());
+                }
+                got += 1;
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(format!("consumer stalled at {got} of {n}").into()),
+        }
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Sends at `rate` records/s for `secs` seconds; returns (p50, p99) delivery latency in ms.
+fn tcp_latency(addr: &str, topic: &str, rate: f64, secs: u64) -> BenchResult<(f64, f64)> {
+    let p = producer(addr, true)?;
+    let value = vec![b'y'; VALUE_LEN];
+    let total = (rate * secs as f64) as u64;
+    let start = Instant::now();
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        send(&p, topic, &value)?;
+    }
+    p.flush(Duration::from_secs(60))?;
+    let mut l = p.context().latencies.lock().clone();
+    if l.is_empty() {
+        return Err("no deliveries".into());
+    }
+    l.sort_unstable();
+    let pct = |q: f64| l[((l.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    Ok((pct(0.50), pct(0.99)))
+}
+
+async fn inproc_produce(broker: &Broker, topic: &str, n: usize) -> BenchResult<f64> {
+    let p = broker.producer(ProducerConfig::default().batch_size(1_000_000))?;
+    let value = bytes::Bytes::from(vec![b'x'; VALUE_LEN]);
+    let start = Instant::now();
+    for _ in 0..n {
+        let _ack =
+            p.send(ProducerRecord::new(topic.to_string(), value.clone()).partition(0)).await?;
+    }
+    p.flush().await?;
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn inproc_consume(broker: &Broker, topic: &str, n: usize) -> BenchResult<f64> {
+    let c = broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
+    c.assign(&[TopicPartition::new(topic, 0)])?;
+    let start = Instant::now();
+    let mut got = 0usize;
+    while got < n {
+        let batch = c.poll(Duration::from_secs(10)).await?;
+        if batch.is_empty() {
+            return Err(format!("in-process consumer stalled at {got}").into());
+        }
+        got += batch.len();
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+fn main() -> BenchResult<()> {
+    let args = args();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let dir = tempfile::tempdir()?;
+    let broker = rt.block_on(Broker::open(
+        BrokerConfig::new(dir.path()).durability(Durability::Interval(Duration::from_secs(1))),
+    ))?;
+    let server = rt.block_on(Server::start(
+        broker.clone(),
+        ServerConfig { listen: "127.0.0.1:0".parse()?, ..ServerConfig::default() },
+    ))?;
+    let addr = server.local_addr().to_string();
+    for t in ["inproc", "tcp", "latency"] {
+        rt.block_on(broker.admin().create_topic(NewTopic::new(t, 1)))?;
+    }
+    let n = args.records;
+    eprintln!("in-process produce of {n} records...");
+    let ip = rt.block_on(inproc_produce(&broker, "inproc", n))?;
+    eprintln!("TCP produce of {n} records (librdkafka, acks=all)...");
+    let tp = tcp_produce(&addr, "tcp", n)?;
+    eprintln!("in-process consume...");
+    let ic = rt.block_on(inproc_consume(&broker, "inproc", n))?;
+    eprintln!("TCP consume...");
+    let tc = tcp_consume(&addr, "tcp", n)?;
+    let rate = tp / 2.0;
+    eprintln!("latency at {rate:.0} records/s for {} s...", args.latency_secs);
+    let (p50, p99) = tcp_latency(&addr, "latency", rate, args.latency_secs)?;
+
+    println!(
+        "wire throughput: {n} records x {VALUE_LEN} B, one partition, Durability::Interval(1s), acks=all"
+    );
+    println!("{:<44} {:>14} {:>8}", "measurement", "records/s", "ratio");
+    println!("{:<44} {:>14.0} {:>8}", "in-process produce", ip, "-");
+    println!("{:<44} {:>14.0} {:>7.1}%", "TCP produce (librdkafka)", tp, 100.0 * tp / ip);
+    println!("{:<44} {:>14.0} {:>8}", "in-process consume", ic, "-");
+    println!("{:<44} {:>14.0} {:>7.1}%", "TCP consume (librdkafka)", tc, 100.0 * tc / ic);
+    println!(
+        "produce latency at {rate:.0} records/s (half the TCP maximum): p50 {p50:.2} ms, p99 {p99:.2} ms"
+    );
+    rt.block_on(server.shutdown());
+    rt.block_on(broker.close())?;
+    Ok(())
+}

@@ -2,11 +2,17 @@
 //! and a response.
 
 mod api_versions;
+mod create_partitions;
+mod create_topics;
 mod delete_groups;
+mod delete_records;
+mod delete_topics;
+mod describe_configs;
 mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -139,6 +145,24 @@ pub(crate) async fn handle(
             encode(&req, hv, &list_groups::handle(ctx, decode(&req)?, &req).await)?
         }
         ApiKey::DeleteGroups => encode(&req, hv, &delete_groups::handle(ctx, decode(&req)?).await)?,
+        ApiKey::CreateTopics => {
+            encode(&req, hv, &create_topics::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::DeleteTopics => {
+            encode(&req, hv, &delete_topics::handle(ctx, decode(&req)?, &req).await)?
+        }
+        ApiKey::CreatePartitions => {
+            encode(&req, hv, &create_partitions::handle(ctx, decode(&req)?).await)?
+        }
+        ApiKey::DescribeConfigs => {
+            encode(&req, hv, &describe_configs::handle(ctx, decode(&req)?, &req))?
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            encode(&req, hv, &incremental_alter_configs::handle(ctx, decode(&req)?).await)?
+        }
+        ApiKey::DeleteRecords => {
+            encode(&req, hv, &delete_records::handle(ctx, decode(&req)?).await)?
+        }
         other => return Err(RequestError::UnsupportedApi(other)),
     };
     Ok(Some(response))

@@ -1,0 +1,68 @@
+//! DeleteRecords: moves partitions' log start offsets forward; offset -1 means the high watermark.
+
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+
+use crate::error::Error;
+use crate::server::ServerContext;
+use crate::server::handlers::error_code;
+
+/// The offset that stands for the high watermark.
+const HIGH_WATERMARK: i64 = -1;
+
+pub(super) async fn handle(
+    ctx: &ServerContext,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for topic in req.topics {
+        let name = topic.name.0.to_string();
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in topic.partitions {
+            let mut out = DeleteRecordsPartitionResult::default();
+            out.partition_index = p.partition_index;
+            match delete(ctx, &name, p.partition_index, p.offset).await {
+                Ok(low) => out.low_watermark = low,
+                Err(e) => {
+                    out.error_code = error_code(&e);
+                    out.low_watermark = -1;
+                }
+            }
+            partitions.push(out);
+        }
+        let mut t = DeleteRecordsTopicResult::default();
+        t.name = topic.name;
+        t.partitions = partitions;
+        topics.push(t);
+    }
+    let mut resp = DeleteRecordsResponse::default();
+    resp.topics = topics;
+    resp
+}
+
+/// Deletes the records of one partition below `offset`; returns the new log start offset.
+async fn delete(
+    ctx: &ServerContext,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Result<i64, Error> {
+    let part = ctx.broker.core.partition(topic, partition)?;
+    tokio::task::spawn_blocking(move || {
+        let hw = part.high_watermark();
+        let offset = if offset == HIGH_WATERMARK { hw } else { offset };
+        // Records above the high watermark are not committed yet: they cannot be deleted.
+        if offset > hw || offset < 0 {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start: part.log_start_offset(),
+                log_end: hw,
+            });
+        }
+        part.log.lock().delete_records_before(offset)
+    })
+    .await
+    .map_err(|e| Error::Timeout(format!("delete records task failed: {e}")))?
+}

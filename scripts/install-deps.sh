@@ -1,13 +1,54 @@
 #!/usr/bin/env bash
 # Installs what builds and tests need, only when missing (Debian, as root).
-# Usage: install-deps.sh [--checks]   (--checks adds the tools of the full check: cargo-fuzz)
+# Usage: install-deps.sh [--checks | --venv]
+#   --checks  also the tools of the full check (cargo-fuzz)
+#   --venv    only the Python virtual environment of the client compatibility tests (no apt)
+# The compatibility tests (tests/tests/wire_*.rs) drive real Kafka clients: kcat (Debian), and
+# confluent-kafka and kafka-python (PyPI) from a virtual environment at $KSTREAMS_VENV, by default
+# $HOME/.cache/kstreams-rs/venv. The rdkafka crate (a dev-dependency of the tests) builds librdkafka
+# from source with its configure script, make and cc, and zlib from source when no system one is found.
 set -euo pipefail
+venv="${KSTREAMS_VENV:-$HOME/.cache/kstreams-rs/venv}"
+
+# Whether the venv has the clients, in the major versions the test scripts are written for.
+venv_ready() {
+  [ -x "$venv/bin/python" ] && "$venv/bin/python" -c '
+import confluent_kafka, kafka
+from importlib.metadata import version
+assert version("confluent-kafka").startswith("2."), version("confluent-kafka")
+assert version("kafka-python").startswith("3."), version("kafka-python")' >/dev/null 2>&1
+}
+
+install_venv() {
+  if venv_ready; then
+    return
+  fi
+  if [ ! -x "$venv/bin/python" ]; then
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet -r "$(dirname "$0")/../tests/python/requirements.txt"
+  venv_ready || { echo "install-deps.sh: $venv lacks confluent-kafka 2 or kafka-python 3" >&2; exit 1; }
+}
+
+if [ "${1:-}" = "--venv" ]; then
+  install_venv
+  exit 0
+fi
+
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  need_apt+=(python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
+install_venv
 if [ "${1:-}" = "--checks" ] && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use broker_embedded::{Broker, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
 
+pub mod wire;
+
 /// Reads every record of a partition from its log start to its high watermark.
 pub async fn read_partition(
     broker: &Broker,

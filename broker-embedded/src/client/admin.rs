@@ -10,7 +10,7 @@ use crate::group::consumer_protocol::Assignment;
 use crate::topic::ConfigEntry;
 
 /// Whether a topic is one of the broker's own (`__consumer_offsets`, `__transaction_state`).
-fn is_internal_topic(name: &str) -> bool {
+pub(crate) fn is_internal_topic(name: &str) -> bool {
     name == crate::broker::groups::OFFSETS_TOPIC || name == "__transaction_state"
 }
 

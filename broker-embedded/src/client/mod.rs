@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub(crate) use admin::is_internal_topic;
 pub use admin::{
     Admin, GroupDescription, GroupMemberDescription, NewTopic, OffsetSpec, PartitionDescription,
     TopicDescription,

@@ -58,9 +58,6 @@ pub(crate) enum GuardError {
     /// The broker does not implement this API at all.
     #[error("API key {0} is not supported by this broker")]
     UnknownApi(i16),
-    /// Bytes are left over after the last field of the body.
-    #[error("request body has {0} unexpected bytes after its last field")]
-    TrailingBytes(usize),
     /// A field holds a value the message format does not allow: a negative length other than -1,
     /// null in a non-nullable field, a malformed varint, invalid UTF-8 in a string, or a tagged
     /// field whose content does not match its announced size or version.
@@ -81,18 +78,20 @@ pub(crate) fn check_request(api_key: i16, version: i16, body: &[u8]) -> Result<(
     if version < api.supported.0 || version > api.supported.1 {
         return Err(GuardError::UnsupportedVersion { api_key, version });
     }
-    walk_body(api, version, body)
+    walk_body(api, version, body).map(|_| ())
 }
 
 /// Walks `body` against the schema of `api` at `version`, without looking at the advertised range.
-fn walk_body(api: &schema::Api, version: i16, body: &[u8]) -> Result<(), GuardError> {
+///
+/// Bytes after the last field are allowed, as Kafka's own parser allows them (it stops reading at
+/// the last field): librdkafka's admin Metadata v12 request, for one, carries the field that v11
+/// removed and a tagged-field section after the body's end. The decoder never reads them.
+/// Returns how many bytes the fields took.
+fn walk_body(api: &schema::Api, version: i16, body: &[u8]) -> Result<usize, GuardError> {
     let mut reader = Reader { rest: body };
     let walk = Walk { version, flexible: version >= api.flexible_from };
     walk.strukt(&mut reader, api.body)?;
-    match reader.rest.len() {
-        0 => Ok(()),
-        n => Err(GuardError::TrailingBytes(n)),
-    }
+    Ok(body.len() - reader.rest.len())
 }
 
 /// Wire type of a field.

@@ -104,7 +104,7 @@ fn describe(e: &TopicEntry, v: i16) -> MetadataResponseTopic {
         t.topic_id = uuid_of(&e.id);
     }
     if v >= 1 {
-        t.is_internal = e.name.as_str().starts_with("__");
+        t.is_internal = crate::client::is_internal_topic(e.name.as_str());
     }
     t.topic_authorized_operations = OPERATIONS_OMITTED;
     t.partitions = (0..e.partition_count())

@@ -107,6 +107,8 @@ pub(crate) async fn handle(
     // kafka-protocol sizes vectors by the counts it reads: check every count and length against
     // the bytes present before it decodes anything.
     guard::check_request(req.api_key_code, req.version, &req.body).map_err(|e| {
+        let head: String = req.body.iter().take(64).map(|b| format!("{b:02x}")).collect();
+        tracing::debug!(client = %req.client_id, body_head = %head, "request body rejected");
         RequestError::Malformed { api: req.api_key, version: req.version, reason: e.to_string() }
     })?;
     let hv = req.api_key.response_header_version(req.version);

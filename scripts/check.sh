@@ -19,7 +19,11 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, integration and doc tests)"
-cargo test --release --workspace --locked
+test_log="$CARGO_TARGET_DIR/check-tests.log"
+cargo test --release --workspace --locked 2>&1 | tee "$test_log"
 
 step "fuzz smoke runs"
 scripts/fuzz-smoke.sh
+
+# One closing line for the whole suite (the sum of every test binary's result line).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$test_log"

@@ -26,6 +26,8 @@ pub(crate) struct RawRequest {
     pub(crate) version: i16,
     pub(crate) correlation_id: i32,
     pub(crate) client_id: String,
+    /// The client's address as Kafka reports it (`/<ip>`), filled in by the connection.
+    pub(crate) client_host: String,
     pub(crate) body: Bytes,
 }
 
@@ -55,5 +57,13 @@ pub(crate) fn parse(mut frame: Bytes) -> Result<RawRequest, HeaderError> {
         .map_err(|e| HeaderError::Malformed(e.to_string()))?;
     let client_id = header.client_id.as_ref().map(|s| s.to_string()).unwrap_or_default();
     let body = frame.copy_to_bytes(frame.remaining());
-    Ok(RawRequest { api_key, api_key_code: code, version, correlation_id, client_id, body })
+    Ok(RawRequest {
+        api_key,
+        api_key_code: code,
+        version,
+        correlation_id,
+        client_id,
+        client_host: String::new(),
+        body,
+    })
 }

@@ -46,7 +46,7 @@ pub(crate) async fn serve(
                 break;
             }
         };
-        match handlers::handle(&ctx, frame).await {
+        match handlers::handle(&ctx, frame, peer).await {
             Ok(Some(response)) => {
                 if let Err(e) = socket.write_all(&response).await {
                     debug!(%peer, error = %e, "connection write failed");

@@ -36,6 +36,7 @@ pub(super) fn handle(req: &RawRequest) -> Result<BytesMut, RequestError> {
         version: 0,
         correlation_id: req.correlation_id,
         client_id: req.client_id.clone(),
+        client_host: req.client_host.clone(),
         body: req.body.clone(),
     };
     encode(&v0, 0, &resp)

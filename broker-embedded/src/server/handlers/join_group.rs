@@ -24,7 +24,7 @@ pub(super) async fn handle(
         group_instance_id,
         client_id: raw.client_id.clone(),
         // The peer address does not reach the handlers; Kafka reports "/<ip>" here.
-        client_host: String::new(),
+        client_host: raw.client_host.clone(),
         session_timeout_ms: req.session_timeout_ms,
         // Version 0 has no rebalance timeout: the session timeout serves for both.
         rebalance_timeout_ms: if v >= 1 {

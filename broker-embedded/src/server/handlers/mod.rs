@@ -93,8 +93,10 @@ pub(crate) fn error_code(e: &Error) -> i16 {
 pub(crate) async fn handle(
     ctx: &ServerContext,
     frame: Bytes,
+    peer: std::net::SocketAddr,
 ) -> Result<Option<BytesMut>, RequestError> {
-    let req = request::parse(frame)?;
+    let mut req = request::parse(frame)?;
+    req.client_host = format!("/{}", peer.ip());
     if req.api_key == ApiKey::ApiVersions {
         return api_versions::handle(&req).map(Some);
     }

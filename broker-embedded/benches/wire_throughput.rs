@@ -71,7 +71,12 @@ impl ProducerContext for Deliveries {
     }
 }
 
-fn producer(addr: &str, record_latency: bool) -> BenchResult<ThreadedProducer<Deliveries>> {
+/// A librdkafka producer; `linger_ms` 5 for throughput (librdkafka's default), 0 for latency.
+fn producer(
+    addr: &str,
+    record_latency: bool,
+    linger_ms: u32,
+) -> BenchResult<ThreadedProducer<Deliveries>> {
     let ctx = Deliveries {
         ok: AtomicU64::new(0),
         failed: AtomicU64::new(0),
@@ -82,7 +87,7 @@ fn producer(addr: &str, record_latency: bool) -> BenchResult<ThreadedProducer<De
         .set("bootstrap.servers", addr)
         .set("acks", "all")
         .set("enable.idempotence", "true")
-        .set("linger.ms", "5")
+        .set("linger.ms", linger_ms.to_string())
         .set("batch.size", "1000000")
         .set("queue.buffering.max.messages", "1000000")
         .set("queue.buffering.max.kbytes", "1048576")
@@ -106,7 +111,7 @@ fn send(p: &ThreadedProducer<Deliveries>, topic: &str, value: &[u8]) -> BenchRes
 }
 
 fn tcp_produce(addr: &str, topic: &str, n: usize) -> BenchResult<f64> {
-    let p = producer(addr, false)?;
+    let p = producer(addr, false, 5)?;
     let value = vec![b'x'; VALUE_LEN];
     let start = Instant::now();
     for _ in 0..n {
@@ -154,19 +159,21 @@ fn tcp_consume(addr: &str, topic: &str, n: usize) -> BenchResult<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Sends at `rate` records/s for `secs` seconds; returns (p50, p99) delivery latency in ms.
+/// Sends at `rate` records/s for `secs` seconds, in ticks of 1 ms (each tick sends the records
+/// due by then), with `linger.ms=0`; returns (p50, p99) delivery latency in ms.
 fn tcp_latency(addr: &str, topic: &str, rate: f64, secs: u64) -> BenchResult<(f64, f64)> {
-    let p = producer(addr, true)?;
+    let p = producer(addr, true, 0)?;
     let value = vec![b'y'; VALUE_LEN];
     let total = (rate * secs as f64) as u64;
     let start = Instant::now();
-    for i in 0..total {
-        let due = start + Duration::from_secs_f64(i as f64 / rate);
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
+    let mut sent = 0u64;
+    while sent < total {
+        let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
+        while sent < due {
+            send(&p, topic, &value)?;
+            sent += 1;
         }
-        send(&p, topic, &value)?;
+        std::thread::sleep(Duration::from_millis(1));
     }
     p.flush(Duration::from_secs(60))?;
     let mut l = p.context().latencies.lock().clone();

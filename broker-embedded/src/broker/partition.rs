@@ -200,6 +200,22 @@ impl Partition {
         Ok(ReadResult { batches, source })
     }
 
+    /// Deletes the records below `offset` (`-1` = the high watermark) by moving the log start
+    /// offset; whole segments below it go. Records above the high watermark are not committed and
+    /// cannot be deleted. Returns the new log start offset. Blocking.
+    pub(crate) fn delete_records(&self, offset: i64) -> Result<i64> {
+        let hw = self.high_watermark();
+        let offset = if offset == -1 { hw } else { offset };
+        if offset > hw || offset < 0 {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start: self.log_start_offset(),
+                log_end: hw,
+            });
+        }
+        self.log.lock().delete_records_before(offset)
+    }
+
     pub(crate) fn log_start_offset(&self) -> i64 {
         self.log.lock().log_start_offset()
     }

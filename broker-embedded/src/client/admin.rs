@@ -258,19 +258,7 @@ impl Admin {
     /// Deletes records below `offset` (moves the log start offset). Returns the new log start.
     pub async fn delete_records(&self, tp: &TopicPartition, offset: i64) -> Result<i64> {
         let part = self.core.partition(&tp.topic, tp.partition)?;
-        blocking(move || {
-            let hw = part.high_watermark();
-            let offset = if offset == -1 { hw } else { offset };
-            if offset > hw {
-                return Err(Error::OffsetOutOfRange {
-                    offset,
-                    log_start: part.log_start_offset(),
-                    log_end: hw,
-                });
-            }
-            part.log.lock().delete_records_before(offset)
-        })
-        .await
+        blocking(move || part.delete_records(offset)).await
     }
 
     /// Looks up an offset of a partition: earliest, latest, or by timestamp. Returns the offset and,

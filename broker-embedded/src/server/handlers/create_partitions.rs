@@ -1,7 +1,5 @@
 //! CreatePartitions: grows topics to a new partition count (or only validates the change).
 
-use std::collections::HashMap;
-
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{BrokerId, CreatePartitionsRequest, CreatePartitionsResponse};
@@ -12,6 +10,7 @@ use crate::server::ServerContext;
 use crate::server::handlers::create_topics::MAX_PARTITIONS;
 use crate::server::handlers::describe_configs::INVALID_REQUEST;
 use crate::server::handlers::error_code;
+use crate::server::handlers::first_of_each;
 
 /// INVALID_REPLICA_ASSIGNMENT.
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
@@ -26,19 +25,10 @@ pub(super) async fn handle(
     ctx: &ServerContext,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for t in &req.topics {
-        *counts.entry(t.name.0.to_string()).or_default() += 1;
-    }
-    let mut done: Vec<String> = Vec::new();
     let mut results = Vec::with_capacity(req.topics.len());
-    for topic in &req.topics {
+    for (topic, repeated) in first_of_each(&req.topics, |t| t.name.0.to_string()) {
         let name = topic.name.0.to_string();
-        if done.contains(&name) {
-            continue;
-        }
-        done.push(name.clone());
-        let outcome = if counts.get(&name).copied().unwrap_or(0) > 1 {
+        let outcome = if repeated {
             Err((INVALID_REQUEST, format!("topic {name:?} appears more than once in the request")))
         } else {
             grow(ctx, topic, req.validate_only).await

@@ -1,7 +1,6 @@
 //! CreateTopics: creates topics (or only validates them) with their partition counts and configs.
 //! This broker is the only replica of every partition, so the replication factor is 1.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -16,6 +15,7 @@ use crate::protocol::request::RawRequest;
 use crate::server::ServerContext;
 use crate::server::handlers::describe_configs::{INVALID_REQUEST, topic_source};
 use crate::server::handlers::error_code;
+use crate::server::handlers::first_of_each;
 use crate::server::handlers::metadata::uuid_of;
 use crate::topic::{TopicConfig, TopicName};
 
@@ -49,19 +49,10 @@ pub(super) async fn handle(
     raw: &RawRequest,
 ) -> CreateTopicsResponse {
     let v = raw.version;
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for t in &req.topics {
-        *counts.entry(t.name.0.to_string()).or_default() += 1;
-    }
-    let mut done: Vec<String> = Vec::new();
     let mut results = Vec::with_capacity(req.topics.len());
-    for topic in &req.topics {
+    for (topic, repeated) in first_of_each(&req.topics, |t| t.name.0.to_string()) {
         let name = topic.name.0.to_string();
-        if done.contains(&name) {
-            continue;
-        }
-        done.push(name.clone());
-        let outcome = if counts.get(&name).copied().unwrap_or(0) > 1 {
+        let outcome = if repeated {
             Err((INVALID_REQUEST, format!("topic {name:?} appears more than once in the request")))
         } else {
             create(ctx, topic, req.validate_only).await

@@ -9,9 +9,6 @@ use crate::error::Error;
 use crate::server::ServerContext;
 use crate::server::handlers::error_code;
 
-/// The offset that stands for the high watermark.
-const HIGH_WATERMARK: i64 = -1;
-
 pub(super) async fn handle(
     ctx: &ServerContext,
     req: DeleteRecordsRequest,
@@ -50,19 +47,7 @@ async fn delete(
     offset: i64,
 ) -> Result<i64, Error> {
     let part = ctx.broker.core.partition(topic, partition)?;
-    tokio::task::spawn_blocking(move || {
-        let hw = part.high_watermark();
-        let offset = if offset == HIGH_WATERMARK { hw } else { offset };
-        // Records above the high watermark are not committed yet: they cannot be deleted.
-        if offset > hw || offset < 0 {
-            return Err(Error::OffsetOutOfRange {
-                offset,
-                log_start: part.log_start_offset(),
-                log_end: hw,
-            });
-        }
-        part.log.lock().delete_records_before(offset)
-    })
-    .await
-    .map_err(|e| Error::Timeout(format!("delete records task failed: {e}")))?
+    tokio::task::spawn_blocking(move || part.delete_records(offset))
+        .await
+        .map_err(|e| Error::Timeout(format!("delete records task failed: {e}")))?
 }

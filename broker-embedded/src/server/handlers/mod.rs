@@ -79,6 +79,24 @@ fn encode<T: Encodable>(
     Ok(buf)
 }
 
+/// The first request item of each name, with whether the name appears more than once (Kafka
+/// answers a repeated topic once, with INVALID_REQUEST).
+pub(crate) fn first_of_each<T>(items: &[T], name: impl Fn(&T) -> String) -> Vec<(&T, bool)> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut firsts: Vec<(&T, bool)> = Vec::new();
+    for item in items {
+        let n = name(item);
+        match seen.get(&n) {
+            Some(&i) => firsts[i].1 = true,
+            None => {
+                seen.insert(n, firsts.len());
+                firsts.push((item, false));
+            }
+        }
+    }
+    firsts
+}
+
 /// A string for the wire.
 pub(crate) fn wire_str(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())

@@ -2,11 +2,11 @@
 //! in-process clients measured in the same run, and produce latency at half the measured maximum.
 //!
 //! ```text
-//! cargo bench -p broker-embedded --bench wire_throughput [-- --records N --quick]
+//! cargo bench -p broker-embedded --bench wire_throughput [-- --records N --flush-ms MS --quick]
 //! ```
 //!
 //! Both sides write 100-byte values to a one-partition topic of a broker in interval-flush mode
-//! (`Durability::Interval(1s)`), acks=all, and read them back from the start. Progress goes to
+//! (`Durability::Interval(1s)`, or `--flush-ms`), acks=all, and read them back from the start. Progress goes to
 //! stderr, the table to stdout.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +30,7 @@ const VALUE_LEN: usize = 100;
 struct Args {
     records: usize,
     latency_secs: u64,
+    flush_ms: u64,
 }
 
 fn args() -> Args {
@@ -41,7 +42,13 @@ fn args() -> Args {
         .and_then(|i| argv.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(if quick { 20_000 } else { 2_000_000 });
-    Args { records, latency_secs: if quick { 1 } else { 5 } }
+    let flush_ms = argv
+        .iter()
+        .position(|a| a == "--flush-ms")
+        .and_then(|i| argv.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    Args { records, latency_secs: if quick { 1 } else { 5 }, flush_ms }
 }
 
 /// Counts deliveries and, when asked, records each one's latency.
@@ -217,7 +224,8 @@ fn main() -> BenchResult<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let dir = tempfile::tempdir()?;
     let broker = rt.block_on(Broker::open(
-        BrokerConfig::new(dir.path()).durability(Durability::Interval(Duration::from_secs(1))),
+        BrokerConfig::new(dir.path())
+            .durability(Durability::Interval(Duration::from_millis(args.flush_ms))),
     ))?;
     let server = rt.block_on(Server::start(
         broker.clone(),
@@ -241,7 +249,8 @@ fn main() -> BenchResult<()> {
     let (p50, p99) = tcp_latency(&addr, "latency", rate, args.latency_secs)?;
 
     println!(
-        "wire throughput: {n} records x {VALUE_LEN} B, one partition, Durability::Interval(1s), acks=all"
+        "wire throughput: {n} records x {VALUE_LEN} B, one partition, Durability::Interval({} ms), acks=all",
+        args.flush_ms
     );
     println!("{:<44} {:>14} {:>8}", "measurement", "records/s", "ratio");
     println!("{:<44} {:>14.0} {:>8}", "in-process produce", ip, "-");

@@ -669,3 +669,19 @@ async fn close_after_a_failed_fsync_does_not_claim_a_clean_shutdown() {
     assert_eq!(records[0].value.as_deref(), Some(&b"durable"[..]));
     broker.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_collide_by_dot_and_underscore_are_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("open");
+    let admin = broker.admin();
+    admin.create_topic(NewTopic::new("orders.eu", 1)).await.expect("first");
+    match admin.create_topic(NewTopic::new("orders_eu", 1)).await {
+        Err(Error::InvalidTopicName(e)) => {
+            assert!(e.to_string().contains("orders.eu"), "names the existing topic: {e}")
+        }
+        other => panic!("expected a collision error, got {other:?}"),
+    }
+    assert_eq!(admin.list_topics(), vec!["orders.eu".to_string()]);
+    broker.close().await.expect("close");
+}

@@ -16,7 +16,9 @@ use crate::broker::{BrokerConfig, BrokerCore, Partition, PartitionRef, now_ms};
 use crate::error::{Error, Result};
 use crate::io::FileSystem;
 use crate::log::{Log, OpenOptions};
-use crate::topic::{TopicConfig, TopicName, parse_partition_dir_name, partition_dir_name};
+use crate::topic::{
+    InvalidTopicName, TopicConfig, TopicName, parse_partition_dir_name, partition_dir_name,
+};
 
 const METADATA_FILE: &str = "partition.metadata";
 const CONFIG_FILE: &str = "topic.properties";
@@ -213,9 +215,7 @@ impl BrokerCore {
         }
         config.validate()?;
         let _guard = self.admin_lock.lock();
-        if self.topics.read().contains_key(name.as_str()) {
-            return Err(Error::TopicExists(name.to_string()));
-        }
+        self.check_new_topic_name(&name)?;
         let config = Arc::new(config);
         let id = new_topic_id();
         let mut parts = Vec::new();
@@ -231,6 +231,21 @@ impl BrokerCore {
         self.topics.write().insert(name.to_string(), entry.clone());
         info!(topic = %name, partitions, "created topic");
         Ok(entry)
+    }
+
+    /// Refuses a name that exists, or that differs from an existing one only by `.` versus `_`.
+    pub(crate) fn check_new_topic_name(&self, name: &TopicName) -> Result<()> {
+        let topics = self.topics.read();
+        if topics.contains_key(name.as_str()) {
+            return Err(Error::TopicExists(name.to_string()));
+        }
+        if name.has_collision_chars() {
+            let key = name.collision_key();
+            if let Some(other) = topics.values().find(|t| t.name.collision_key() == key) {
+                return Err(InvalidTopicName::collides(name, &other.name).into());
+            }
+        }
+        Ok(())
     }
 
     fn create_partition_dir(

@@ -548,13 +548,14 @@ impl Log {
         Ok(None)
     }
 
-    /// The offset and timestamp of the record with the largest timestamp (ListOffsets -3).
-    pub(crate) fn max_timestamp_offset(&self) -> Option<(i64, i64)> {
-        self.segments
-            .values()
-            .filter(|s| s.max_timestamp >= 0)
-            .max_by_key(|s| s.max_timestamp)
-            .map(|s| (s.offset_of_max_timestamp(), s.max_timestamp))
+    /// The offset and timestamp of the (first) record with the largest timestamp (ListOffsets -3).
+    pub(crate) fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>> {
+        let max = self.segments.values().map(|s| s.max_timestamp).max().unwrap_or(-1);
+        if max < 0 {
+            return Ok(None);
+        }
+        // The earliest record at or above the largest timestamp is the first one carrying it.
+        self.offset_for_timestamp(max)
     }
 
     /// Hands out the files that hold unsynced data and the offset they cover; call

@@ -292,11 +292,6 @@ impl Segment {
         Ok(())
     }
 
-    /// The offset of the batch that carried the largest timestamp.
-    pub(crate) fn offset_of_max_timestamp(&self) -> i64 {
-        self.offset_of_max_timestamp
-    }
-
     /// Reads the 61-byte header of the batch at `position`.
     pub(crate) fn read_header(&self, position: u64) -> Result<BatchHeader, SegmentError> {
         let mut buf = [0u8; BATCH_HEADER_LEN];

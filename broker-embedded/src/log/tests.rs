@@ -168,4 +168,10 @@ fn timestamps_and_headers_are_stored() {
     assert_eq!(log.offset_for_timestamp(45).unwrap(), Some((0, 50)));
     assert_eq!(log.offset_for_timestamp(60).unwrap(), Some((2, 90)));
     assert_eq!(log.offset_for_timestamp(91).unwrap(), None);
+    // ListOffsets -3: the first record carrying the largest timestamp, not its batch's end.
+    let mut later = BatchBuilder::new();
+    later.push(90, Some(b"k"), Some(b"v4"), &[]);
+    later.push(10, Some(b"k"), Some(b"v5"), &[]);
+    log.append(&mut later.build(0).unwrap(), 0).unwrap();
+    assert_eq!(log.max_timestamp_offset().unwrap(), Some((2, 90)));
 }

@@ -112,7 +112,7 @@ impl std::str::FromStr for TopicName {
 }
 
 /// Why a string is not a valid topic name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidTopicReason {
     /// The name is empty.
@@ -123,11 +123,17 @@ pub enum InvalidTopicReason {
     IllegalCharacter(char),
     /// The name is `.` or `..`.
     DotOrDotDot,
+    /// The name differs from an existing topic's only by `.` versus `_` (Kafka's metrics would
+    /// mix them up); carries the existing name.
+    CollidesWith(String),
 }
 
 impl fmt::Display for InvalidTopicReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            InvalidTopicReason::CollidesWith(other) => {
+                write!(f, "it collides with the existing topic {other:?} ('.' and '_' are alike)")
+            }
             InvalidTopicReason::Empty => f.write_str("a topic name cannot be empty"),
             InvalidTopicReason::TooLong(len) => {
                 write!(f, "it is {len} characters long, the limit is {MAX_TOPIC_NAME_LEN}")
@@ -152,14 +158,22 @@ pub struct InvalidTopicName {
 }
 
 impl InvalidTopicName {
+    /// A valid name that collides with an existing topic's.
+    pub(crate) fn collides(name: &TopicName, with: &TopicName) -> Self {
+        Self {
+            name: name.as_str().to_string(),
+            reason: InvalidTopicReason::CollidesWith(with.as_str().to_string()),
+        }
+    }
+
     /// The rejected name, exactly as given.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Why the name was rejected.
-    pub fn reason(&self) -> InvalidTopicReason {
-        self.reason
+    pub fn reason(&self) -> &InvalidTopicReason {
+        &self.reason
     }
 }
 
@@ -200,7 +214,7 @@ mod tests {
     use std::path::{Component, Path};
 
     fn reason(s: &str) -> InvalidTopicReason {
-        TopicName::new(s).unwrap_err().reason()
+        TopicName::new(s).unwrap_err().reason().clone()
     }
 
     #[test]
@@ -232,13 +246,13 @@ mod tests {
     #[test]
     fn rejects_nul_and_non_ascii_and_prints_them_escaped() {
         let err = TopicName::new("a\0b").unwrap_err();
-        assert_eq!(err.reason(), InvalidTopicReason::IllegalCharacter('\0'));
+        assert_eq!(err.reason(), &InvalidTopicReason::IllegalCharacter('\0'));
         let msg = err.to_string();
         assert!(!msg.contains('\0'), "message must not carry a raw NUL: {msg}");
         assert!(msg.contains(r#""a\0b""#), "{msg}");
 
         let err = TopicName::new("tópico").unwrap_err();
-        assert_eq!(err.reason(), InvalidTopicReason::IllegalCharacter('ó'));
+        assert_eq!(err.reason(), &InvalidTopicReason::IllegalCharacter('ó'));
         assert_eq!(err.name(), "tópico");
 
         assert_eq!(reason("a b"), InvalidTopicReason::IllegalCharacter(' '));

@@ -19,8 +19,6 @@ use crate::server::handlers::first_of_each;
 use crate::server::handlers::metadata::uuid_of;
 use crate::topic::{TopicConfig, TopicName};
 
-/// INVALID_TOPIC_EXCEPTION.
-const INVALID_TOPIC_EXCEPTION: i16 = 17;
 /// INVALID_REPLICATION_FACTOR.
 const INVALID_REPLICATION_FACTOR: i16 = 38;
 /// INVALID_CONFIG.
@@ -112,25 +110,7 @@ async fn create(
 fn check(ctx: &ServerContext, name: &str, topic: &CreatableTopic) -> Result<Checked, Failure> {
     let core = &ctx.broker.core;
     let valid = TopicName::new(name).map_err(|e| fail(e.into()))?;
-    {
-        let topics = core.topics.read();
-        if topics.contains_key(name) {
-            return Err(fail(Error::TopicExists(name.to_string())));
-        }
-        // Kafka refuses names that differ from an existing one only by '.' versus '_'.
-        if valid.has_collision_chars() {
-            let key = valid.collision_key();
-            if let Some(other) = topics.values().find(|t| t.name.collision_key() == key) {
-                return Err((
-                    INVALID_TOPIC_EXCEPTION,
-                    format!(
-                        "topic {name:?} collides with existing topic {:?}",
-                        other.name.as_str()
-                    ),
-                ));
-            }
-        }
-    }
+    core.check_new_topic_name(&valid).map_err(fail)?;
     let partitions = if topic.assignments.is_empty() {
         let rf = topic.replication_factor;
         if rf != -1 && rf != 1 {

@@ -67,7 +67,7 @@ async fn lookup(
                 let hw = part.high_watermark();
                 let log = part.log.lock();
                 let found = if ts == MAX_TIMESTAMP {
-                    log.max_timestamp_offset()
+                    log.max_timestamp_offset()?
                 } else {
                     log.offset_for_timestamp(ts)?
                 };

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what builds and tests need, only when missing (Debian, as root).
-# Usage: install-deps.sh [--checks | --venv]
-#   --checks  also the tools of the full check (cargo-fuzz)
+# Usage: install-deps.sh [--checks | --venv | --main]
+#   --checks  everything the full check needs: kcat, the Python venv of the compatibility tests,
+#             cargo-fuzz, and what the rdkafka build needs
 #   --venv    only the Python virtual environment of the client compatibility tests (no apt)
+#   --main    only what building and running the main job needs (a C compiler)
 # The compatibility tests (tests/tests/wire_*.rs) drive real Kafka clients: kcat (Debian), and
 # confluent-kafka and kafka-python (PyPI) from a virtual environment at $KSTREAMS_VENV, by default
 # $HOME/.cache/kstreams-rs/venv. The rdkafka crate (a dev-dependency of the tests) builds librdkafka
@@ -38,6 +40,13 @@ fi
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+if [ "${1:-}" = "--main" ]; then
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  fi
+  exit 0
+fi
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
-scripts/install-deps.sh >&2
+scripts/install-deps.sh --main >&2
 exec cargo run --release --locked -p examples --example broker_demo -- "$@"

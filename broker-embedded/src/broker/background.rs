@@ -35,20 +35,34 @@ pub(crate) struct Background {
 }
 
 impl Background {
-    pub(crate) fn start(core: &Arc<BrokerCore>) -> Self {
-        let stop = Arc::new(Stop::default());
-        let mut threads = Vec::new();
+    pub(crate) fn start(core: &Arc<BrokerCore>) -> std::io::Result<Self> {
+        let mut bg = Self { stop: Arc::new(Stop::default()), threads: Vec::new() };
         if let Durability::Interval(every) = core.config.durability {
-            let (weak, stop) = (Arc::downgrade(core), stop.clone());
-            threads.push(spawn("broker-flusher", move || flusher(weak, stop, every)));
+            let (weak, stop) = (Arc::downgrade(core), bg.stop.clone());
+            bg.spawn("broker-flusher", move || flusher(weak, stop, every))?;
         }
-        let (weak, st) = (Arc::downgrade(core), stop.clone());
+        let (weak, st) = (Arc::downgrade(core), bg.stop.clone());
         let every = core.config.log_cleanup_interval;
-        threads.push(spawn("broker-cleaner", move || cleaner(weak, st, every)));
-        let (weak, st) = (Arc::downgrade(core), stop.clone());
+        bg.spawn("broker-cleaner", move || cleaner(weak, st, every))?;
+        let (weak, st) = (Arc::downgrade(core), bg.stop.clone());
         let every = core.config.checkpoint_interval;
-        threads.push(spawn("broker-checkpoint", move || checkpointer(weak, st, every)));
-        Self { stop, threads }
+        bg.spawn("broker-checkpoint", move || checkpointer(weak, st, every))?;
+        Ok(bg)
+    }
+
+    /// Starts a named thread; if that fails, the threads already started are stopped.
+    fn spawn(&mut self, name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        match std::thread::Builder::new().name(name.to_string()).spawn(f) {
+            Ok(h) => {
+                self.threads.push(h);
+                Ok(())
+            }
+            Err(e) => {
+                *self.stop.stopped.lock() = true;
+                self.stop.cv.notify_all();
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn stop(self) {
@@ -57,13 +71,6 @@ impl Background {
         for t in self.threads {
             let _ = t.join();
         }
-    }
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
-    match std::thread::Builder::new().name(name.to_string()).spawn(f) {
-        Ok(h) => h,
-        Err(e) => panic!("cannot start the {name} thread: {e}"),
     }
 }
 

@@ -176,7 +176,8 @@ impl BrokerCore {
             "broker opened"
         );
         core.write_checkpoints()?;
-        let bg = background::Background::start(&core);
+        let bg = background::Background::start(&core)
+            .map_err(|e| Error::storage("starting the broker's background threads", e))?;
         *core.background.lock() = Some(bg);
         Ok(core)
     }

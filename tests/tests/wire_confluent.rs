@@ -336,5 +336,16 @@ fn compressed_batches_of_every_codec_are_stored_as_sent_and_read_back() {
             BTreeSet::from([id]),
             "{codec}: every stored batch keeps the client's compression"
         );
+        // The in-process consumer decompresses them too.
+        let mut values: Vec<String> = wb
+            .read_topic(&topic)
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).to_string())
+            .collect();
+        values.sort();
+        let mut expected: Vec<String> =
+            (0..COUNT).map(|i| format!("{codec}-{}-{i}", "x".repeat(100))).collect();
+        expected.sort();
+        assert_eq!(values, expected, "{codec}: in-process consumer reads the compressed batches");
     }
 }

@@ -16,9 +16,8 @@
 //! - [`set_base_offset`] and [`set_partition_leader_epoch`] rewrite fields outside the CRC, so they
 //!   never invalidate a batch; [`set_max_timestamp_log_append`] recomputes the CRC.
 //!
-//! Compressed batches (gzip, snappy, lz4, zstd) are recognised, validated by CRC and walked by
-//! [`batches`], but their records cannot be decoded yet: [`decode_records`] answers
-//! [`FormatError::UnsupportedCompression`].
+//! Compressed batches (gzip, snappy, lz4, zstd) are validated by CRC and walked by [`batches`];
+//! [`decode_records`] decompresses their records (at most 128 MiB per batch; more is an error).
 //!
 //! # Batch layout
 //!
@@ -101,6 +100,7 @@
 
 mod batch;
 mod builder;
+mod compression;
 mod record;
 mod varint;
 

@@ -253,9 +253,11 @@ pub(crate) fn walk_records<'a>(
 /// `batch` starts with a batch header; bytes after the batch's [`total_len`](BatchHeader::total_len)
 /// are ignored. The CRC is not checked (see [`validate_batch`](super::validate_batch)), but every length
 /// and count is, so any input gives either records or an error. Keys, values and header values are
-/// zero-copy slices of `batch`.
+/// zero-copy slices of `batch` (of a decompressed copy, for a compressed batch).
 ///
-/// Fails with [`FormatError::UnsupportedCompression`] for a compressed batch and with
+/// Fails with [`FormatError::UnsupportedCompression`] for an unknown codec, with
+/// [`FormatError::InvalidRecord`] when compressed records cannot be decompressed (or exceed
+/// 128 MiB), and with
 /// [`FormatError::InvalidRecord`] when the records do not match the header (count, lengths, offset
 /// deltas) or a header key is not UTF-8.
 pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
@@ -272,10 +274,24 @@ pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
 pub fn decode_records_with(batch: &Bytes, mut each: impl FnMut(Record)) -> Result<(), FormatError> {
     let (header, whole) = BatchHeader::parse_whole(batch)?;
     let compression = header.compression()?;
-    if compression != Compression::None {
-        return Err(FormatError::UnsupportedCompression(compression.code()));
-    }
     header.check_counts()?;
+    // A compressed batch is decoded from a copy of its header followed by its decompressed records;
+    // keys and values are then slices of that copy.
+    let decompressed: Bytes;
+    let (batch, whole): (&Bytes, &[u8]) = if compression == Compression::None {
+        (batch, whole)
+    } else {
+        let records = super::compression::decompress(
+            compression,
+            &whole[BATCH_HEADER_LEN..],
+            super::compression::MAX_DECOMPRESSED,
+        )?;
+        let mut plain = Vec::with_capacity(BATCH_HEADER_LEN + records.len());
+        plain.extend_from_slice(&whole[..BATCH_HEADER_LEN]);
+        plain.extend_from_slice(&records);
+        decompressed = Bytes::from(plain);
+        (&decompressed, &decompressed[..])
+    };
     walk_records(&header, whole, |raw| {
         let slice = |r: &Option<Range<usize>>| r.clone().map(|r| batch.slice(r));
         each(Record {

@@ -104,7 +104,7 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
     for (base, file, size, _, _) in &cleanable {
         let path = segment_path(&dir, *base, "log");
         for_each_batch(file, &path, *size, |h, batch| {
-            if h.is_control() || h.compression().ok() != Some(format::Compression::None) {
+            if h.is_control() {
                 return Ok(());
             }
             for r in format::decode_records(&batch)? {
@@ -125,7 +125,7 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
         let mut out = BytesMut::new();
         let mut removed = 0u64;
         for_each_batch(file, &path, *size, |h, batch| {
-            if h.is_control() || h.compression().ok() != Some(format::Compression::None) {
+            if h.is_control() {
                 out.extend_from_slice(&batch);
                 return Ok(());
             }
@@ -189,7 +189,8 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
 
 /// Re-encodes a batch with a subset of its records, keeping their offsets and timestamps, the
 /// producer fields and the batch's last offset (so producer state stays consistent), as Kafka's
-/// cleaner does.
+/// cleaner does. A compressed batch's survivors are written uncompressed (Kafka would recompress
+/// them with the same codec; the records are the same either way).
 fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
     let base_offset = records[0].offset;
     let base_ts = records[0].timestamp;
@@ -220,7 +221,8 @@ fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
     out.put_i32(original.partition_leader_epoch);
     out.put_i8(2);
     out.put_u32(0); // CRC, filled below
-    out.put_i16(original.attributes);
+    // The kept records are written uncompressed: clear the codec bits (the rest stays).
+    out.put_i16(original.attributes & !0x07);
     out.put_i32((original.last_offset() - base_offset) as i32);
     out.put_i64(base_ts);
     out.put_i64(max_ts);

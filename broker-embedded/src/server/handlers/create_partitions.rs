@@ -8,18 +8,11 @@ use kafka_protocol::protocol::StrBytes;
 use crate::error::Error;
 use crate::server::ServerContext;
 use crate::server::handlers::create_topics::MAX_PARTITIONS;
-use crate::server::handlers::describe_configs::INVALID_REQUEST;
-use crate::server::handlers::error_code;
 use crate::server::handlers::first_of_each;
+use crate::server::handlers::{Failure, INVALID_REQUEST, fail};
 
 /// INVALID_REPLICA_ASSIGNMENT.
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
-
-type Failure = (i16, String);
-
-fn fail(e: Error) -> Failure {
-    (error_code(&e), e.to_string())
-}
 
 pub(super) async fn handle(
     ctx: &ServerContext,

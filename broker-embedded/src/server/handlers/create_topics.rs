@@ -13,10 +13,10 @@ use kafka_protocol::protocol::StrBytes;
 use crate::error::Error;
 use crate::protocol::request::RawRequest;
 use crate::server::ServerContext;
-use crate::server::handlers::describe_configs::{INVALID_REQUEST, topic_source};
-use crate::server::handlers::error_code;
+use crate::server::handlers::describe_configs::topic_source;
 use crate::server::handlers::first_of_each;
 use crate::server::handlers::metadata::uuid_of;
+use crate::server::handlers::{Failure, INVALID_REQUEST, fail};
 use crate::topic::{TopicConfig, TopicName};
 
 /// INVALID_REPLICATION_FACTOR.
@@ -26,13 +26,6 @@ const INVALID_CONFIG: i16 = 40;
 /// The most partitions a topic may have (the broker core's limit, checked here for validate-only
 /// requests).
 pub(super) const MAX_PARTITIONS: i32 = 100_000;
-
-/// A failed topic: Kafka's error code and a message for the user.
-type Failure = (i16, String);
-
-fn fail(e: Error) -> Failure {
-    (error_code(&e), e.to_string())
-}
 
 /// A topic that passed validation.
 struct Checked {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::protocol::request::RawRequest;
 use crate::server::ServerContext;
-use crate::server::handlers::describe_configs::INVALID_REQUEST;
+use crate::server::handlers::INVALID_REQUEST;
 use crate::server::handlers::error_code;
 use crate::server::handlers::metadata::uuid_of;
 

@@ -11,6 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::error::Error;
 use crate::protocol::request::RawRequest;
 use crate::server::ServerContext;
+use crate::server::handlers::INVALID_REQUEST;
 use crate::server::handlers::{error_code, wire_str};
 use crate::topic::{ConfigType, TopicConfig, TopicName};
 
@@ -18,8 +19,6 @@ use crate::topic::{ConfigType, TopicConfig, TopicName};
 pub(super) const RESOURCE_TOPIC: i8 = 2;
 /// Resource type of a broker.
 pub(super) const RESOURCE_BROKER: i8 = 4;
-/// INVALID_REQUEST.
-pub(super) const INVALID_REQUEST: i16 = 42;
 /// Config source: a per-topic override.
 pub(super) const SOURCE_DYNAMIC_TOPIC: i8 = 1;
 /// Config source: a setting of the broker's configuration.

@@ -8,20 +8,14 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::error::Error;
 use crate::server::ServerContext;
-use crate::server::handlers::describe_configs::{INVALID_REQUEST, RESOURCE_BROKER, RESOURCE_TOPIC};
-use crate::server::handlers::error_code;
+use crate::server::handlers::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::server::handlers::{Failure, INVALID_REQUEST, fail};
 use crate::topic::{ConfigError, ConfigType, TopicConfig, TopicName};
 
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
 const OP_APPEND: i8 = 2;
 const OP_SUBTRACT: i8 = 3;
-
-type Failure = (i16, String);
-
-fn fail(e: Error) -> Failure {
-    (error_code(&e), e.to_string())
-}
 
 fn config_fail(e: ConfigError) -> Failure {
     fail(Error::InvalidConfig(e))

@@ -3,10 +3,8 @@
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::server::ServerContext;
+use crate::server::handlers::TRANSACTIONS_UNSUPPORTED;
 use crate::server::handlers::error_code;
-
-/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactional producers are not served yet.
-const TRANSACTIONS_UNSUPPORTED: i16 = 53;
 
 pub(super) async fn handle(
     ctx: &ServerContext,

@@ -102,6 +102,19 @@ pub(crate) fn wire_str(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_string())
 }
 
+/// INVALID_REQUEST.
+pub(crate) const INVALID_REQUEST: i16 = 42;
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactional producers are not served yet.
+pub(crate) const TRANSACTIONS_UNSUPPORTED: i16 = 53;
+
+/// A per-resource failure: Kafka's error code and a message for the client.
+pub(crate) type Failure = (i16, String);
+
+/// The failure a broker error becomes.
+pub(crate) fn fail(e: Error) -> Failure {
+    (error_code(&e), e.to_string())
+}
+
 /// Kafka's error code for a broker error.
 pub(crate) fn error_code(e: &Error) -> i16 {
     e.kafka_code()

@@ -9,12 +9,11 @@ use crate::broker::now_ms;
 use crate::error::Error;
 use crate::protocol::request::RawRequest;
 use crate::server::ServerContext;
+use crate::server::handlers::TRANSACTIONS_UNSUPPORTED;
 use crate::server::handlers::error_code;
 
 /// INVALID_REQUIRED_ACKS.
 const INVALID_REQUIRED_ACKS: i16 = 21;
-/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED: transactions are not served yet.
-const TRANSACTIONS_UNSUPPORTED: i16 = 53;
 
 pub(super) async fn handle(
     ctx: &ServerContext,

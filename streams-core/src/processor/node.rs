@@ -1,0 +1,54 @@
+//! Nodes as a task runs them: each takes typed records from its parents.
+
+use std::sync::Arc;
+
+use crate::processor::{Processor, ProcessorContext, PunctuatorId};
+use crate::record::Record;
+
+/// A node's input: records of one type from its parents.
+pub(crate) trait Input<K, V> {
+    fn process(&mut self, record: Record<K, V>);
+}
+
+/// What a task does with every node regardless of its types.
+pub(crate) trait Lifecycle {
+    fn init(&mut self);
+    fn punctuate(&mut self, id: PunctuatorId, timestamp: i64);
+    fn close(&mut self);
+}
+
+/// A user or DSL processor with its context.
+pub(crate) struct ProcessorNode<KIn, VIn, KOut, VOut> {
+    pub(crate) name: Arc<str>,
+    pub(crate) processor: Box<dyn Processor<KIn, VIn, KOut, VOut>>,
+    pub(crate) ctx: ProcessorContext<KOut, VOut>,
+    pub(crate) task: std::rc::Rc<crate::task::shared::TaskShared>,
+}
+
+impl<KIn: 'static, VIn: 'static, KOut: 'static, VOut: 'static> Input<KIn, VIn>
+    for ProcessorNode<KIn, VIn, KOut, VOut>
+{
+    fn process(&mut self, record: Record<KIn, VIn>) {
+        if let Err(e) = self.processor.process(&mut self.ctx, record) {
+            self.task.fail(&self.name, e);
+        }
+    }
+}
+
+impl<KIn: 'static, VIn: 'static, KOut: 'static, VOut: 'static> Lifecycle
+    for ProcessorNode<KIn, VIn, KOut, VOut>
+{
+    fn init(&mut self) {
+        if let Err(e) = self.processor.init(&mut self.ctx) {
+            self.task.fail(&self.name, e);
+        }
+    }
+    fn punctuate(&mut self, id: PunctuatorId, timestamp: i64) {
+        if let Err(e) = self.processor.punctuate(&mut self.ctx, id, timestamp) {
+            self.task.fail(&self.name, e);
+        }
+    }
+    fn close(&mut self) {
+        self.processor.close();
+    }
+}

@@ -1,0 +1,116 @@
+//! Sink nodes: serialize records and hand them to the task's record collector.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::error::TopologyError;
+use crate::processor::node::Input;
+use crate::processor::source::resolve_serde;
+use crate::record::Record;
+use crate::serde::{SerdeRegistry, SharedSerde};
+use crate::task::shared::{OutgoingRecord, TaskShared};
+use crate::topology::spec::{Partitioner, TopicExtractor};
+use crate::topology::{BuildCtx, BuiltNode, NodeFactory, TopicRef};
+
+pub(crate) enum SinkTarget<K, V> {
+    Fixed(TopicRef),
+    PerRecord(TopicExtractor<K, V>),
+}
+
+pub(crate) struct SinkFactory<K, V> {
+    pub(crate) target: SinkTarget<K, V>,
+    pub(crate) key_serde: Option<SharedSerde<K>>,
+    pub(crate) value_serde: Option<SharedSerde<V>>,
+    pub(crate) partitioner: Option<Partitioner<K, V>>,
+}
+
+enum Target<K, V> {
+    Fixed(Arc<str>),
+    PerRecord(TopicExtractor<K, V>),
+}
+
+impl<K: 'static, V: 'static> NodeFactory for SinkFactory<K, V> {
+    fn check(&self, name: &str, serdes: &SerdeRegistry) -> Result<(), TopologyError> {
+        let node = format!("sink `{name}`");
+        resolve_serde(&self.key_serde, serdes, &node)?;
+        resolve_serde(&self.value_serde, serdes, &node)?;
+        Ok(())
+    }
+
+    fn build(&self, ctx: BuildCtx<'_>) -> Result<BuiltNode, TopologyError> {
+        let node = format!("sink `{}`", ctx.name);
+        let target = match &self.target {
+            SinkTarget::Fixed(t) => Target::Fixed(Arc::from(t.resolve(&ctx.task.application_id))),
+            SinkTarget::PerRecord(f) => Target::PerRecord(f.clone()),
+        };
+        let sink = SinkNode {
+            name: ctx.name.clone(),
+            target,
+            key_serde: resolve_serde(&self.key_serde, ctx.serdes, &node)?,
+            value_serde: resolve_serde(&self.value_serde, ctx.serdes, &node)?,
+            partitioner: self.partitioner.clone(),
+            task: ctx.task.clone(),
+        };
+        let input: crate::processor::context::InputRef<K, V> = Rc::new(RefCell::new(sink));
+        Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: None })
+    }
+}
+
+struct SinkNode<K, V> {
+    name: Arc<str>,
+    target: Target<K, V>,
+    key_serde: SharedSerde<K>,
+    value_serde: SharedSerde<V>,
+    partitioner: Option<Partitioner<K, V>>,
+    task: Rc<TaskShared>,
+}
+
+impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
+    fn process(&mut self, record: Record<K, V>) {
+        let topic = match &self.target {
+            Target::Fixed(t) => t.clone(),
+            Target::PerRecord(f) => {
+                let meta = self.task.record_metadata();
+                Arc::from(f(&record.key, &record.value, meta.as_ref()))
+            }
+        };
+        let key = match self.key_serde.serialize(&topic, &record.key) {
+            Ok(k) => k,
+            Err(e) => {
+                return self.task.fail_production(
+                    &self.name,
+                    &topic,
+                    format!("serializing the key: {e}"),
+                );
+            }
+        };
+        let value = match self.value_serde.serialize(&topic, &record.value) {
+            Ok(v) => v,
+            Err(e) => {
+                return self.task.fail_production(
+                    &self.name,
+                    &topic,
+                    format!("serializing the value: {e}"),
+                );
+            }
+        };
+        let mut collector = self.task.collector.borrow_mut();
+        let partition = self.partitioner.as_ref().and_then(|p| {
+            let count = collector.partition_count(&topic)?;
+            p(&topic, &record.key, &record.value, count).filter(|p| (0..count).contains(p))
+        });
+        let out = OutgoingRecord {
+            topic: topic.clone(),
+            partition,
+            key,
+            value,
+            timestamp: record.timestamp,
+            headers: record.headers,
+        };
+        if let Err(e) = collector.send(out) {
+            drop(collector);
+            self.task.fail_production(&self.name, &topic, e);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Source nodes: deserialize raw records and hand them to the topology.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::error::TopologyError;
+use crate::processor::ProcessorContext;
+use crate::record::Record;
+use crate::serde::{SerdeError, SerdeRegistry, SharedSerde};
+use crate::time::RawRecord;
+use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
+
+/// Where a task feeds the raw records of a source's topics.
+pub(crate) trait RawInput {
+    /// Deserializes `raw` and forwards it with timestamp `timestamp`.
+    fn process_raw(&mut self, raw: &RawRecord, timestamp: i64) -> Result<(), SerdeError>;
+}
+
+pub(crate) struct SourceFactory<K, V> {
+    pub(crate) key_serde: Option<SharedSerde<K>>,
+    pub(crate) value_serde: Option<SharedSerde<V>>,
+}
+
+pub(crate) fn resolve<T: 'static>(
+    given: &Option<SharedSerde<T>>,
+    serdes: &SerdeRegistry,
+    node: &str,
+) -> Result<SharedSerde<T>, TopologyError> {
+    given.clone().or_else(|| serdes.get::<T>()).ok_or_else(|| TopologyError::NoSerde {
+        node: node.to_string(),
+        type_name: std::any::type_name::<T>(),
+    })
+}
+
+pub(crate) use resolve as resolve_serde;
+
+impl<K: Clone + 'static, V: Clone + 'static> NodeFactory for SourceFactory<K, V> {
+    fn check(&self, name: &str, serdes: &SerdeRegistry) -> Result<(), TopologyError> {
+        let node = format!("source `{name}`");
+        resolve(&self.key_serde, serdes, &node)?;
+        resolve(&self.value_serde, serdes, &node)?;
+        Ok(())
+    }
+
+    fn build(&self, ctx: BuildCtx<'_>) -> Result<BuiltNode, TopologyError> {
+        let node = format!("source `{}`", ctx.name);
+        let key_serde = resolve(&self.key_serde, ctx.serdes, &node)?;
+        let value_serde = resolve(&self.value_serde, ctx.serdes, &node)?;
+        let children = ctx.typed_children::<K, V>();
+        let ctx = ProcessorContext::new(ctx.index, ctx.name.clone(), children, ctx.task.clone());
+        let node = Rc::new(RefCell::new(SourceNode { key_serde, value_serde, ctx }));
+        let raw: Rc<RefCell<dyn RawInput>> = node;
+        Ok(BuiltNode { input: None, raw: Some(raw), lifecycle: None })
+    }
+}
+
+struct SourceNode<K, V> {
+    key_serde: SharedSerde<K>,
+    value_serde: SharedSerde<V>,
+    ctx: ProcessorContext<K, V>,
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
+    fn process_raw(&mut self, raw: &RawRecord, timestamp: i64) -> Result<(), SerdeError> {
+        let topic: &str = &raw.topic;
+        let key = self.key_serde.deserialize(topic, raw.key.as_ref())?;
+        let value = self.value_serde.deserialize(topic, raw.value.as_ref())?;
+        self.ctx.forward(Record { key, value, timestamp, headers: raw.headers.clone() });
+        Ok(())
+    }
+}

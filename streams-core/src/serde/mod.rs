@@ -1,0 +1,69 @@
+//! Serdes: how keys and values become bytes at the edges of a topology and back.
+//!
+//! A [`Serde<T>`] turns `T` into the bytes of a Kafka record key or value and back, null included:
+//! a record with no key or value deserializes through `deserialize(topic, None)`, and a serde that
+//! writes `None` produces a null. The built-in serdes ([`Serdes`]) follow Kafka's byte formats:
+//! strings are UTF-8, integers and floats big-endian. Each serves both `T` (where a null is an
+//! error) and `Option<T>` (where a null is `None`).
+//!
+//! Sources and sinks that are not given a serde take the application's default for the type
+//! ([`SerdeRegistry`], filled from the config), so `builder.stream::<Option<String>, String>("in")`
+//! needs no serde at all.
+
+mod builtin;
+mod registry;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use builtin::{
+    BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serdes, StringSerde, UnitSerde,
+};
+pub use registry::SerdeRegistry;
+
+/// A failure to turn bytes into a value or a value into bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SerdeError {
+    message: String,
+}
+
+impl SerdeError {
+    /// An error with a message saying what was wrong with the input.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
+
+/// Serializes `T` to record bytes and deserializes it back (Kafka's `Serde<T>`).
+pub trait Serde<T>: Send + Sync + 'static {
+    /// The bytes of `value` for a record of `topic`; `None` writes a null.
+    fn serialize(&self, topic: &str, value: &T) -> Result<Option<Bytes>, SerdeError>;
+    /// The value of a record of `topic` whose key or value is `bytes` (`None`: null).
+    fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError>;
+}
+
+impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
+    fn serialize(&self, topic: &str, value: &T) -> Result<Option<Bytes>, SerdeError> {
+        (**self).serialize(topic, value)
+    }
+    fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError> {
+        (**self).deserialize(topic, bytes)
+    }
+}
+
+/// A shared, type-erased serde for `T`.
+pub type SharedSerde<T> = Arc<dyn Serde<T>>;
+
+/// The error of a non-nullable serde given a null.
+pub(crate) fn null_error<T>(topic: &str) -> SerdeError {
+    SerdeError::new(format!(
+        "null data in topic `{topic}` where a `{}` is required (use `Option<{}>` to accept nulls)",
+        std::any::type_name::<T>(),
+        std::any::type_name::<T>()
+    ))
+}
+
+#[cfg(test)]
+mod tests;

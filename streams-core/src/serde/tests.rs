@@ -1,0 +1,80 @@
+use bytes::Bytes;
+
+use super::*;
+
+fn round_trip<T: PartialEq + std::fmt::Debug, S: Serde<T>>(serde: &S, v: T) {
+    let bytes = serde.serialize("t", &v).expect("serialize");
+    assert_eq!(serde.deserialize("t", bytes.as_ref()).expect("deserialize"), v);
+}
+
+#[test]
+fn integers_are_big_endian_as_kafka_writes_them() {
+    assert_eq!(
+        Serdes::i32().serialize("t", &1i32).unwrap(),
+        Some(Bytes::from_static(&[0, 0, 0, 1]))
+    );
+    assert_eq!(
+        Serdes::i64().serialize("t", &-2i64).unwrap(),
+        Some(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]))
+    );
+    assert_eq!(Serdes::i16().serialize("t", &258i16).unwrap(), Some(Bytes::from_static(&[1, 2])));
+    round_trip(&Serdes::i64(), i64::MIN);
+    round_trip(&Serdes::f64(), 1.5f64);
+    round_trip(&Serdes::f32(), -0.25f32);
+}
+
+#[test]
+fn wrong_sized_integers_are_an_error_naming_the_topic() {
+    let err =
+        <I32Serde as Serde<i32>>::deserialize(&I32Serde, "ints", Some(&Bytes::from_static(b"abc")))
+            .unwrap_err();
+    assert!(err.to_string().contains("ints") && err.to_string().contains("4 bytes"), "{err}");
+}
+
+#[test]
+fn null_is_none_for_options_and_an_error_otherwise() {
+    let s = Serdes::string();
+    assert_eq!(<StringSerde as Serde<Option<String>>>::deserialize(&s, "t", None).unwrap(), None);
+    assert_eq!(<StringSerde as Serde<Option<String>>>::serialize(&s, "t", &None).unwrap(), None);
+    let err = <StringSerde as Serde<String>>::deserialize(&s, "lines", None).unwrap_err();
+    assert!(err.to_string().contains("Option<"), "{err}");
+    round_trip(&s, Some("héllo".to_string()));
+}
+
+#[test]
+fn invalid_utf8_is_an_error() {
+    let err = <StringSerde as Serde<String>>::deserialize(
+        &StringSerde,
+        "t",
+        Some(&Bytes::from_static(&[0xff, 0xfe])),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn unit_is_always_null() {
+    assert_eq!(Serdes::unit().serialize("t", &()).unwrap(), None);
+    assert!(Serdes::unit().deserialize("t", Some(&Bytes::from_static(b"x"))).is_err());
+}
+
+#[test]
+fn registry_holds_the_builtins_and_takes_new_ones() {
+    #[derive(Debug, PartialEq)]
+    struct Celsius(i32);
+    struct CelsiusSerde;
+    impl Serde<Celsius> for CelsiusSerde {
+        fn serialize(&self, t: &str, v: &Celsius) -> Result<Option<Bytes>, SerdeError> {
+            I32Serde.serialize(t, &v.0)
+        }
+        fn deserialize(&self, t: &str, b: Option<&Bytes>) -> Result<Celsius, SerdeError> {
+            <I32Serde as Serde<i32>>::deserialize(&I32Serde, t, b).map(Celsius)
+        }
+    }
+    let mut reg = SerdeRegistry::default();
+    assert!(reg.get::<Option<String>>().is_some());
+    assert!(reg.get::<i64>().is_some());
+    assert!(reg.get::<Celsius>().is_none());
+    reg.register::<Celsius, _>(CelsiusSerde);
+    round_trip(&reg.get::<Celsius>().unwrap(), Celsius(21));
+}

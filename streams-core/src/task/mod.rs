@@ -1,0 +1,463 @@
+//! Tasks: one instance of a sub-topology, pinned to one partition number of its input topics.
+//!
+//! A task owns its processors (built from the topology's factories), one buffer per input
+//! partition, its stream time and its punctuation schedules. It processes one record at a time,
+//! choosing the buffered record with the smallest timestamp, and reports the offsets it has
+//! finished so that commits never cover a record that was not processed.
+
+pub(crate) mod partition_group;
+pub(crate) mod shared;
+mod state;
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::config::StreamsConfig;
+use crate::error::StreamsError;
+use crate::handlers::{ErrorContext, ErrorHandler, ErrorKind, ErrorResponse, dlq_headers};
+use crate::processor::PunctuationType;
+use crate::processor::node::Lifecycle;
+use crate::processor::source::RawInput;
+use crate::record::Header;
+use crate::time::{Clock, Extracted, RawRecord, TimestampExtractor};
+use crate::topology::groups::SubTopology;
+use crate::topology::{BuildCtx, NodeKind, Topology};
+
+use partition_group::{Next, PartitionGroup};
+use shared::{Failure, OutgoingRecord, RecordCollector, TaskShared};
+pub(crate) use state::TaskState;
+
+/// A task's identity: its sub-topology and partition number (`<subtopology>_<partition>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    /// The sub-topology.
+    pub subtopology: u32,
+    /// The partition number of its input topics.
+    pub partition: i32,
+}
+
+impl TaskId {
+    /// The task of `subtopology` for partition `partition`.
+    pub fn new(subtopology: u32, partition: i32) -> Self {
+        Self { subtopology, partition }
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.subtopology, self.partition)
+    }
+}
+
+struct SourceSlot {
+    name: Arc<str>,
+    input: Rc<RefCell<dyn RawInput>>,
+    extractor: Arc<dyn TimestampExtractor>,
+}
+
+/// Why a failure could not be passed over.
+enum Refused {
+    /// The handler said to fail.
+    Fail,
+    /// Writing the dead letter failed.
+    Failed(StreamsError),
+}
+
+struct Handlers {
+    deserialization: Arc<dyn ErrorHandler>,
+    processing: Arc<dyn ErrorHandler>,
+    production: Arc<dyn ErrorHandler>,
+}
+
+/// One running instance of a sub-topology.
+pub(crate) struct Task {
+    pub(crate) id: TaskId,
+    state: TaskState,
+    shared: Rc<TaskShared>,
+    sources: Vec<SourceSlot>,
+    by_topic: HashMap<Arc<str>, usize>,
+    patterns: Vec<(regex::Regex, usize)>,
+    /// Nodes with a lifecycle, by node index, in topology order.
+    lifecycles: Vec<(usize, Rc<RefCell<dyn Lifecycle>>)>,
+    group: PartitionGroup,
+    /// Per queue: the next offset to commit, and whether it moved since the last commit.
+    progress: Vec<(Option<i64>, bool)>,
+    handlers: Handlers,
+    max_idle_ms: i64,
+}
+
+impl fmt::Debug for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task").field("id", &self.id).field("state", &self.state).finish()
+    }
+}
+
+impl Task {
+    /// Builds the processors of `sub` for partition `id.partition`; `partitions` are the input
+    /// partitions the task reads.
+    pub(crate) fn new(
+        topology: &Topology,
+        sub: &SubTopology,
+        id: TaskId,
+        partitions: &[(Arc<str>, i32)],
+        config: &StreamsConfig,
+        clock: Arc<dyn Clock>,
+        collector: Box<dyn RecordCollector>,
+    ) -> Result<Self, StreamsError> {
+        let app: Arc<str> = Arc::from(config.application_id.as_str());
+        let shared = Rc::new(TaskShared::new(id, app.clone(), clock, collector));
+        let mut inputs: HashMap<usize, Box<dyn Any>> = HashMap::new();
+        let mut sources = Vec::new();
+        let mut by_topic = HashMap::new();
+        let mut patterns = Vec::new();
+        let mut lifecycles = Vec::new();
+        for &i in sub.nodes.iter().rev() {
+            let spec = &topology.nodes[i];
+            let children: Vec<(Arc<str>, &dyn Any)> = spec
+                .children
+                .iter()
+                .filter_map(|c| inputs.get(c).map(|inp| (topology.nodes[*c].name.clone(), &**inp)))
+                .collect();
+            let built = spec.factory.build(BuildCtx {
+                index: i,
+                name: spec.name.clone(),
+                children,
+                task: shared.clone(),
+                serdes: &config.serdes,
+            })?;
+            if let Some(input) = built.input {
+                inputs.insert(i, input);
+            }
+            if let Some(l) = built.lifecycle {
+                lifecycles.push((i, l));
+            }
+            if let (Some(raw), NodeKind::Source { topics, pattern, extractor }) =
+                (built.raw, &spec.kind)
+            {
+                let slot = sources.len();
+                sources.push(SourceSlot {
+                    name: spec.name.clone(),
+                    input: raw,
+                    extractor: extractor
+                        .clone()
+                        .unwrap_or_else(|| config.default_timestamp_extractor.clone()),
+                });
+                for t in topics {
+                    by_topic.insert(Arc::from(t.resolve(&app)), slot);
+                }
+                if let Some(p) = pattern {
+                    patterns.push((p.clone(), slot));
+                }
+            }
+        }
+        lifecycles.reverse();
+        let mut group = PartitionGroup::default();
+        for (t, p) in partitions {
+            group.add_partition(t.clone(), *p);
+        }
+        let progress = vec![(None, false); group.queues.len()];
+        Ok(Self {
+            id,
+            state: TaskState::Created,
+            shared,
+            sources,
+            by_topic,
+            patterns,
+            lifecycles,
+            group,
+            progress,
+            handlers: Handlers {
+                deserialization: config.deserialization_error_handler.clone(),
+                processing: config.processing_error_handler.clone(),
+                production: config.production_error_handler.clone(),
+            },
+            max_idle_ms: config.max_task_idle_ms,
+        })
+    }
+
+    pub(crate) fn state(&self) -> TaskState {
+        self.state
+    }
+
+    fn transition(&mut self, to: TaskState) -> Result<(), StreamsError> {
+        self.state = self.state.transition(to).map_err(StreamsError::IllegalState)?;
+        Ok(())
+    }
+
+    /// Initializes the processors (parents before children) and starts running.
+    pub(crate) fn initialize(&mut self) -> Result<(), StreamsError> {
+        self.transition(TaskState::Restoring)?;
+        for (_, l) in &self.lifecycles {
+            l.borrow_mut().init();
+            if self.shared.failed() {
+                break;
+            }
+        }
+        self.handle_failure()?;
+        self.transition(TaskState::Running)
+    }
+
+    /// The input partitions of this task.
+    pub(crate) fn partitions(&self) -> impl Iterator<Item = (&Arc<str>, i32)> {
+        self.group.queues.iter().map(|q| (&q.topic, q.partition))
+    }
+
+    /// Records buffered and not yet processed.
+    pub(crate) fn buffered(&self) -> usize {
+        self.group.buffered()
+    }
+
+    /// Buffers a record read from one of the task's partitions, with its extracted timestamp.
+    pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<(), StreamsError> {
+        let q = match self.group.index(&raw.topic, raw.partition) {
+            Some(q) => q,
+            None => self.group.add_partition(raw.topic.clone(), raw.partition),
+        };
+        if q >= self.progress.len() {
+            self.progress.resize(q + 1, (None, false));
+        }
+        let Some(slot) = self.source_for(&raw.topic) else {
+            return Err(StreamsError::IllegalState(format!(
+                "task {} has no source for topic `{}`",
+                self.id, raw.topic
+            )));
+        };
+        let queue = &mut self.group.queues[q];
+        match self.sources[slot].extractor.extract(&raw, queue.partition_time) {
+            Extracted::Timestamp(ts) => {
+                queue.partition_time = queue.partition_time.max(ts);
+                queue.records.push_back((raw, ts));
+            }
+            Extracted::Skip => {
+                // Skipped records count as processed.
+                self.progress[q] = (Some(raw.offset + 1), true);
+            }
+            Extracted::Fail(message) => {
+                return Err(StreamsError::InvalidTimestamp { task: self.id, message });
+            }
+        }
+        Ok(())
+    }
+
+    fn source_for(&mut self, topic: &Arc<str>) -> Option<usize> {
+        if let Some(&s) = self.by_topic.get(topic) {
+            return Some(s);
+        }
+        let slot = self.patterns.iter().find(|(p, _)| p.is_match(topic)).map(|(_, s)| *s)?;
+        self.by_topic.insert(topic.clone(), slot);
+        Some(slot)
+    }
+
+    /// Processes the next record in timestamp order, if one may be processed now; then punctuates
+    /// by stream time. `force` ignores `max.task.idle.ms`. Returns whether a record was processed.
+    pub(crate) fn process(&mut self, now: i64, force: bool) -> Result<bool, StreamsError> {
+        let q = match self.group.next(now, self.max_idle_ms, force) {
+            Next::Queue(q) => q,
+            Next::Wait | Next::Empty => return Ok(false),
+        };
+        let Some((raw, ts)) = self.group.queues[q].records.pop_front() else { return Ok(false) };
+        let offset = raw.offset;
+        let Some(slot) = self.source_for(&raw.topic) else { return Ok(false) };
+        self.shared.advance_stream_time(ts);
+        self.shared.set_record(Some(raw));
+        let result = {
+            let raw = self.shared.raw.borrow();
+            match raw.as_ref() {
+                Some(r) => self.sources[slot].input.borrow_mut().process_raw(r, ts),
+                None => Ok(()),
+            }
+        };
+        if let Err(e) = result {
+            let node = self.sources[slot].name.clone();
+            if let Err(refused) = self.respond(ErrorKind::Deserialization, &node, &e) {
+                let raw = self.shared.raw.borrow().clone();
+                self.shared.set_record(None);
+                return Err(match (refused, raw) {
+                    (Refused::Failed(e), _) => e,
+                    (Refused::Fail, Some(raw)) => StreamsError::Deserialization {
+                        task: self.id,
+                        topic: raw.topic.to_string(),
+                        partition: raw.partition,
+                        offset: raw.offset,
+                        error: e,
+                    },
+                    (Refused::Fail, None) => StreamsError::IllegalState(e.to_string()),
+                });
+            }
+        }
+        self.handle_failure()?;
+        self.shared.set_record(None);
+        self.progress[q] = (Some(offset + 1), true);
+        self.punctuate(PunctuationType::StreamTime, self.shared.stream_time())?;
+        Ok(true)
+    }
+
+    /// Runs the wall-clock punctuations due at `now`.
+    pub(crate) fn punctuate_wall_clock(&mut self, now: i64) -> Result<bool, StreamsError> {
+        self.punctuate(PunctuationType::WallClockTime, now)
+    }
+
+    fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<bool, StreamsError> {
+        if kind == PunctuationType::StreamTime && now < 0 {
+            return Ok(false);
+        }
+        let due = self.shared.due(kind, now);
+        let mut any = false;
+        for (id, node) in due {
+            if !self.shared.is_scheduled(id) {
+                continue;
+            }
+            if let Some((_, l)) = self.lifecycles.iter().find(|(i, _)| *i == node) {
+                l.borrow_mut().punctuate(id, now);
+                any = true;
+            }
+            self.shared.reschedule(id, now);
+            self.handle_failure()?;
+        }
+        Ok(any)
+    }
+
+    /// Hands a failure recorded during the last step to its handler.
+    fn handle_failure(&mut self) -> Result<(), StreamsError> {
+        match self.shared.take_failure() {
+            None => Ok(()),
+            Some(Failure::Processing { node, error }) => {
+                self.respond(ErrorKind::Processing, &node, &*error).map_err(|r| match r {
+                    Refused::Failed(e) => e,
+                    Refused::Fail => {
+                        let at = match self.shared.record_metadata() {
+                            Some(m) => format!(" on {}-{}@{}", m.topic, m.partition, m.offset),
+                            None => " in a punctuation".to_string(),
+                        };
+                        StreamsError::Processing {
+                            task: self.id,
+                            node: node.to_string(),
+                            at,
+                            error,
+                        }
+                    }
+                })
+            }
+            Some(Failure::Production { node, topic, error }) => {
+                let err: Box<dyn std::error::Error + Send + Sync> = error.clone().into();
+                self.respond(ErrorKind::Production, &node, &*err).map_err(|r| match r {
+                    Refused::Failed(e) => e,
+                    Refused::Fail => StreamsError::Production {
+                        task: self.id,
+                        node: node.to_string(),
+                        topic: topic.to_string(),
+                        error,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Asks the handler for `kind` what to do; dead letters are written here.
+    fn respond(
+        &mut self,
+        kind: ErrorKind,
+        node: &str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Result<(), Refused> {
+        let raw = self.shared.raw.borrow().clone();
+        let handler = match kind {
+            ErrorKind::Deserialization => &self.handlers.deserialization,
+            ErrorKind::Processing => &self.handlers.processing,
+            _ => &self.handlers.production,
+        };
+        let ctx = ErrorContext { kind, task: self.id, node, record: raw.as_ref(), error };
+        match handler.handle(&ctx) {
+            ErrorResponse::Continue => Ok(()),
+            ErrorResponse::DeadLetter { topic } => {
+                let Some(raw) = raw else { return Ok(()) };
+                let dead = dead_letter(&topic, &raw, error);
+                self.shared.collector.borrow_mut().send(dead).map_err(|e| {
+                    Refused::Failed(StreamsError::Production {
+                        task: self.id,
+                        node: node.to_string(),
+                        topic,
+                        error: format!("writing a dead letter: {e}"),
+                    })
+                })
+            }
+            ErrorResponse::Fail => Err(Refused::Fail),
+        }
+    }
+
+    /// The offsets to commit (the next record to read per partition) that moved since the last
+    /// call, as `(topic, partition, offset)`.
+    pub(crate) fn take_commit_offsets(&mut self) -> Vec<(Arc<str>, i32, i64)> {
+        let mut out = Vec::new();
+        for (q, (offset, dirty)) in self.progress.iter_mut().enumerate() {
+            if let (Some(o), true) = (*offset, *dirty) {
+                let queue = &self.group.queues[q];
+                out.push((queue.topic.clone(), queue.partition, o));
+                *dirty = false;
+            }
+        }
+        out
+    }
+
+    /// Closes the processors and drops buffered records (a rebalance or shutdown).
+    pub(crate) fn close(&mut self) {
+        if self.state == TaskState::Closed {
+            return;
+        }
+        if matches!(self.state, TaskState::Running | TaskState::Restoring) {
+            let _ = self.transition(TaskState::Suspended);
+        }
+        for (_, l) in &self.lifecycles {
+            l.borrow_mut().close();
+        }
+        for q in &mut self.group.queues {
+            q.records.clear();
+        }
+        let _ = self.transition(TaskState::Closed);
+    }
+}
+
+/// The dead-letter record for `raw`: its original key, value and headers, plus KIP-1034's error
+/// headers.
+fn dead_letter(
+    topic: &str,
+    raw: &RawRecord,
+    error: &(dyn std::error::Error + 'static),
+) -> OutgoingRecord {
+    let mut headers = raw.headers.clone();
+    let h = |k: &str, v: String| Header { key: k.to_string(), value: Some(Bytes::from(v)) };
+    headers.push(h(dlq_headers::EXCEPTION, error_type_name(error)));
+    headers.push(h(dlq_headers::MESSAGE, error.to_string()));
+    headers.push(h(dlq_headers::TOPIC, raw.topic.to_string()));
+    headers.push(h(dlq_headers::PARTITION, raw.partition.to_string()));
+    headers.push(h(dlq_headers::OFFSET, raw.offset.to_string()));
+    OutgoingRecord {
+        topic: Arc::from(topic),
+        partition: None,
+        key: raw.key.clone(),
+        value: raw.value.clone(),
+        timestamp: raw.timestamp,
+        headers,
+    }
+}
+
+fn error_type_name(error: &(dyn std::error::Error + 'static)) -> String {
+    if error.is::<crate::serde::SerdeError>() {
+        "SerdeError".to_string()
+    } else {
+        "ProcessError".to_string()
+    }
+}
+
+impl Task {
+    /// Whether this task reads `topic` (by name or pattern).
+    pub(crate) fn reads(&mut self, topic: &Arc<str>) -> bool {
+        self.source_for(topic).is_some()
+    }
+}

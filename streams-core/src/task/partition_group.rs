@@ -1,0 +1,142 @@
+//! A task's input buffers: one queue per partition, drained in timestamp order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::time::RawRecord;
+
+#[derive(Debug)]
+pub(crate) struct PartitionQueue {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pub(crate) records: VecDeque<(RawRecord, i64)>,
+    /// The largest timestamp extracted in this partition so far (`-1` before the first).
+    pub(crate) partition_time: i64,
+    /// Wall-clock time since which the queue has been empty.
+    empty_since: Option<i64>,
+}
+
+/// The choice of the next record to process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Process the head of this queue.
+    Queue(usize),
+    /// Records are buffered, but a partition is empty and the task is still waiting for it.
+    Wait,
+    /// Nothing is buffered.
+    Empty,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PartitionGroup {
+    pub(crate) queues: Vec<PartitionQueue>,
+}
+
+impl PartitionGroup {
+    pub(crate) fn add_partition(&mut self, topic: Arc<str>, partition: i32) -> usize {
+        if let Some(i) = self.index(&topic, partition) {
+            return i;
+        }
+        self.queues.push(PartitionQueue {
+            topic,
+            partition,
+            records: VecDeque::new(),
+            partition_time: -1,
+            empty_since: None,
+        });
+        self.queues.len() - 1
+    }
+
+    pub(crate) fn index(&self, topic: &str, partition: i32) -> Option<usize> {
+        self.queues.iter().position(|q| q.partition == partition && &*q.topic == topic)
+    }
+
+    pub(crate) fn buffered(&self) -> usize {
+        self.queues.iter().map(|q| q.records.len()).sum()
+    }
+
+    /// Picks the partition whose head has the smallest timestamp. While another partition is
+    /// empty, waits up to `max_idle_ms` of wall-clock time for it (negative: never waits);
+    /// `force` processes what is there regardless.
+    pub(crate) fn next(&mut self, now: i64, max_idle_ms: i64, force: bool) -> Next {
+        let mut best: Option<(i64, usize)> = None;
+        let mut waiting = false;
+        for (i, q) in self.queues.iter_mut().enumerate() {
+            match q.records.front() {
+                Some((_, ts)) => {
+                    q.empty_since = None;
+                    if best.is_none_or(|(b, _)| *ts < b) {
+                        best = Some((*ts, i));
+                    }
+                }
+                None => {
+                    let since = *q.empty_since.get_or_insert(now);
+                    if max_idle_ms > 0 && now - since < max_idle_ms {
+                        waiting = true;
+                    }
+                }
+            }
+        }
+        match best {
+            None => Next::Empty,
+            Some(_) if waiting && !force => Next::Wait,
+            Some((_, i)) => Next::Queue(i),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(topic: &str, partition: i32, offset: i64) -> RawRecord {
+        RawRecord {
+            topic: Arc::from(topic),
+            partition,
+            offset,
+            timestamp: 0,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_smallest_head_timestamp_goes_first() {
+        let mut g = PartitionGroup::default();
+        let a = g.add_partition(Arc::from("a"), 0);
+        let b = g.add_partition(Arc::from("b"), 0);
+        g.queues[a].records.push_back((raw("a", 0, 0), 20));
+        g.queues[b].records.push_back((raw("b", 0, 0), 10));
+        assert_eq!(g.next(0, 0, false), Next::Queue(b));
+        g.queues[b].records.pop_front();
+        g.queues[b].records.push_back((raw("b", 0, 1), 30));
+        assert_eq!(g.next(0, 0, false), Next::Queue(a));
+    }
+
+    #[test]
+    fn an_empty_partition_is_waited_for_up_to_max_idle() {
+        let mut g = PartitionGroup::default();
+        let a = g.add_partition(Arc::from("a"), 0);
+        g.add_partition(Arc::from("b"), 0);
+        g.queues[a].records.push_back((raw("a", 0, 0), 5));
+        assert_eq!(g.next(1_000, 100, false), Next::Wait);
+        assert_eq!(g.next(1_050, 100, false), Next::Wait);
+        assert_eq!(g.next(1_050, 100, true), Next::Queue(a));
+        assert_eq!(g.next(1_100, 100, false), Next::Queue(a));
+        // Zero and negative idle times never wait.
+        let mut g2 = PartitionGroup::default();
+        let a = g2.add_partition(Arc::from("a"), 0);
+        g2.add_partition(Arc::from("b"), 0);
+        g2.queues[a].records.push_back((raw("a", 0, 0), 5));
+        assert_eq!(g2.next(0, 0, false), Next::Queue(a));
+        assert_eq!(g2.next(0, -1, false), Next::Queue(a));
+    }
+
+    #[test]
+    fn nothing_buffered_is_empty() {
+        let mut g = PartitionGroup::default();
+        g.add_partition(Arc::from("a"), 0);
+        assert_eq!(g.next(0, 100, false), Next::Empty);
+    }
+}

@@ -1,0 +1,320 @@
+//! The topology: a graph of sources, processors and sinks, and its split into sub-topologies.
+//!
+//! A [`Topology`] is a *description*: it holds a factory per node, and every task builds its own
+//! instances from them, so processors may keep per-task state. Nodes are added parents first, which
+//! keeps the graph acyclic; each parent-child link is type-checked when it is added.
+
+mod describe;
+mod diagram;
+mod factory;
+pub(crate) mod groups;
+pub(crate) mod spec;
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use describe::{
+    NodeDescription, NodeDescriptionKind, SubTopologyDescription, TopologyDescription,
+};
+pub use spec::{Sink, Source};
+
+pub(crate) use factory::{BuildCtx, BuiltNode, NodeFactory};
+
+use crate::error::TopologyError;
+use crate::processor::Processor;
+use crate::time::TimestampExtractor;
+
+/// The types a node takes or forwards, for checking links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TypeKey {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl TypeKey {
+    pub(crate) fn of<K: 'static, V: 'static>() -> Self {
+        Self { id: TypeId::of::<(K, V)>(), name: std::any::type_name::<(K, V)>() }
+    }
+}
+
+/// A topic a source reads or a sink writes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TopicRef {
+    /// The name as the topology gives it; internal topics get the application id prefixed.
+    pub(crate) name: String,
+    /// An internal (repartition) topic: `<application.id>-<name>`, created by the application.
+    pub(crate) internal: bool,
+}
+
+impl TopicRef {
+    pub(crate) fn resolve(&self, application_id: &str) -> String {
+        if self.internal { format!("{application_id}-{}", self.name) } else { self.name.clone() }
+    }
+}
+
+pub(crate) enum NodeKind {
+    Source {
+        topics: Vec<TopicRef>,
+        pattern: Option<regex::Regex>,
+        extractor: Option<Arc<dyn TimestampExtractor>>,
+    },
+    Processor {
+        stores: Vec<String>,
+    },
+    Sink {
+        /// `None`: the topic is chosen per record.
+        topic: Option<TopicRef>,
+        /// For per-record topics: the extractor's name, shown by `describe`.
+        extractor: Option<String>,
+    },
+}
+
+pub(crate) struct NodeSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: NodeKind,
+    pub(crate) parents: Vec<usize>,
+    pub(crate) children: Vec<usize>,
+    pub(crate) output: Option<TypeKey>,
+    pub(crate) factory: Arc<dyn NodeFactory>,
+}
+
+/// A topic the application creates and owns, named `<application.id>-<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InternalTopic {
+    pub(crate) name: String,
+    /// `None`: as many partitions as the upstream sub-topology's source topics have (the most).
+    pub(crate) partitions: Option<i32>,
+}
+
+/// A graph of sources, processors and sinks (Kafka's `Topology`).
+///
+/// ```
+/// use streams_core::{Processor, ProcessorContext, ProcessError, Record, Topology};
+///
+/// struct Upper;
+/// impl Processor<String, String> for Upper {
+///     fn process(&mut self, ctx: &mut ProcessorContext<String, String>, r: Record<String, String>)
+///         -> Result<(), ProcessError> {
+///         let v = r.value.to_uppercase();
+///         ctx.forward(r.with_value(v));
+///         Ok(())
+///     }
+/// }
+///
+/// let mut topology = Topology::new();
+/// topology
+///     .add_source::<String, String>("Source", &["input"]).unwrap()
+///     .add_processor("Upper", || Upper, &["Source"]).unwrap()
+///     .add_sink::<String, String>("Sink", "output", &["Upper"]).unwrap();
+/// assert!(topology.describe().to_string().contains("Processor: Upper (stores: [])"));
+/// ```
+#[derive(Default)]
+pub struct Topology {
+    pub(crate) nodes: Vec<NodeSpec>,
+    by_name: HashMap<Arc<str>, usize>,
+    pub(crate) internal_topics: Vec<InternalTopic>,
+}
+
+impl std::fmt::Debug for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.describe())
+    }
+}
+
+impl Topology {
+    /// An empty topology.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a source reading `topics` with the application's default serdes for `K` and `V`.
+    pub fn add_source<K: Clone + 'static, V: Clone + 'static>(
+        &mut self,
+        name: &str,
+        topics: &[&str],
+    ) -> Result<&mut Self, TopologyError> {
+        self.add_source_with(name, Source::<K, V>::topics(topics))
+    }
+
+    /// Adds a source as `source` describes it (topics or pattern, serdes, timestamp extractor).
+    pub fn add_source_with<K: Clone + 'static, V: Clone + 'static>(
+        &mut self,
+        name: &str,
+        source: Source<K, V>,
+    ) -> Result<&mut Self, TopologyError> {
+        self.check_new_name(name)?;
+        let (kind, factory) = source.into_parts(name)?;
+        if let NodeKind::Source { topics, .. } = &kind {
+            for t in topics {
+                if let Some(other) = self.source_of(t) {
+                    return Err(TopologyError::TopicReadTwice {
+                        topic: t.name.clone(),
+                        source_node: other.to_string(),
+                    });
+                }
+            }
+        }
+        self.push(name, kind, Vec::new(), Some(TypeKey::of::<K, V>()), factory);
+        Ok(self)
+    }
+
+    /// Adds a processor created per task by `supplier`, fed by `parents`.
+    pub fn add_processor<KIn, VIn, KOut, VOut, P>(
+        &mut self,
+        name: &str,
+        supplier: impl Fn() -> P + Send + Sync + 'static,
+        parents: &[&str],
+    ) -> Result<&mut Self, TopologyError>
+    where
+        KIn: 'static,
+        VIn: 'static,
+        KOut: Clone + 'static,
+        VOut: Clone + 'static,
+        P: Processor<KIn, VIn, KOut, VOut>,
+    {
+        self.check_new_name(name)?;
+        let parents = self.check_parents(name, parents, TypeKey::of::<KIn, VIn>())?;
+        let factory = factory::processor::<KIn, VIn, KOut, VOut, P>(supplier);
+        self.push(
+            name,
+            NodeKind::Processor { stores: Vec::new() },
+            parents,
+            Some(TypeKey::of::<KOut, VOut>()),
+            factory,
+        );
+        Ok(self)
+    }
+
+    /// Adds a sink writing to `topic` with the default serdes for `K` and `V`.
+    pub fn add_sink<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+        topic: &str,
+        parents: &[&str],
+    ) -> Result<&mut Self, TopologyError> {
+        self.add_sink_with(name, Sink::<K, V>::topic(topic), parents)
+    }
+
+    /// Adds a sink as `sink` describes it (topic or topic per record, serdes, partitioner).
+    pub fn add_sink_with<K: 'static, V: 'static>(
+        &mut self,
+        name: &str,
+        sink: Sink<K, V>,
+        parents: &[&str],
+    ) -> Result<&mut Self, TopologyError> {
+        self.check_new_name(name)?;
+        let parents = self.check_parents(name, parents, TypeKey::of::<K, V>())?;
+        let (kind, factory) = sink.into_parts();
+        self.push(name, kind, parents, None, factory);
+        Ok(self)
+    }
+
+    /// Declares an internal topic (`<application.id>-<name>`) that the application creates at
+    /// start, with `partitions` partitions or, with `None`, as many as the most any source topic
+    /// of the sub-topology writing it has. Sources and sinks refer to it with
+    /// [`Source::internal_topic`] and [`Sink::internal_topic`].
+    pub fn add_internal_topic(&mut self, name: &str, partitions: Option<i32>) -> &mut Self {
+        if !self.internal_topics.iter().any(|t| t.name == name) {
+            self.internal_topics.push(InternalTopic { name: name.to_string(), partitions });
+        }
+        self
+    }
+
+    /// Records that processor `processor` uses the store `store` (shown by `describe`; the store
+    /// itself arrives with the state-store work).
+    pub fn connect_store(
+        &mut self,
+        processor: &str,
+        store: &str,
+    ) -> Result<&mut Self, TopologyError> {
+        let i = *self.by_name.get(processor).ok_or_else(|| TopologyError::UnknownParent {
+            child: store.into(),
+            parent: processor.into(),
+        })?;
+        if let NodeKind::Processor { stores } = &mut self.nodes[i].kind {
+            if !stores.iter().any(|s| s == store) {
+                stores.push(store.to_string());
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether a node called `name` exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// The sub-topologies, processors, stores and topics, as Kafka Streams prints them.
+    pub fn describe(&self) -> TopologyDescription {
+        describe::describe(self)
+    }
+
+    fn check_new_name(&self, name: &str) -> Result<(), TopologyError> {
+        if self.by_name.contains_key(name) {
+            return Err(TopologyError::DuplicateName(name.to_string()));
+        }
+        Ok(())
+    }
+
+    fn check_parents(
+        &self,
+        child: &str,
+        parents: &[&str],
+        input: TypeKey,
+    ) -> Result<Vec<usize>, TopologyError> {
+        if parents.is_empty() {
+            return Err(TopologyError::NoParent(child.to_string()));
+        }
+        let mut out = Vec::with_capacity(parents.len());
+        for p in parents {
+            let i = *self.by_name.get(*p).ok_or_else(|| TopologyError::UnknownParent {
+                child: child.to_string(),
+                parent: p.to_string(),
+            })?;
+            let Some(output) = self.nodes[i].output else {
+                return Err(TopologyError::SinkAsParent(p.to_string()));
+            };
+            if output.id != input.id {
+                return Err(TopologyError::TypeMismatch {
+                    child: child.to_string(),
+                    parent: p.to_string(),
+                    expected: input.name,
+                    found: output.name,
+                });
+            }
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        kind: NodeKind,
+        parents: Vec<usize>,
+        output: Option<TypeKey>,
+        factory: Arc<dyn NodeFactory>,
+    ) {
+        let index = self.nodes.len();
+        let name: Arc<str> = Arc::from(name);
+        for &p in &parents {
+            self.nodes[p].children.push(index);
+        }
+        self.by_name.insert(name.clone(), index);
+        self.nodes.push(NodeSpec { name, kind, parents, children: Vec::new(), output, factory });
+    }
+
+    fn source_of(&self, topic: &TopicRef) -> Option<&str> {
+        self.nodes.iter().find_map(|n| match &n.kind {
+            NodeKind::Source { topics, .. } if topics.contains(topic) => Some(&*n.name),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+}

@@ -1,4 +1,61 @@
-//! The typed DSL that applications import: `StreamsBuilder`, `KStream`, `KTable` and serdes.
+//! The typed DSL applications import: [`StreamsBuilder`], [`KStream`], serdes, and (in the
+//! [`prelude`]) everything an application needs in one `use`.
 //!
-//! This crate is laid out in the workspace but holds no DSL yet; it arrives with the streams-dsl work
-//! (see `ARCHITECTURE.md`).
+//! Operators follow Kafka Streams: names, generated processor names (`KSTREAM-FILTER-0000000002`),
+//! repartition topics and `describe()` output match, so a topology reads the same as its Java
+//! twin. Each operator lives in its own file under `kstream/`, with its processor and a runnable
+//! example.
+//!
+//! ```
+//! use streams_dsl::prelude::*;
+//!
+//! let builder = StreamsBuilder::new();
+//! builder
+//!     .stream::<String, String>("input")
+//!     .map_values(|v| v.to_uppercase())
+//!     .filter(|_, v| !v.is_empty())
+//!     .to("output");
+//! let topology = builder.build()?;
+//! assert_eq!(
+//!     topology.describe().to_string(),
+//!     "Topologies:
+//!    Sub-topology: 0
+//!     Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+//!       --> KSTREAM-MAPVALUES-0000000001
+//!     Processor: KSTREAM-MAPVALUES-0000000001 (stores: [])
+//!       --> KSTREAM-FILTER-0000000002
+//!       <-- KSTREAM-SOURCE-0000000000
+//!     Processor: KSTREAM-FILTER-0000000002 (stores: [])
+//!       --> KSTREAM-SINK-0000000003
+//!       <-- KSTREAM-MAPVALUES-0000000001
+//!     Sink: KSTREAM-SINK-0000000003 (topic: output)
+//!       <-- KSTREAM-FILTER-0000000002
+//!
+//! "
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod builder;
+mod config;
+mod kstream;
+mod serdes;
+
+pub use builder::StreamsBuilder;
+pub use config::{Consumed, Named, Printed, Produced, Repartitioned};
+pub use kstream::{Branched, BranchedKStream, KStream};
+pub use serdes::{BincodeSerde, JsonSerde, ProstSerde};
+
+/// Everything an application needs, in one `use streams_dsl::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        BincodeSerde, Branched, BranchedKStream, Consumed, JsonSerde, KStream, Named, Printed,
+        Produced, ProstSerde, Repartitioned, StreamsBuilder,
+    };
+    pub use streams_core::{
+        DeadLetterQueue, ErrorHandler, ErrorResponse, LogAndContinue, LogAndFail, ProcessError,
+        ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, Record, RecordMetadata,
+        Serde, SerdeError, Serdes, StreamsConfig, StreamsError, TaskId, TestInputTopic,
+        TestOutputTopic, TestRecord, TimestampExtractor, Topology, TopologyTestDriver,
+    };
+}

@@ -1,0 +1,136 @@
+//! `StreamsBuilder`: where a DSL topology starts, and the name counter every operator draws from.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use streams_core::{Source, Topology, TopologyError};
+
+use crate::config::Consumed;
+use crate::kstream::KStream;
+
+/// What the builder and every stream built from it share.
+pub(crate) struct BuilderState {
+    pub(crate) topology: Topology,
+    /// Kafka's one counter per builder for generated processor and store names.
+    index: usize,
+    /// The first error; `build` returns it.
+    pub(crate) error: Option<TopologyError>,
+}
+
+impl BuilderState {
+    /// The next generated name: `prefix` and the counter, zero-padded to ten digits
+    /// (`KSTREAM-MAPVALUES-0000000001`).
+    pub(crate) fn new_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}{:010}", self.index);
+        self.index += 1;
+        name
+    }
+
+    /// Keeps the first error of a topology call.
+    pub(crate) fn record<T>(&mut self, result: Result<T, TopologyError>) {
+        if let Err(e) = result {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+pub(crate) type Shared = Rc<RefCell<BuilderState>>;
+
+/// Builds a topology with the DSL (Kafka's `StreamsBuilder`).
+///
+/// ```
+/// use streams_dsl::prelude::*;
+///
+/// let builder = StreamsBuilder::new();
+/// builder
+///     .stream::<Option<String>, String>("sentences")
+///     .flat_map_values(|line| line.split(' ').map(str::to_string).collect::<Vec<_>>())
+///     .filter(|_, word| !word.is_empty())
+///     .to("words");
+/// let topology = builder.build().unwrap();
+/// assert_eq!(topology.describe().subtopologies.len(), 1);
+/// ```
+pub struct StreamsBuilder {
+    state: Shared,
+}
+
+impl std::fmt::Debug for StreamsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamsBuilder").finish_non_exhaustive()
+    }
+}
+
+impl Default for StreamsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self {
+            state: Rc::new(RefCell::new(BuilderState {
+                topology: Topology::new(),
+                index: 0,
+                error: None,
+            })),
+        }
+    }
+
+    /// A stream of the records of `topic`, with the default serdes for `K` and `V`.
+    pub fn stream<K: Clone + 'static, V: Clone + 'static>(&self, topic: &str) -> KStream<K, V> {
+        self.stream_with(&[topic], Consumed::default())
+    }
+
+    /// A stream of the records of several topics.
+    pub fn stream_from<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        topics: &[&str],
+    ) -> KStream<K, V> {
+        self.stream_with(topics, Consumed::default())
+    }
+
+    /// A stream of the records of every topic whose whole name matches the regular expression
+    /// `pattern`, including topics created later.
+    pub fn stream_pattern<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        pattern: &str,
+        consumed: Consumed<K, V>,
+    ) -> KStream<K, V> {
+        self.add_source(Source::pattern(pattern), consumed)
+    }
+
+    /// A stream of `topics` with serdes, a name or a timestamp extractor from `consumed`.
+    pub fn stream_with<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        topics: &[&str],
+        consumed: Consumed<K, V>,
+    ) -> KStream<K, V> {
+        self.add_source(Source::topics(topics), consumed)
+    }
+
+    fn add_source<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        source: Source<K, V>,
+        consumed: Consumed<K, V>,
+    ) -> KStream<K, V> {
+        let mut st = self.state.borrow_mut();
+        let generated = st.new_name("KSTREAM-SOURCE-");
+        let name = consumed.name.clone().unwrap_or(generated);
+        let (source, key_serde, value_serde) = consumed.apply(source);
+        let result = st.topology.add_source_with(&name, source).map(|_| ());
+        st.record(result);
+        drop(st);
+        KStream::new(self.state.clone(), name, key_serde, value_serde)
+    }
+
+    /// The topology built so far, or the first error any operation met (a duplicate name, say).
+    pub fn build(self) -> Result<Topology, TopologyError> {
+        let mut st = self.state.borrow_mut();
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        Ok(std::mem::take(&mut st.topology))
+    }
+}

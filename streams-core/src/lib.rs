@@ -32,6 +32,8 @@
 //! assert_eq!(driver.output_topic::<String, String>("greetings").read_value().as_deref(), Some("hello, ada"));
 //! ```
 
+mod app;
+mod client;
 mod config;
 mod error;
 mod handlers;
@@ -40,9 +42,14 @@ mod record;
 mod serde;
 mod task;
 mod test_driver;
+mod thread;
 mod time;
 mod topology;
 
+pub use app::{
+    KafkaStreams, State, StateListener, StreamThreadExceptionResponse, ThreadMetadata,
+    UncaughtExceptionHandler,
+};
 pub use config::{ProcessingGuarantee, StreamsConfig};
 pub use error::{StreamsError, TopologyError};
 pub use handlers::{

@@ -253,6 +253,8 @@ struct Inner {
     next_batch_id: AtomicU64,
     in_flight: AtomicU64,
     idle: Notify,
+    /// The first failed delivery since [`Producer::take_send_error`] last looked.
+    send_error: Mutex<Option<Error>>,
 }
 
 /// An in-process producer. Cheap to clone; all clones share batches and threads.
@@ -276,6 +278,7 @@ impl Producer {
             next_batch_id: AtomicU64::new(0),
             in_flight: AtomicU64::new(0),
             idle: Notify::new(),
+            send_error: Mutex::new(None),
         });
         let (ack_tx, ack_rx) = std::sync::mpsc::channel();
         let weak = Arc::downgrade(&inner);
@@ -436,6 +439,13 @@ impl Producer {
         Ok(())
     }
 
+    /// The first delivery that failed since the last call, if any. With [`Producer::flush`] this
+    /// tells a caller that does not keep every [`DeliveryFuture`] whether everything it sent
+    /// before the flush was acknowledged.
+    pub fn take_send_error(&self) -> Option<Error> {
+        self.inner.send_error.lock().take()
+    }
+
     /// Ships every open batch and waits until all shipped records are acknowledged or failed.
     pub async fn flush(&self) -> Result<()> {
         let open: Vec<(Arc<str>, i32)> = {
@@ -539,9 +549,13 @@ fn acker_loop(rx: std::sync::mpsc::Receiver<Ack>, inner: std::sync::Weak<Inner>)
     while let Ok((partition, result, completion)) = rx.recv() {
         let result =
             result.and_then(|info| partition.wait_durable(info.last_offset + 1).map(|_| info));
+        let failed = result.as_ref().err().map(Error::duplicate);
         completion.0.complete(result.map(|info| (info.base_offset, info.log_append_time)));
         drop(completion);
         if let Some(inner) = inner.upgrade() {
+            if let Some(e) = failed {
+                inner.send_error.lock().get_or_insert(e);
+            }
             if inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
                 inner.idle.notify_waiters();
             }

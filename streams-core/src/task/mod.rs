@@ -5,6 +5,7 @@
 //! choosing the buffered record with the smallest timestamp, and reports the offsets it has
 //! finished so that commits never cover a record that was not processed.
 
+pub(crate) mod assignor;
 pub(crate) mod partition_group;
 pub(crate) mod shared;
 mod state;
@@ -179,10 +180,6 @@ impl Task {
             },
             max_idle_ms: config.max_task_idle_ms,
         })
-    }
-
-    pub(crate) fn state(&self) -> TaskState {
-        self.state
     }
 
     fn transition(&mut self, to: TaskState) -> Result<(), StreamsError> {

@@ -8,6 +8,7 @@ mod describe;
 mod diagram;
 mod factory;
 pub(crate) mod groups;
+pub(crate) mod internal_topics;
 pub(crate) mod spec;
 
 use std::any::TypeId;
@@ -312,9 +313,5 @@ impl Topology {
             NodeKind::Source { topics, .. } if topics.contains(topic) => Some(&*n.name),
             _ => None,
         })
-    }
-
-    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
-        self.by_name.get(name).copied()
     }
 }

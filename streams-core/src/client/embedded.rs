@@ -1,0 +1,175 @@
+//! The embedded broker behind the runtime's client traits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker_embedded::{
+    AssignmentStrategy, Broker, Consumer, ConsumerConfig, NewTopic, OffsetAndMetadata, OffsetReset,
+    Producer, ProducerConfig, ProducerRecord, TopicPartition,
+};
+use tokio::runtime::Handle;
+
+use crate::client::{Backend, BackendConsumer, BackendProducer};
+use crate::error::StreamsError;
+use crate::task::shared::OutgoingRecord;
+use crate::time::RawRecord;
+
+/// The embedded broker, driven from stream threads through a Tokio runtime handle.
+#[derive(Clone)]
+pub(crate) struct EmbeddedBackend {
+    broker: Broker,
+    rt: Handle,
+}
+
+impl EmbeddedBackend {
+    pub(crate) fn new(broker: Broker, rt: Handle) -> Self {
+        Self { broker, rt }
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn partition_count(&self, topic: &str) -> Result<Option<i32>, StreamsError> {
+        match self.broker.admin().describe_topic(topic) {
+            Ok(d) => Ok(Some(d.partitions.len() as i32)),
+            Err(broker_embedded::Error::UnknownTopic(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) -> Result<(), StreamsError> {
+        if self.partition_count(topic)?.is_some() {
+            return Ok(());
+        }
+        let mut t = NewTopic::new(topic, partitions);
+        for (k, v) in configs {
+            t = t.config(*k, *v);
+        }
+        match self.rt.block_on(self.broker.admin().create_topic(t)) {
+            Ok(()) | Err(broker_embedded::Error::TopicExists(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn list_topics(&self) -> Result<Vec<String>, StreamsError> {
+        Ok(self.broker.admin().list_topics())
+    }
+
+    fn consumer(
+        &self,
+        group: &str,
+        client_id: &str,
+        assignor: Arc<dyn broker_embedded::Assignor>,
+        max_poll_records: usize,
+    ) -> Result<Box<dyn BackendConsumer>, StreamsError> {
+        let mut config = ConsumerConfig::group(group)
+            .assignment_strategies(vec![AssignmentStrategy::Custom(assignor)])
+            // Kafka Streams reads from the beginning when a partition has no committed offset.
+            .offset_reset(OffsetReset::Earliest)
+            .session_timeout(Duration::from_secs(10), Duration::from_secs(1));
+        config.client_id = client_id.to_string();
+        config.max_poll_records = max_poll_records;
+        let consumer = self.broker.consumer(config)?;
+        Ok(Box::new(EmbeddedConsumer { consumer, rt: self.rt.clone() }))
+    }
+
+    fn producer(&self, _client_id: &str) -> Result<Box<dyn BackendProducer>, StreamsError> {
+        let producer = self.broker.producer(
+            ProducerConfig::default().linger(Duration::from_millis(5)).batch_size(256 << 10),
+        )?;
+        Ok(Box::new(EmbeddedProducer { producer, rt: self.rt.clone() }))
+    }
+}
+
+struct EmbeddedConsumer {
+    consumer: Consumer,
+    rt: Handle,
+}
+
+impl BackendConsumer for EmbeddedConsumer {
+    fn subscribe(&mut self, topics: &[String]) -> Result<(), StreamsError> {
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        Ok(self.rt.block_on(self.consumer.subscribe(&topics))?)
+    }
+
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError> {
+        let records = self.rt.block_on(self.consumer.poll(timeout))?;
+        Ok(records
+            .into_iter()
+            .map(|r| RawRecord {
+                topic: r.topic,
+                partition: r.partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+            })
+            .collect())
+    }
+
+    fn assignment(&self) -> Vec<(Arc<str>, i32)> {
+        self.consumer
+            .assignment()
+            .into_iter()
+            .map(|tp| (Arc::from(tp.topic.as_str()), tp.partition))
+            .collect()
+    }
+
+    fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let offsets = offsets
+            .iter()
+            .map(|(t, p, o)| (TopicPartition::new(t.to_string(), *p), OffsetAndMetadata::new(*o)))
+            .collect();
+        Ok(self.rt.block_on(self.consumer.commit_sync(Some(offsets)))?)
+    }
+
+    fn close(&mut self) -> Result<(), StreamsError> {
+        Ok(self.rt.block_on(self.consumer.close())?)
+    }
+}
+
+struct EmbeddedProducer {
+    producer: Producer,
+    rt: Handle,
+}
+
+impl BackendProducer for EmbeddedProducer {
+    fn send(&mut self, records: Vec<OutgoingRecord>) -> Result<(), StreamsError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let producer = &self.producer;
+        self.rt.block_on(async {
+            for r in records {
+                let record = ProducerRecord {
+                    topic: std::borrow::Cow::Owned(r.topic.to_string()),
+                    partition: r.partition,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                    timestamp: Some(r.timestamp),
+                };
+                // The delivery outcome is collected by `flush`.
+                let _delivery = producer.send(record).await?;
+            }
+            Ok::<(), broker_embedded::Error>(())
+        })?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamsError> {
+        self.rt.block_on(self.producer.flush())?;
+        match self.producer.take_send_error() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The runtime's view of the log: a small synchronous client abstraction.
+//!
+//! Stream threads are plain OS threads that process records synchronously; they reach the log
+//! through these traits. The embedded broker is the one implementation so far; a Kafka-cluster
+//! implementation (librdkafka) plugs in behind the same traits.
+
+mod embedded;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) use embedded::EmbeddedBackend;
+
+use crate::error::StreamsError;
+use crate::task::shared::OutgoingRecord;
+use crate::time::RawRecord;
+
+/// Topic administration and client creation.
+pub(crate) trait Backend: Send + Sync {
+    /// The partition count of `topic`, or `None` if it does not exist.
+    fn partition_count(&self, topic: &str) -> Result<Option<i32>, StreamsError>;
+    /// Creates `topic` unless it exists.
+    fn create_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) -> Result<(), StreamsError>;
+    /// Every topic name.
+    fn list_topics(&self) -> Result<Vec<String>, StreamsError>;
+    /// A consumer in group `group` whose partitions are assigned by `assignor`.
+    fn consumer(
+        &self,
+        group: &str,
+        client_id: &str,
+        assignor: Arc<dyn broker_embedded::Assignor>,
+        max_poll_records: usize,
+    ) -> Result<Box<dyn BackendConsumer>, StreamsError>;
+    /// A producer.
+    fn producer(&self, client_id: &str) -> Result<Box<dyn BackendProducer>, StreamsError>;
+}
+
+/// A group member reading its assigned partitions.
+pub(crate) trait BackendConsumer: Send {
+    fn subscribe(&mut self, topics: &[String]) -> Result<(), StreamsError>;
+    /// Records of assigned partitions; also keeps the membership alive.
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError>;
+    /// The partitions assigned now.
+    fn assignment(&self) -> Vec<(Arc<str>, i32)>;
+    /// Commits `(topic, partition, next offset)` for the group; durable on return.
+    fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError>;
+    /// Leaves the group.
+    fn close(&mut self) -> Result<(), StreamsError>;
+}
+
+/// Writes records; `flush` waits for every record sent so far and reports failed deliveries.
+pub(crate) trait BackendProducer: Send {
+    fn send(&mut self, records: Vec<OutgoingRecord>) -> Result<(), StreamsError>;
+    /// Waits until everything sent is acknowledged; the error of the first failed delivery since
+    /// the last flush, if any.
+    fn flush(&mut self) -> Result<(), StreamsError>;
+}

@@ -1,0 +1,281 @@
+//! Stream threads: each is one group member that owns a set of tasks, polls their partitions,
+//! processes records in timestamp order per task, punctuates, and commits on the interval.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::app::{AppKey, AppShared};
+use crate::client::{Backend, BackendConsumer, BackendProducer};
+use crate::config::StreamsConfig;
+use crate::error::StreamsError;
+use crate::handlers::{ErrorContext, ErrorKind, ErrorResponse};
+use crate::task::assignor::TaskAssignor;
+use crate::task::shared::{OutgoingRecord, RecordCollector};
+use crate::task::{Task, TaskId};
+use crate::time::{Clock, SystemClock};
+use crate::topology::Topology;
+use crate::topology::groups::SubTopology;
+
+/// What every stream thread of an application needs.
+pub(crate) struct ThreadContext {
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) subs: Arc<Vec<SubTopology>>,
+    pub(crate) config: StreamsConfig,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) assignor: Arc<TaskAssignor>,
+    /// Every topic the application reads (pattern matches resolved at start).
+    pub(crate) subscribe: Vec<String>,
+    pub(crate) instance: String,
+}
+
+/// Runs stream threads in `slot` until shutdown; a failed thread is replaced if the handler says
+/// so (a new member with a new name), else the application is told to stop.
+pub(crate) fn supervise(ctx: Arc<ThreadContext>, app: Arc<AppShared>, key: AppKey, slot: usize) {
+    loop {
+        let number = app.next_thread_number();
+        let name = format!("{}-{}-StreamThread-{number}", ctx.config.application_id, ctx.instance);
+        app.rename_thread(slot, name.clone());
+        let span = tracing::info_span!("stream_thread", thread = %name);
+        let _enter = span.enter();
+        let result = StreamThread::new(&ctx, &app, slot, &name).and_then(|mut t| {
+            let r = t.run();
+            t.shutdown(r.is_ok());
+            r
+        });
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                if !app.thread_failed(&key, &e) {
+                    break;
+                }
+                tracing::warn!("replacing the failed stream thread");
+            }
+        }
+    }
+    app.thread_status(slot, Vec::new(), true);
+    app.thread_exited();
+}
+
+/// Buffers a thread's output until it is handed to the producer.
+struct ThreadCollector {
+    out: Rc<RefCell<Vec<OutgoingRecord>>>,
+    backend: Arc<dyn Backend>,
+    /// Partition counts looked up so far (for stream partitioners).
+    counts: RefCell<HashMap<String, Option<i32>>>,
+}
+
+impl RecordCollector for ThreadCollector {
+    fn send(&mut self, record: OutgoingRecord) -> Result<(), String> {
+        self.out.borrow_mut().push(record);
+        Ok(())
+    }
+
+    fn partition_count(&self, topic: &str) -> Option<i32> {
+        if let Some(c) = self.counts.borrow().get(topic) {
+            return *c;
+        }
+        let c = self.backend.partition_count(topic).ok().flatten();
+        self.counts.borrow_mut().insert(topic.to_string(), c);
+        c
+    }
+}
+
+struct StreamThread<'a> {
+    ctx: &'a ThreadContext,
+    app: &'a AppShared,
+    slot: usize,
+    consumer: Box<dyn BackendConsumer>,
+    producer: Box<dyn BackendProducer>,
+    tasks: BTreeMap<TaskId, Task>,
+    /// Which task reads each assigned partition.
+    owner: HashMap<(Arc<str>, i32), TaskId>,
+    out: Rc<RefCell<Vec<OutgoingRecord>>>,
+    clock: Arc<dyn Clock>,
+    last_commit: Instant,
+}
+
+impl<'a> StreamThread<'a> {
+    fn new(
+        ctx: &'a ThreadContext,
+        app: &'a AppShared,
+        slot: usize,
+        name: &str,
+    ) -> Result<Self, StreamsError> {
+        let mut consumer = ctx.backend.consumer(
+            &ctx.config.application_id,
+            name,
+            ctx.assignor.clone(),
+            ctx.config.max_poll_records,
+        )?;
+        consumer.subscribe(&ctx.subscribe)?;
+        let producer = ctx.backend.producer(name)?;
+        Ok(Self {
+            ctx,
+            app,
+            slot,
+            consumer,
+            producer,
+            tasks: BTreeMap::new(),
+            owner: HashMap::new(),
+            out: Rc::new(RefCell::new(Vec::new())),
+            clock: Arc::new(SystemClock),
+            last_commit: Instant::now(),
+        })
+    }
+
+    fn run(&mut self) -> Result<(), StreamsError> {
+        let config = &self.ctx.config;
+        while !self.app.shutdown.load(Ordering::SeqCst) {
+            let busy = self.tasks.values().any(|t| t.buffered() > 0);
+            let timeout = if busy { Duration::ZERO } else { config.poll_interval };
+            let records = self.consumer.poll(timeout)?;
+            self.reconcile()?;
+            for r in records {
+                let Some(id) = self.owner.get(&(r.topic.clone(), r.partition)) else { continue };
+                if let Some(task) = self.tasks.get_mut(id) {
+                    task.add_record(r)?;
+                }
+            }
+            let now = self.clock.now_ms();
+            let budget = config.max_poll_records.max(1);
+            for task in self.tasks.values_mut() {
+                for _ in 0..budget {
+                    if !task.process(now, false)? {
+                        break;
+                    }
+                }
+                task.punctuate_wall_clock(now)?;
+            }
+            self.send_output()?;
+            if self.last_commit.elapsed() >= config.commit_interval {
+                self.commit()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Matches the tasks to the assignment: closes tasks whose partitions went away (their
+    /// progress since the last commit is processed again by the new owner) and creates the new ones.
+    fn reconcile(&mut self) -> Result<(), StreamsError> {
+        let assigned = self.consumer.assignment();
+        let mut wanted: BTreeMap<TaskId, Vec<(Arc<str>, i32)>> = BTreeMap::new();
+        for (topic, p) in assigned {
+            if let Some(sub) = self.ctx.assignor.subtopology_of(&topic) {
+                wanted.entry(TaskId::new(sub, p)).or_default().push((topic, p));
+            }
+        }
+        let same = wanted.len() == self.tasks.len()
+            && wanted.iter().all(|(id, parts)| {
+                self.tasks.get(id).is_some_and(|t| t.partitions().count() == parts.len())
+            });
+        if same {
+            if !self.app.shared_running(self.slot) {
+                self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), true);
+            }
+            return Ok(());
+        }
+        self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), false);
+        let gone: Vec<TaskId> =
+            self.tasks.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+        for id in gone {
+            if let Some(mut t) = self.tasks.remove(&id) {
+                tracing::info!(task = %id, "task moved away; closing it");
+                t.close();
+            }
+        }
+        self.owner.clear();
+        for (id, parts) in wanted {
+            for (t, p) in &parts {
+                self.owner.insert((t.clone(), *p), id);
+            }
+            if self.tasks.get(&id).is_some_and(|t| t.partitions().count() == parts.len()) {
+                continue;
+            }
+            if let Some(mut old) = self.tasks.remove(&id) {
+                old.close();
+            }
+            let Some(sub) = self.ctx.subs.get(id.subtopology as usize) else { continue };
+            let collector = ThreadCollector {
+                out: self.out.clone(),
+                backend: self.ctx.backend.clone(),
+                counts: RefCell::new(HashMap::new()),
+            };
+            let mut task = Task::new(
+                &self.ctx.topology,
+                sub,
+                id,
+                &parts,
+                &self.ctx.config,
+                self.clock.clone(),
+                Box::new(collector),
+            )?;
+            task.initialize()?;
+            tracing::info!(task = %id, partitions = parts.len(), "task created");
+            self.tasks.insert(id, task);
+        }
+        self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), true);
+        Ok(())
+    }
+
+    fn send_output(&mut self) -> Result<(), StreamsError> {
+        let out = std::mem::take(&mut *self.out.borrow_mut());
+        self.producer.send(out)
+    }
+
+    /// At-least-once commit: everything produced so far is acknowledged before the input
+    /// offsets that led to it are committed.
+    fn commit(&mut self) -> Result<(), StreamsError> {
+        self.send_output()?;
+        if let Err(e) = self.producer.flush() {
+            let ctx = ErrorContext {
+                kind: ErrorKind::Production,
+                task: TaskId::new(0, -1),
+                node: "producer",
+                record: None,
+                error: &e,
+            };
+            match self.ctx.config.production_error_handler.handle(&ctx) {
+                ErrorResponse::Fail => return Err(e),
+                _ => {
+                    tracing::warn!(error = %e, "a delivery failed; continuing as the production handler says")
+                }
+            }
+        }
+        let offsets: Vec<(Arc<str>, i32, i64)> =
+            self.tasks.values_mut().flat_map(|t| t.take_commit_offsets()).collect();
+        if let Err(e) = self.consumer.commit(&offsets) {
+            if matches!(e, StreamsError::Broker(broker_embedded::Error::Group { .. })) {
+                // The group moved on (this member was fenced or a rebalance began): the tasks now
+                // belong elsewhere; close them and rejoin on the next poll.
+                tracing::warn!(error = %e, "commit refused by the group; closing tasks to rejoin");
+                for (_, mut t) in std::mem::take(&mut self.tasks) {
+                    t.close();
+                }
+                self.owner.clear();
+            } else {
+                return Err(e);
+            }
+        }
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    /// Commits (after a clean run), closes the tasks and leaves the group.
+    fn shutdown(&mut self, clean: bool) {
+        if clean {
+            if let Err(e) = self.commit() {
+                tracing::warn!(error = %e, "final commit failed");
+            }
+        }
+        for (_, mut t) in std::mem::take(&mut self.tasks) {
+            t.close();
+        }
+        if let Err(e) = self.consumer.close() {
+            tracing::warn!(error = %e, "leaving the group failed");
+        }
+    }
+}

@@ -53,9 +53,10 @@ pub mod prelude {
         Produced, ProstSerde, Repartitioned, StreamsBuilder,
     };
     pub use streams_core::{
-        DeadLetterQueue, ErrorHandler, ErrorResponse, LogAndContinue, LogAndFail, ProcessError,
-        ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, Record, RecordMetadata,
-        Serde, SerdeError, Serdes, StreamsConfig, StreamsError, TaskId, TestInputTopic,
-        TestOutputTopic, TestRecord, TimestampExtractor, Topology, TopologyTestDriver,
+        DeadLetterQueue, ErrorHandler, ErrorResponse, KafkaStreams, LogAndContinue, LogAndFail,
+        ProcessError, ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, Record,
+        RecordMetadata, Serde, SerdeError, Serdes, State, StreamThreadExceptionResponse,
+        StreamsConfig, StreamsError, TaskId, TestInputTopic, TestOutputTopic, TestRecord,
+        ThreadMetadata, TimestampExtractor, Topology, TopologyTestDriver,
     };
 }

@@ -1,10 +1,9 @@
 //! `Topology::describe()`: the text Kafka Streams prints for a topology, character for character.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use crate::topology::groups::sub_topologies;
-use crate::topology::{NodeKind, Topology};
+use crate::topology::{NodeKind, Topology, java_order};
 
 /// A node as described: its kind, name, what it reads or writes, and its neighbours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,11 +12,10 @@ pub struct NodeDescription {
     pub name: String,
     /// What kind of node, with its topics or stores.
     pub kind: NodeDescriptionKind,
-    /// Children, in Kafka's order (larger sub-tree first, then by name).
+    /// Children, in the order Kafka prints them.
     pub successors: Vec<String>,
-    /// Parents, in the same order.
+    /// Parents, in the order Kafka prints them.
     pub predecessors: Vec<String>,
-    size: usize,
 }
 
 /// The kind of a described node.
@@ -62,58 +60,76 @@ pub struct TopologyDescription {
     pub subtopologies: Vec<SubTopologyDescription>,
 }
 
-/// Kafka's `NodeComparator`: the node with the larger sub-tree first, then by name.
-fn kafka_order(a: &NodeDescription, b: &NodeDescription) -> Ordering {
-    b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name))
-}
-
 pub(crate) fn describe(topology: &Topology) -> TopologyDescription {
     let nodes = &topology.nodes;
-    // Sub-tree sizes: a node counts itself and every node below it, once per path.
-    let mut size = vec![0usize; nodes.len()];
-    for i in (0..nodes.len()).rev() {
-        size[i] = 1 + nodes[i].children.iter().map(|&c| size[c]).sum::<usize>();
-    }
-    let order_names = |list: &[usize]| -> Vec<String> {
-        let mut v: Vec<usize> = list.to_vec();
-        v.sort_by(|&a, &b| size[b].cmp(&size[a]).then_with(|| nodes[a].name.cmp(&nodes[b].name)));
-        v.into_iter().map(|i| nodes[i].name.to_string()).collect()
-    };
     let subtopologies = sub_topologies(nodes)
         .into_iter()
         .map(|g| {
-            let mut described: Vec<NodeDescription> = g
+            // The sub-topology as Kafka's describe loop sees it: nodes in the order they were
+            // added, parents in the order they were given.
+            let local: Vec<(&str, Vec<usize>)> = g
                 .nodes
                 .iter()
                 .map(|&i| {
+                    let parents = nodes[i]
+                        .parents
+                        .iter()
+                        .filter_map(|p| g.nodes.iter().position(|n| n == p))
+                        .collect();
+                    (&*nodes[i].name, parents)
+                })
+                .collect();
+            let sizes = java_order::subtree_sizes(&local);
+            let arrows = java_order::arrow_orders(&local);
+            let name_of = |list: &[usize]| -> Vec<String> {
+                list.iter().map(|&l| local[l].0.to_string()).collect()
+            };
+            let mut described: Vec<(usize, NodeDescription)> = g
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(l, &i)| {
                     let n = &nodes[i];
                     let kind = match &n.kind {
                         NodeKind::Source { topics, pattern, .. } => NodeDescriptionKind::Source {
-                            topics: topics.iter().map(|t| t.name.clone()).collect(),
+                            topics: java_set(topics.iter().map(|t| t.name.as_str())),
                             pattern: pattern.as_ref().map(|p| strip_anchors(p.as_str())),
                         },
-                        NodeKind::Processor { stores } => {
-                            NodeDescriptionKind::Processor { stores: stores.clone() }
-                        }
+                        NodeKind::Processor { stores } => NodeDescriptionKind::Processor {
+                            stores: java_set(stores.iter().map(String::as_str)),
+                        },
                         NodeKind::Sink { topic, extractor } => NodeDescriptionKind::Sink {
                             topic: topic.as_ref().map(|t| t.name.clone()),
                             extractor: extractor.clone(),
                         },
                     };
-                    NodeDescription {
+                    let (succ, pred) = &arrows[l];
+                    let d = NodeDescription {
                         name: n.name.to_string(),
                         kind,
-                        successors: order_names(&n.children),
-                        predecessors: order_names(&n.parents),
-                        size: size[i],
-                    }
+                        successors: name_of(succ),
+                        predecessors: name_of(pred),
+                    };
+                    (sizes[l], d)
                 })
                 .collect();
-            described.sort_by(kafka_order);
-            SubTopologyDescription { id: g.id, nodes: described }
+            // Kafka's `NodeComparator` on final sizes: larger sub-tree first, then by name.
+            described.sort_by(|(sa, a), (sb, b)| {
+                sb.cmp(sa).then_with(|| java_order::java_compare(&a.name, &b.name))
+            });
+            SubTopologyDescription {
+                id: g.id,
+                nodes: described.into_iter().map(|(_, d)| d).collect(),
+            }
         })
         .collect();
     TopologyDescription { subtopologies }
+}
+
+/// A list printed as Kafka prints `new HashSet<>(list)`: in Java's hash-set iteration order.
+fn java_set<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let items: Vec<&str> = items.collect();
+    java_order::hash_set_copy_order(&items).into_iter().map(|i| items[i].to_string()).collect()
 }
 
 /// The user's pattern, without the anchors added to match whole names.

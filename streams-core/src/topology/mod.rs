@@ -9,6 +9,7 @@ mod diagram;
 mod factory;
 pub(crate) mod groups;
 pub(crate) mod internal_topics;
+pub(crate) mod java_order;
 pub(crate) mod spec;
 
 use std::any::TypeId;

@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use streams_core::{Serde, SharedSerde, Sink, Source, TimestampExtractor};
 
+/// A configured source and the serdes a stream built on it carries on.
+pub(crate) type SourceAndSerdes<K, V> =
+    (Source<K, V>, Option<SharedSerde<K>>, Option<SharedSerde<V>>);
+
 /// How a source reads its topics: serdes, name, timestamp extractor (Kafka's `Consumed`).
 pub struct Consumed<K, V> {
     pub(crate) key_serde: Option<SharedSerde<K>>,
@@ -53,10 +57,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Consumed<K, V> {
     }
 
     /// The source with these settings, and the serdes the stream carries on.
-    pub(crate) fn apply(
-        self,
-        mut source: Source<K, V>,
-    ) -> (Source<K, V>, Option<SharedSerde<K>>, Option<SharedSerde<V>>) {
+    pub(crate) fn apply(self, mut source: Source<K, V>) -> SourceAndSerdes<K, V> {
         if let Some(k) = &self.key_serde {
             source = source.key_serde(k.clone());
         }
@@ -242,7 +243,7 @@ impl Printed {
         Self { target: PrintTarget::Stdout, label: None, name: None }
     }
 
-    /// Append to the file at `path` (created if missing).
+    /// Write to the file at `path`, created if missing and emptied if not.
     pub fn to_file(path: impl Into<std::path::PathBuf>) -> Self {
         Self { target: PrintTarget::File(path.into()), label: None, name: None }
     }

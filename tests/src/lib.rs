@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use broker_embedded::{Broker, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
 
+pub mod bench;
 pub mod wire;
 
 /// Reads every record of a partition from its log start to its high watermark.

@@ -3,6 +3,8 @@
 //! output, each key's order is kept (replays after a rebalance restart from a committed point),
 //! and no task is processed by two instances at once.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,13 +94,19 @@ async fn wait_for_output(broker: &Broker, expected: usize) {
         if distinct.len() >= expected {
             return;
         }
-        assert!(Instant::now() < deadline, "only {} of {expected} records reached the output", distinct.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {expected} records reached the output",
+            distinct.len()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 async fn state_of(app: Arc<KafkaStreams>, state: State) -> bool {
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, Duration::from_secs(60))).await.unwrap()
+    tokio::task::spawn_blocking(move || app.wait_for_state(state, Duration::from_secs(60)))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -130,8 +138,10 @@ async fn every_record_arrives_in_order_while_instances_join_and_leave() {
     wait_for_output(&broker, 12_000).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let tasks_a: usize = a.metadata_for_local_threads().iter().map(|t| t.active_tasks.len()).sum();
-        let tasks_b: usize = b.metadata_for_local_threads().iter().map(|t| t.active_tasks.len()).sum();
+        let tasks_a: usize =
+            a.metadata_for_local_threads().iter().map(|t| t.active_tasks.len()).sum();
+        let tasks_b: usize =
+            b.metadata_for_local_threads().iter().map(|t| t.active_tasks.len()).sum();
         if tasks_a > 0 && tasks_b > 0 && tasks_a + tasks_b == 4 {
             break;
         }
@@ -141,13 +151,17 @@ async fn every_record_arrives_in_order_while_instances_join_and_leave() {
 
     // It leaves; the first instance takes everything back.
     let closing = b.clone();
-    assert!(tokio::task::spawn_blocking(move || closing.close(Duration::from_secs(60))).await.unwrap());
+    assert!(
+        tokio::task::spawn_blocking(move || closing.close(Duration::from_secs(60))).await.unwrap()
+    );
     assert_eq!(b.state(), State::NotRunning);
     produce(&producer, &mut next, 4_000).await;
     let total: u64 = next.iter().sum();
     wait_for_output(&broker, total as usize).await;
     let closing = a.clone();
-    assert!(tokio::task::spawn_blocking(move || closing.close(Duration::from_secs(60))).await.unwrap());
+    assert!(
+        tokio::task::spawn_blocking(move || closing.close(Duration::from_secs(60))).await.unwrap()
+    );
     assert_eq!(a.state(), State::NotRunning);
 
     // Every record arrived; per key, values come in order, and a replay after a rebalance
@@ -165,17 +179,25 @@ async fn every_record_arrives_in_order_while_instances_join_and_leave() {
         assert_eq!(distinct.len() as u64, expected, "{k}: records missing");
         assert_eq!(seqs[0], 0, "{k} starts at its first record");
         for w in seqs.windows(2) {
-            assert!(w[1] == w[0] + 1 || w[1] <= w[0], "{k}: {} followed by {} skips records", w[0], w[1]);
+            assert!(
+                w[1] == w[0] + 1 || w[1] <= w[0],
+                "{k}: {} followed by {} skips records",
+                w[0],
+                w[1]
+            );
         }
     }
 
     // No task was processed by two instances at once: once a task moved to a new processor
     // instance, the old one never processed it again.
-    let log = log.lock().unwrap();
+    let log = log.lock().unwrap().clone();
     let mut retired: BTreeMap<TaskId, BTreeSet<u64>> = BTreeMap::new();
     let mut current: BTreeMap<TaskId, u64> = BTreeMap::new();
     for (task, instance) in log.iter() {
-        assert!(!retired.get(task).is_some_and(|r| r.contains(instance)), "task {task} ran in two places");
+        assert!(
+            !retired.get(task).is_some_and(|r| r.contains(instance)),
+            "task {task} ran in two places"
+        );
         if let Some(prev) = current.insert(*task, *instance) {
             if prev != *instance {
                 retired.entry(*task).or_default().insert(prev);

@@ -121,6 +121,11 @@ impl<K, V> ProcessorContext<K, V> {
         self.task.schedule(self.node, interval, kind)
     }
 
+    /// Moves the task's stream time to `ts` if it is later (sources do, for each good record).
+    pub(crate) fn advance_stream_time(&self, ts: i64) {
+        self.task.advance_stream_time(ts);
+    }
+
     /// Cancels a punctuation scheduled by this task.
     pub fn cancel(&mut self, id: PunctuatorId) {
         self.task.cancel(id);

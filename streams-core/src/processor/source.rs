@@ -65,6 +65,7 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         let topic: &str = &raw.topic;
         let key = self.key_serde.deserialize(topic, raw.key.as_ref())?;
         let value = self.value_serde.deserialize(topic, raw.value.as_ref())?;
+        self.ctx.advance_stream_time(timestamp);
         self.ctx.forward(Record { key, value, timestamp, headers: raw.headers.clone() });
         Ok(())
     }

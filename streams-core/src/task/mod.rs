@@ -17,21 +17,18 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
-use crate::handlers::{ErrorContext, ErrorHandler, ErrorKind, ErrorResponse, dlq_headers};
+use crate::handlers::ErrorKind;
 use crate::processor::PunctuationType;
 use crate::processor::node::Lifecycle;
 use crate::processor::source::RawInput;
-use crate::record::Header;
 use crate::time::{Clock, Extracted, RawRecord, TimestampExtractor};
 use crate::topology::groups::SubTopology;
 use crate::topology::{BuildCtx, NodeKind, Topology};
 
 use partition_group::{Next, PartitionGroup};
-use shared::{Failure, OutgoingRecord, RecordCollector, TaskShared};
+use shared::{Failure, Handlers, Phase, RecordCollector, Refused, TaskShared};
 pub(crate) use state::TaskState;
 
 /// A task's identity: its sub-topology and partition number (`<subtopology>_<partition>`).
@@ -62,20 +59,6 @@ struct SourceSlot {
     extractor: Arc<dyn TimestampExtractor>,
 }
 
-/// Why a failure could not be passed over.
-enum Refused {
-    /// The handler said to fail.
-    Fail,
-    /// Writing the dead letter failed.
-    Failed(StreamsError),
-}
-
-struct Handlers {
-    deserialization: Arc<dyn ErrorHandler>,
-    processing: Arc<dyn ErrorHandler>,
-    production: Arc<dyn ErrorHandler>,
-}
-
 /// One running instance of a sub-topology.
 pub(crate) struct Task {
     pub(crate) id: TaskId,
@@ -89,7 +72,6 @@ pub(crate) struct Task {
     group: PartitionGroup,
     /// Per queue: the next offset to commit, and whether it moved since the last commit.
     progress: Vec<(Option<i64>, bool)>,
-    handlers: Handlers,
     max_idle_ms: i64,
 }
 
@@ -112,7 +94,12 @@ impl Task {
         collector: Box<dyn RecordCollector>,
     ) -> Result<Self, StreamsError> {
         let app: Arc<str> = Arc::from(config.application_id.as_str());
-        let shared = Rc::new(TaskShared::new(id, app.clone(), clock, collector));
+        let handlers = Handlers {
+            deserialization: config.deserialization_error_handler.clone(),
+            processing: config.processing_error_handler.clone(),
+            production: config.production_error_handler.clone(),
+        };
+        let shared = Rc::new(TaskShared::new(id, app.clone(), clock, collector, handlers));
         let mut inputs: HashMap<usize, Box<dyn Any>> = HashMap::new();
         let mut sources = Vec::new();
         let mut by_topic = HashMap::new();
@@ -173,11 +160,6 @@ impl Task {
             lifecycles,
             group,
             progress,
-            handlers: Handlers {
-                deserialization: config.deserialization_error_handler.clone(),
-                processing: config.processing_error_handler.clone(),
-                production: config.production_error_handler.clone(),
-            },
             max_idle_ms: config.max_task_idle_ms,
         })
     }
@@ -190,6 +172,7 @@ impl Task {
     /// Initializes the processors (parents before children) and starts running.
     pub(crate) fn initialize(&mut self) -> Result<(), StreamsError> {
         self.transition(TaskState::Restoring)?;
+        self.shared.set_phase(Phase::Initializing);
         for (_, l) in &self.lifecycles {
             l.borrow_mut().init();
             if self.shared.failed() {
@@ -227,10 +210,7 @@ impl Task {
         };
         let queue = &mut self.group.queues[q];
         match self.sources[slot].extractor.extract(&raw, queue.partition_time) {
-            Extracted::Timestamp(ts) => {
-                queue.partition_time = queue.partition_time.max(ts);
-                queue.records.push_back((raw, ts));
-            }
+            Extracted::Timestamp(ts) => queue.records.push_back((raw, ts)),
             Extracted::Skip => {
                 // Skipped records count as processed.
                 self.progress[q] = (Some(raw.offset + 1), true);
@@ -261,7 +241,7 @@ impl Task {
         let Some((raw, ts)) = self.group.queues[q].records.pop_front() else { return Ok(false) };
         let offset = raw.offset;
         let Some(slot) = self.source_for(&raw.topic) else { return Ok(false) };
-        self.shared.advance_stream_time(ts);
+        self.shared.set_phase(Phase::Processing);
         self.shared.set_record(Some(raw));
         let result = {
             let raw = self.shared.raw.borrow();
@@ -270,22 +250,35 @@ impl Task {
                 None => Ok(()),
             }
         };
-        if let Err(e) = result {
-            let node = self.sources[slot].name.clone();
-            if let Err(refused) = self.respond(ErrorKind::Deserialization, &node, &e) {
-                let raw = self.shared.raw.borrow().clone();
-                self.shared.set_record(None);
-                return Err(match (refused, raw) {
-                    (Refused::Failed(e), _) => e,
-                    (Refused::Fail, Some(raw)) => StreamsError::Deserialization {
-                        task: self.id,
-                        topic: raw.topic.to_string(),
-                        partition: raw.partition,
-                        offset: raw.offset,
-                        error: e,
-                    },
-                    (Refused::Fail, None) => StreamsError::IllegalState(e.to_string()),
-                });
+        match result {
+            // Only records that deserialize move partition and stream time (the source node
+            // advanced stream time before forwarding), as Kafka drops bad records before.
+            Ok(()) => {
+                let queue = &mut self.group.queues[q];
+                queue.partition_time = queue.partition_time.max(ts);
+            }
+            Err(e) => {
+                let node = self.sources[slot].name.clone();
+                if let Err(refused) = self.shared.consult(ErrorKind::Deserialization, &node, &e) {
+                    let raw = self.shared.raw.borrow().clone();
+                    self.shared.set_record(None);
+                    return Err(match (refused, raw) {
+                        (Refused::DeadLetter { topic, error }, _) => StreamsError::Production {
+                            task: self.id,
+                            node: node.to_string(),
+                            topic,
+                            error,
+                        },
+                        (Refused::Fail, Some(raw)) => StreamsError::Deserialization {
+                            task: self.id,
+                            topic: raw.topic.to_string(),
+                            partition: raw.partition,
+                            offset: raw.offset,
+                            error: e,
+                        },
+                        (Refused::Fail, None) => StreamsError::IllegalState(e.to_string()),
+                    });
+                }
             }
         }
         self.handle_failure()?;
@@ -305,6 +298,7 @@ impl Task {
             return Ok(false);
         }
         let due = self.shared.due(kind, now);
+        self.shared.set_phase(Phase::Punctuating);
         let mut any = false;
         for (id, node) in due {
             if !self.shared.is_scheduled(id) {
@@ -320,71 +314,26 @@ impl Task {
         Ok(any)
     }
 
-    /// Hands a failure recorded during the last step to its handler.
+    /// Reports a failure the handlers decided to fail on during the last step.
     fn handle_failure(&mut self) -> Result<(), StreamsError> {
         match self.shared.take_failure() {
             None => Ok(()),
-            Some(Failure::Processing { node, error }) => {
-                self.respond(ErrorKind::Processing, &node, &*error).map_err(|r| match r {
-                    Refused::Failed(e) => e,
-                    Refused::Fail => {
-                        let at = match self.shared.record_metadata() {
-                            Some(m) => format!(" on {}-{}@{}", m.topic, m.partition, m.offset),
-                            None => " in a punctuation".to_string(),
-                        };
-                        StreamsError::Processing {
-                            task: self.id,
-                            node: node.to_string(),
-                            at,
-                            error,
-                        }
+            Some(Failure::Processing { node, phase, error }) => {
+                let at = match (phase, self.shared.record_metadata()) {
+                    (Phase::Initializing, _) => " while initializing".to_string(),
+                    (Phase::Punctuating, _) | (_, None) => " in a punctuation".to_string(),
+                    (Phase::Processing, Some(m)) => {
+                        format!(" on {}-{}@{}", m.topic, m.partition, m.offset)
                     }
-                })
+                };
+                Err(StreamsError::Processing { task: self.id, node: node.to_string(), at, error })
             }
-            Some(Failure::Production { node, topic, error }) => {
-                let err: Box<dyn std::error::Error + Send + Sync> = error.clone().into();
-                self.respond(ErrorKind::Production, &node, &*err).map_err(|r| match r {
-                    Refused::Failed(e) => e,
-                    Refused::Fail => StreamsError::Production {
-                        task: self.id,
-                        node: node.to_string(),
-                        topic: topic.to_string(),
-                        error,
-                    },
-                })
-            }
-        }
-    }
-
-    /// Asks the handler for `kind` what to do; dead letters are written here.
-    fn respond(
-        &mut self,
-        kind: ErrorKind,
-        node: &str,
-        error: &(dyn std::error::Error + 'static),
-    ) -> Result<(), Refused> {
-        let raw = self.shared.raw.borrow().clone();
-        let handler = match kind {
-            ErrorKind::Deserialization => &self.handlers.deserialization,
-            ErrorKind::Processing => &self.handlers.processing,
-            _ => &self.handlers.production,
-        };
-        let ctx = ErrorContext { kind, task: self.id, node, record: raw.as_ref(), error };
-        match handler.handle(&ctx) {
-            ErrorResponse::Continue => Ok(()),
-            ErrorResponse::DeadLetter { topic } => {
-                let Some(raw) = raw else { return Ok(()) };
-                let dead = dead_letter(&topic, &raw, error);
-                self.shared.collector.borrow_mut().send(dead).map_err(|e| {
-                    Refused::Failed(StreamsError::Production {
-                        task: self.id,
-                        node: node.to_string(),
-                        topic,
-                        error: format!("writing a dead letter: {e}"),
-                    })
-                })
-            }
-            ErrorResponse::Fail => Err(Refused::Fail),
+            Some(Failure::Production { node, topic, error }) => Err(StreamsError::Production {
+                task: self.id,
+                node: node.to_string(),
+                topic: topic.to_string(),
+                error,
+            }),
         }
     }
 
@@ -417,38 +366,6 @@ impl Task {
             q.records.clear();
         }
         let _ = self.transition(TaskState::Closed);
-    }
-}
-
-/// The dead-letter record for `raw`: its original key, value and headers, plus KIP-1034's error
-/// headers.
-fn dead_letter(
-    topic: &str,
-    raw: &RawRecord,
-    error: &(dyn std::error::Error + 'static),
-) -> OutgoingRecord {
-    let mut headers = raw.headers.clone();
-    let h = |k: &str, v: String| Header { key: k.to_string(), value: Some(Bytes::from(v)) };
-    headers.push(h(dlq_headers::EXCEPTION, error_type_name(error)));
-    headers.push(h(dlq_headers::MESSAGE, error.to_string()));
-    headers.push(h(dlq_headers::TOPIC, raw.topic.to_string()));
-    headers.push(h(dlq_headers::PARTITION, raw.partition.to_string()));
-    headers.push(h(dlq_headers::OFFSET, raw.offset.to_string()));
-    OutgoingRecord {
-        topic: Arc::from(topic),
-        partition: None,
-        key: raw.key.clone(),
-        value: raw.value.clone(),
-        timestamp: raw.timestamp,
-        headers,
-    }
-}
-
-fn error_type_name(error: &(dyn std::error::Error + 'static)) -> String {
-    if error.is::<crate::serde::SerdeError>() {
-        "SerdeError".to_string()
-    } else {
-        "ProcessError".to_string()
     }
 }
 

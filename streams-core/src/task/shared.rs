@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::handlers::{ErrorContext, ErrorHandler, ErrorKind, ErrorResponse, dlq_headers};
 use crate::processor::{ProcessError, PunctuationType, PunctuatorId};
 use crate::record::{Header, RecordMetadata};
 use crate::task::TaskId;
@@ -31,13 +32,40 @@ pub(crate) trait RecordCollector {
     fn partition_count(&self, topic: &str) -> Option<i32>;
 }
 
-/// A failure of the record being processed, kept until the task hands it to an error handler.
+/// A failure the error handler decided to fail on, kept until the task reports it.
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// A processor returned an error.
-    Processing { node: Arc<str>, error: ProcessError },
-    /// A sink could not serialize or send.
+    Processing { node: Arc<str>, phase: Phase, error: ProcessError },
+    /// A sink could not serialize or send, or a dead letter could not be written.
     Production { node: Arc<str>, topic: Arc<str>, error: String },
+}
+
+/// What the task is doing, for error messages and handler decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Processors are initializing: a failure here always stops the task.
+    Initializing,
+    /// A record is being processed.
+    Processing,
+    /// A punctuation runs.
+    Punctuating,
+}
+
+/// The error handlers of a task.
+pub(crate) struct Handlers {
+    pub(crate) deserialization: Arc<dyn ErrorHandler>,
+    pub(crate) processing: Arc<dyn ErrorHandler>,
+    pub(crate) production: Arc<dyn ErrorHandler>,
+}
+
+/// Why a failure could not be passed over.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// The handler said to fail.
+    Fail,
+    /// Writing the dead letter failed.
+    DeadLetter { topic: String, error: String },
 }
 
 #[derive(Debug)]
@@ -61,6 +89,8 @@ pub(crate) struct TaskShared {
     schedules: RefCell<Vec<Schedule>>,
     next_schedule: Cell<u64>,
     pub(crate) collector: RefCell<Box<dyn RecordCollector>>,
+    handlers: Handlers,
+    phase: Cell<Phase>,
 }
 
 impl TaskShared {
@@ -69,6 +99,7 @@ impl TaskShared {
         application_id: Arc<str>,
         clock: Arc<dyn Clock>,
         collector: Box<dyn RecordCollector>,
+        handlers: Handlers,
     ) -> Self {
         Self {
             id,
@@ -81,25 +112,96 @@ impl TaskShared {
             schedules: RefCell::new(Vec::new()),
             next_schedule: Cell::new(0),
             collector: RefCell::new(collector),
+            handlers,
+            phase: Cell::new(Phase::Initializing),
         }
+    }
+
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.set(phase);
     }
 
     pub(crate) fn failed(&self) -> bool {
         self.failure.borrow().is_some()
     }
 
-    /// Records the first failure of the current record; later ones are consequences.
+    /// A processor failed: its handler decides, right here, as Kafka's `ProcessorNode` does, so
+    /// that with "continue" only this processor drops the record and its siblings still get it.
+    /// Failures while initializing always stop the task.
     pub(crate) fn fail(&self, node: &Arc<str>, error: ProcessError) {
-        let mut f = self.failure.borrow_mut();
-        if f.is_none() {
-            *f = Some(Failure::Processing { node: node.clone(), error });
+        let phase = self.phase.get();
+        if phase != Phase::Initializing {
+            match self.consult(ErrorKind::Processing, node, &*error) {
+                Ok(()) => return,
+                Err(Refused::DeadLetter { topic, error }) => {
+                    return self.record_failure(Failure::Production {
+                        node: node.clone(),
+                        topic: Arc::from(topic),
+                        error,
+                    });
+                }
+                Err(Refused::Fail) => {}
+            }
+        }
+        self.record_failure(Failure::Processing { node: node.clone(), phase, error });
+    }
+
+    /// A sink could not serialize or write a record: the production handler decides here.
+    pub(crate) fn fail_production(&self, node: &Arc<str>, topic: &Arc<str>, error: String) {
+        let err: ProcessError = error.clone().into();
+        match self.consult(ErrorKind::Production, node, &*err) {
+            Ok(()) => {}
+            Err(Refused::DeadLetter { topic, error }) => {
+                self.record_failure(Failure::Production {
+                    node: node.clone(),
+                    topic: Arc::from(topic),
+                    error,
+                });
+            }
+            Err(Refused::Fail) => {
+                self.record_failure(Failure::Production {
+                    node: node.clone(),
+                    topic: topic.clone(),
+                    error,
+                });
+            }
         }
     }
 
-    pub(crate) fn fail_production(&self, node: &Arc<str>, topic: &Arc<str>, error: String) {
+    /// Keeps the first failure of the current step; later ones are consequences.
+    fn record_failure(&self, failure: Failure) {
         let mut f = self.failure.borrow_mut();
         if f.is_none() {
-            *f = Some(Failure::Production { node: node.clone(), topic: topic.clone(), error });
+            *f = Some(failure);
+        }
+    }
+
+    /// Asks the handler for `kind` what to do about `error` at `node`; writes the dead letter
+    /// when told to.
+    pub(crate) fn consult(
+        &self,
+        kind: ErrorKind,
+        node: &str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Result<(), Refused> {
+        let raw = self.raw.borrow().clone();
+        let handler = match kind {
+            ErrorKind::Deserialization => &self.handlers.deserialization,
+            ErrorKind::Processing => &self.handlers.processing,
+            _ => &self.handlers.production,
+        };
+        let ctx = ErrorContext { kind, task: self.id, node, record: raw.as_ref(), error };
+        match handler.handle(&ctx) {
+            ErrorResponse::Continue => Ok(()),
+            ErrorResponse::Fail => Err(Refused::Fail),
+            ErrorResponse::DeadLetter { topic } => {
+                let Some(raw) = raw else { return Ok(()) };
+                let dead = dead_letter(&topic, &raw, error);
+                self.collector.borrow_mut().send(dead).map_err(|e| Refused::DeadLetter {
+                    topic,
+                    error: format!("writing a dead letter: {e}"),
+                })
+            }
         }
     }
 
@@ -182,5 +284,31 @@ impl TaskShared {
             }
             s.next = next;
         }
+    }
+}
+
+/// The dead-letter record for `raw`: its original key, value and headers, plus KIP-1034's error
+/// headers.
+fn dead_letter(
+    topic: &str,
+    raw: &RawRecord,
+    error: &(dyn std::error::Error + 'static),
+) -> OutgoingRecord {
+    let mut headers = raw.headers.clone();
+    let h = |k: &str, v: String| Header { key: k.to_string(), value: Some(Bytes::from(v)) };
+    let exception =
+        if error.is::<crate::serde::SerdeError>() { "SerdeError" } else { "ProcessError" };
+    headers.push(h(dlq_headers::EXCEPTION, exception.to_string()));
+    headers.push(h(dlq_headers::MESSAGE, error.to_string()));
+    headers.push(h(dlq_headers::TOPIC, raw.topic.to_string()));
+    headers.push(h(dlq_headers::PARTITION, raw.partition.to_string()));
+    headers.push(h(dlq_headers::OFFSET, raw.offset.to_string()));
+    OutgoingRecord {
+        topic: Arc::from(topic),
+        partition: None,
+        key: raw.key.clone(),
+        value: raw.value.clone(),
+        timestamp: raw.timestamp,
+        headers,
     }
 }

@@ -50,7 +50,8 @@ impl<K: std::fmt::Debug + 'static, V: std::fmt::Debug + 'static> Processor<K, V,
 
 impl<K: Clone + std::fmt::Debug + 'static, V: Clone + std::fmt::Debug + 'static> KStream<K, V> {
     /// Writes each record as `[label]: key, value` (keys and values in their `Debug` form) to
-    /// standard output or a file (`KSTREAM-PRINTER-`). A file that cannot be opened fails the
+    /// standard output or a file, which is emptied first as Kafka's `Printed.toFile` does
+    /// (`KSTREAM-PRINTER-`). A file that cannot be opened fails the
     /// task when it starts; a failed write is a processing error.
     ///
     /// ```
@@ -73,7 +74,8 @@ impl<K: Clone + std::fmt::Debug + 'static, V: Clone + std::fmt::Debug + 'static>
             PrintTarget::File(path) => Some(
                 OpenOptions::new()
                     .create(true)
-                    .append(true)
+                    .write(true)
+                    .truncate(true)
                     .open(path)
                     .map(|f| Arc::new(Mutex::new(f)))
                     .map_err(|e| Arc::from(format!("print: cannot open {}: {e}", path.display()))),

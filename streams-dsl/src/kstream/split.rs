@@ -10,6 +10,10 @@ use crate::kstream::KStream;
 
 type Predicate<K, V> = Arc<dyn Fn(&K, &V) -> bool + Send + Sync>;
 
+/// What a branch's `Branched` does with the branch stream: nothing, or build on it (and maybe
+/// return the stream that stands for the branch in the result).
+type Chain<K, V> = Box<dyn FnOnce(KStream<K, V>) -> Option<KStream<K, V>>>;
+
 /// Sends each record to the child of the first matching predicate, or to the default child.
 struct Branch<K, V> {
     predicates: Arc<Vec<(String, Predicate<K, V>)>>,
@@ -38,7 +42,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, V> for Branch<K, V> {
 /// How one branch of a `split` is named and used (Kafka's `Branched`).
 pub struct Branched<K, V> {
     name: Option<String>,
-    chain: Option<Box<dyn FnOnce(KStream<K, V>) -> Option<KStream<K, V>>>>,
+    chain: Option<Chain<K, V>>,
 }
 
 impl<K, V> std::fmt::Debug for Branched<K, V> {
@@ -88,7 +92,7 @@ pub struct BranchedKStream<K, V> {
     split_name: String,
     predicates: Vec<(String, Predicate<K, V>)>,
     branches: BTreeMap<String, KStream<K, V>>,
-    pending: Vec<(String, Option<Box<dyn FnOnce(KStream<K, V>) -> Option<KStream<K, V>>>>)>,
+    pending: Vec<(String, Option<Chain<K, V>>)>,
 }
 
 impl<K, V> std::fmt::Debug for BranchedKStream<K, V> {
@@ -171,7 +175,7 @@ impl<K: Clone + 'static, V: Clone + 'static> BranchedKStream<K, V> {
 
     fn finish(
         mut self,
-        default: Option<(String, Option<Box<dyn FnOnce(KStream<K, V>) -> Option<KStream<K, V>>>>)>,
+        default: Option<(String, Option<Chain<K, V>>)>,
     ) -> BTreeMap<String, KStream<K, V>> {
         let predicates = Arc::new(std::mem::take(&mut self.predicates));
         let default_name = default.as_ref().map(|(n, _)| n.clone());

@@ -1,0 +1,185 @@
+//! A stateless pipeline (source → `map_values` → `filter` → sink) on the embedded broker, end to
+//! end, as a ratio to the plain clients doing the same I/O in the same run.
+//!
+//! ```text
+//! cargo bench -p integration-tests --bench stateless_pipeline [-- --records N --runs R --threads T]
+//! ```
+//!
+//! `N` records (default 10 million) with 8-byte keys and 100-byte values are loaded into a
+//! one-partition topic first. Then, alternately and `R` times (default 3):
+//! - the baseline: an in-process consumer reads the records and a producer appends each, unchanged,
+//!   to an output topic (no topology);
+//! - the pipeline: a `KafkaStreams` application with `T` stream threads (default 1) reads the same
+//!   records, maps each value (drops its first byte), filters (keeps non-empty values) and writes
+//!   them to another output topic; timed from `start()` until the output holds all `N` records.
+//!
+//! Both write with the broker in interval-flush mode (1 s). The table reports the medians:
+//! records/s, CPU seconds, records per CPU-second (per core), and the pipeline/baseline ratios.
+//! Progress goes to stderr, results to stdout.
+
+use std::time::Duration;
+
+use broker_embedded::{
+    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerConfig,
+    ProducerRecord, TopicPartition,
+};
+use bytes::Bytes;
+use integration_tests::bench::{Sample, Stopwatch, arg, full_run, median};
+use streams_dsl::prelude::*;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn producer_config() -> ProducerConfig {
+    ProducerConfig::default().batch_size(256 << 10).linger(Duration::from_millis(5))
+}
+
+async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
+    let producer = broker.producer(producer_config())?;
+    let value = Bytes::from(vec![b'v'; 100]);
+    let step = (records / 10).max(1);
+    for i in 0..records {
+        let key = Bytes::from(format!("{:08}", i % 100_000).into_bytes());
+        drop(producer.send(ProducerRecord::new("input", value.clone()).key(key)).await?);
+        if (i + 1) % step == 0 {
+            eprintln!("  loaded {} of {records} records", i + 1);
+        }
+    }
+    producer.flush().await?;
+    Ok(())
+}
+
+async fn high_watermark(broker: &Broker, topic: &str) -> BenchResult<i64> {
+    Ok(broker.admin().describe_topic(topic)?.partitions.iter().map(|p| p.high_watermark).sum())
+}
+
+/// The plain clients: read everything, append each record unchanged.
+async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sample> {
+    let clock = Stopwatch::start();
+    let mut config = ConsumerConfig::default().offset_reset(OffsetReset::Earliest);
+    config.max_poll_records = 1000;
+    let consumer = broker.consumer(config)?;
+    consumer.assign(&[TopicPartition::new("input", 0)])?;
+    let producer = broker.producer(producer_config())?;
+    let mut seen = 0;
+    while seen < records {
+        for r in consumer.poll(Duration::from_millis(100)).await? {
+            let record = ProducerRecord {
+                topic: out.to_string().into(),
+                partition: None,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+                timestamp: Some(r.timestamp),
+            };
+            drop(producer.send(record).await?);
+            seen += 1;
+        }
+    }
+    producer.flush().await?;
+    if let Some(e) = producer.take_send_error() {
+        return Err(e.into());
+    }
+    Ok(clock.sample())
+}
+
+/// The topology, timed from start until the output holds every record.
+async fn pipeline(
+    broker: &Broker,
+    records: usize,
+    out: &str,
+    app_id: &str,
+    threads: usize,
+) -> BenchResult<Sample> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream_with::<Bytes, Bytes>(&["input"], Consumed::with(Serdes::bytes(), Serdes::bytes()))
+        .map_values(|v: Bytes| v.slice(1..))
+        .filter(|_, v| !v.is_empty())
+        .to_with(out, Produced::with(Serdes::bytes(), Serdes::bytes()));
+    let dir = tempfile::tempdir()?;
+    let config = StreamsConfig::new(app_id).num_stream_threads(threads).state_dir(dir.path());
+    let app = KafkaStreams::new(builder.build()?, config, broker)?;
+    let clock = Stopwatch::start();
+    app.start()?;
+    while (high_watermark(broker, out).await? as usize) < records {
+        if app.state() == State::Error {
+            return Err(format!("the application failed: {:?}", app.failure()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let sample = clock.sample();
+    let closed = tokio::task::spawn_blocking(move || app.close(Duration::from_secs(60))).await?;
+    if !closed {
+        return Err("the application did not close in time".into());
+    }
+    Ok(sample)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> BenchResult<()> {
+    let records: usize = arg("--records", if full_run() { 10_000_000 } else { 50_000 });
+    let runs: usize = arg("--runs", if full_run() { 3 } else { 1 });
+    let threads: usize = arg("--threads", 1);
+    let dir = tempfile::tempdir()?;
+    let mut config =
+        BrokerConfig::new(dir.path()).durability(Durability::Interval(Duration::from_secs(1)));
+    config.group_initial_rebalance_delay = Duration::ZERO;
+    let broker = Broker::open(config).await?;
+    broker.admin().create_topic(NewTopic::new("input", 1)).await?;
+    eprintln!("loading {records} records of 100 bytes");
+    preload(&broker, records).await?;
+
+    let (mut base, mut pipe) = (Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let out = format!("baseline-out-{run}");
+        broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
+        let b = baseline(&broker, records, &out).await?;
+        eprintln!(
+            "[run {run}/{runs}] baseline  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
+            b.secs,
+            records as f64 / b.secs,
+            b.cpu_secs
+        );
+        base.push(b);
+        let out = format!("pipeline-out-{run}");
+        broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
+        let p = pipeline(&broker, records, &out, &format!("bench-{run}"), threads).await?;
+        eprintln!(
+            "[run {run}/{runs}] pipeline  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
+            p.secs,
+            records as f64 / p.secs,
+            p.cpu_secs
+        );
+        pipe.push(p);
+    }
+    let n = records as f64;
+    let stats = |v: &[Sample]| {
+        let secs = median(v.iter().map(|s| s.secs).collect());
+        let cpu = median(v.iter().map(|s| s.cpu_secs).collect());
+        (secs, cpu, n / secs, n / cpu)
+    };
+    let (bs, bc, brate, bcore) = stats(&base);
+    let (ps, pc, prate, pcore) = stats(&pipe);
+    println!(
+        "stateless pipeline: {records} records of 100 bytes, {threads} stream thread(s), median of {runs} run(s)"
+    );
+    println!(
+        "{:<34} {:>9} {:>13} {:>9} {:>20}",
+        "", "wall s", "records/s", "cpu s", "records/cpu-second"
+    );
+    println!(
+        "{:<34} {:>9.3} {:>13.0} {:>9.2} {:>20.0}",
+        "baseline (consume + append)", bs, brate, bc, bcore
+    );
+    println!(
+        "{:<34} {:>9.3} {:>13.0} {:>9.2} {:>20.0}",
+        "pipeline (map_values, filter)", ps, prate, pc, pcore
+    );
+    println!(
+        "pipeline / baseline: throughput {:.1} %, per core {:.1} %",
+        100.0 * prate / brate,
+        100.0 * pcore / bcore
+    );
+    broker.close().await?;
+    Ok(())
+}

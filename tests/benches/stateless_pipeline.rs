@@ -60,11 +60,12 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
     let consumer = broker.consumer(config)?;
     consumer.assign(&[TopicPartition::new("input", 0)])?;
     let producer = broker.producer(producer_config())?;
+    let topic: std::sync::Arc<str> = std::sync::Arc::from(out);
     let mut seen = 0;
     while seen < records {
         for r in consumer.poll(Duration::from_millis(100)).await? {
             let record = ProducerRecord {
-                topic: out.to_string().into(),
+                topic: topic.clone(),
                 partition: None,
                 key: r.key,
                 value: r.value,

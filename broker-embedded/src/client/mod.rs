@@ -6,7 +6,6 @@ mod consumer;
 pub(crate) mod partitioner;
 mod producer;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -47,8 +46,9 @@ impl fmt::Display for TopicPartition {
 /// A record to produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerRecord {
-    /// Destination topic (a `&'static str` costs no allocation per record).
-    pub topic: Cow<'static, str>,
+    /// Destination topic. Sending many records to one topic, clone one `Arc<str>`: no allocation
+    /// per record.
+    pub topic: Arc<str>,
     /// Destination partition; when `None` the partitioner picks one (murmur2 of the key, as Kafka's
     /// clients do, or a sticky partition for records without a key).
     pub partition: Option<i32>,
@@ -64,7 +64,7 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record with a value and no key.
-    pub fn new(topic: impl Into<Cow<'static, str>>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value: impl Into<Bytes>) -> Self {
         Self { topic: topic.into(), value: Some(value.into()), ..Self::default() }
     }
 

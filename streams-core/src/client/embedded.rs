@@ -150,7 +150,7 @@ impl BackendProducer for EmbeddedProducer {
         self.rt.block_on(async {
             for r in records {
                 let record = ProducerRecord {
-                    topic: std::borrow::Cow::Owned(r.topic.to_string()),
+                    topic: r.topic,
                     partition: r.partition,
                     key: r.key,
                     value: r.value,

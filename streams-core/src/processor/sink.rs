@@ -75,7 +75,15 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
                 Arc::from(f(&record.key, &record.value, meta.as_ref()))
             }
         };
-        let key = match self.key_serde.serialize(&topic, &record.key) {
+        let Record { key, value, timestamp, headers } = record;
+        let partition = match &self.partitioner {
+            None => None,
+            Some(p) => {
+                let count = self.task.collector.borrow().partition_count(&topic);
+                count.and_then(|n| p(&topic, &key, &value, n).filter(|p| (0..n).contains(p)))
+            }
+        };
+        let key = match self.key_serde.serialize_owned(&topic, key) {
             Ok(k) => k,
             Err(e) => {
                 return self.task.fail_production(
@@ -85,7 +93,7 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
                 );
             }
         };
-        let value = match self.value_serde.serialize(&topic, &record.value) {
+        let value = match self.value_serde.serialize_owned(&topic, value) {
             Ok(v) => v,
             Err(e) => {
                 return self.task.fail_production(
@@ -96,18 +104,8 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
             }
         };
         let mut collector = self.task.collector.borrow_mut();
-        let partition = self.partitioner.as_ref().and_then(|p| {
-            let count = collector.partition_count(&topic)?;
-            p(&topic, &record.key, &record.value, count).filter(|p| (0..count).contains(p))
-        });
-        let out = OutgoingRecord {
-            topic: topic.clone(),
-            partition,
-            key,
-            value,
-            timestamp: record.timestamp,
-            headers: record.headers,
-        };
+        let out =
+            OutgoingRecord { topic: topic.clone(), partition, key, value, timestamp, headers };
         if let Err(e) = collector.send(out) {
             drop(collector);
             self.task.fail_production(&self.name, &topic, e);

@@ -78,9 +78,28 @@ impl Serdes {
 /// Implements `Serde<T>` and `Serde<Option<T>>` for a serde from its two conversion functions.
 macro_rules! nullable_serde {
     ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr) => {
+        nullable_serde!(
+            $serde,
+            $t,
+            |$ser_v| $ser,
+            |$topic, $de_b| $de,
+            owned | value | {
+                let $ser_v = &value;
+                $ser
+            }
+        );
+    };
+    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr) => {
         impl Serde<$t> for $serde {
             fn serialize(&self, _topic: &str, $ser_v: &$t) -> Result<Option<Bytes>, SerdeError> {
                 Ok(Some($ser))
+            }
+            fn serialize_owned(
+                &self,
+                _topic: &str,
+                $own_v: $t,
+            ) -> Result<Option<Bytes>, SerdeError> {
+                Ok(Some($own))
             }
             fn deserialize(&self, $topic: &str, bytes: Option<&Bytes>) -> Result<$t, SerdeError> {
                 let $de_b = bytes.ok_or_else(|| null_error::<$t>($topic))?;
@@ -98,6 +117,16 @@ macro_rules! nullable_serde {
                     None => Ok(None),
                 }
             }
+            fn serialize_owned(
+                &self,
+                topic: &str,
+                value: Option<$t>,
+            ) -> Result<Option<Bytes>, SerdeError> {
+                match value {
+                    Some(v) => <Self as Serde<$t>>::serialize_owned(self, topic, v),
+                    None => Ok(None),
+                }
+            }
             fn deserialize(
                 &self,
                 topic: &str,
@@ -112,14 +141,26 @@ macro_rules! nullable_serde {
     };
 }
 
-nullable_serde!(StringSerde, String, |v| Bytes::copy_from_slice(v.as_bytes()), |topic, b| {
-    std::str::from_utf8(b).map(str::to_owned).map_err(|e| {
-        SerdeError::new(format!("a record of topic `{topic}` is not valid UTF-8: {e}"))
-    })
-});
+nullable_serde!(
+    StringSerde,
+    String,
+    |v| Bytes::copy_from_slice(v.as_bytes()),
+    |topic, b| {
+        std::str::from_utf8(b).map(str::to_owned).map_err(|e| {
+            SerdeError::new(format!("a record of topic `{topic}` is not valid UTF-8: {e}"))
+        })
+    },
+    owned | v | Bytes::from(v.into_bytes())
+);
 
-nullable_serde!(BytesSerde, Bytes, |v| v.clone(), |_topic, b| Ok(b.clone()));
-nullable_serde!(BytesSerde, Vec<u8>, |v| Bytes::copy_from_slice(v), |_topic, b| Ok(b.to_vec()));
+nullable_serde!(BytesSerde, Bytes, |v| v.clone(), |_topic, b| Ok(b.clone()), owned | v | v);
+nullable_serde!(
+    BytesSerde,
+    Vec<u8>,
+    |v| Bytes::copy_from_slice(v),
+    |_topic, b| Ok(b.to_vec()),
+    owned | v | Bytes::from(v)
+);
 
 /// Reads exactly `N` bytes or says how many there were.
 fn fixed<const N: usize>(topic: &str, b: &[u8], what: &str) -> Result<[u8; N], SerdeError> {

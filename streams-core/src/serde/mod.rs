@@ -40,6 +40,12 @@ impl SerdeError {
 pub trait Serde<T>: Send + Sync + 'static {
     /// The bytes of `value` for a record of `topic`; `None` writes a null.
     fn serialize(&self, topic: &str, value: &T) -> Result<Option<Bytes>, SerdeError>;
+    /// Like [`Serde::serialize`] for a value the caller no longer needs: serdes that can turn the
+    /// value's own memory into the bytes (strings, byte vectors, `Bytes`) override this and copy
+    /// nothing. Sinks call this one.
+    fn serialize_owned(&self, topic: &str, value: T) -> Result<Option<Bytes>, SerdeError> {
+        self.serialize(topic, &value)
+    }
     /// The value of a record of `topic` whose key or value is `bytes` (`None`: null).
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError>;
 }
@@ -47,6 +53,9 @@ pub trait Serde<T>: Send + Sync + 'static {
 impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
     fn serialize(&self, topic: &str, value: &T) -> Result<Option<Bytes>, SerdeError> {
         (**self).serialize(topic, value)
+    }
+    fn serialize_owned(&self, topic: &str, value: T) -> Result<Option<Bytes>, SerdeError> {
+        (**self).serialize_owned(topic, value)
     }
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError> {
         (**self).deserialize(topic, bytes)

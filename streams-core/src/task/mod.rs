@@ -195,20 +195,48 @@ impl Task {
 
     /// Buffers a record read from one of the task's partitions, with its extracted timestamp.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<(), StreamsError> {
-        let q = match self.group.index(&raw.topic, raw.partition) {
+        let q = self.queue_for(&raw.topic, raw.partition)?;
+        self.add_to_queue(q, raw)
+    }
+
+    /// Buffers records that all come from one partition (a poll returns them in such runs).
+    pub(crate) fn add_records(
+        &mut self,
+        records: impl Iterator<Item = RawRecord>,
+    ) -> Result<(), StreamsError> {
+        let mut records = records.peekable();
+        let Some(first) = records.peek() else { return Ok(()) };
+        let q = self.queue_for(&first.topic.clone(), first.partition)?;
+        for raw in records {
+            self.add_to_queue(q, raw)?;
+        }
+        Ok(())
+    }
+
+    /// The queue of a partition, created (with its source looked up) on first sight.
+    fn queue_for(&mut self, topic: &Arc<str>, partition: i32) -> Result<usize, StreamsError> {
+        let q = match self.group.index(topic, partition) {
             Some(q) => q,
-            None => self.group.add_partition(raw.topic.clone(), raw.partition),
+            None => self.group.add_partition(topic.clone(), partition),
         };
         if q >= self.progress.len() {
             self.progress.resize(q + 1, (None, false));
         }
-        let Some(slot) = self.source_for(&raw.topic) else {
-            return Err(StreamsError::IllegalState(format!(
-                "task {} has no source for topic `{}`",
-                self.id, raw.topic
-            )));
-        };
+        if self.group.queues[q].source.is_none() {
+            let Some(slot) = self.source_for(topic) else {
+                return Err(StreamsError::IllegalState(format!(
+                    "task {} has no source for topic `{topic}`",
+                    self.id
+                )));
+            };
+            self.group.queues[q].source = Some(slot);
+        }
+        Ok(q)
+    }
+
+    fn add_to_queue(&mut self, q: usize, raw: RawRecord) -> Result<(), StreamsError> {
         let queue = &mut self.group.queues[q];
+        let Some(slot) = queue.source else { return Ok(()) };
         match self.sources[slot].extractor.extract(&raw, queue.partition_time) {
             Extracted::Timestamp(ts) => queue.records.push_back((raw, ts)),
             Extracted::Skip => {
@@ -240,7 +268,7 @@ impl Task {
         };
         let Some((raw, ts)) = self.group.queues[q].records.pop_front() else { return Ok(false) };
         let offset = raw.offset;
-        let Some(slot) = self.source_for(&raw.topic) else { return Ok(false) };
+        let Some(slot) = self.group.queues[q].source else { return Ok(false) };
         self.shared.set_phase(Phase::Processing);
         self.shared.set_record(Some(raw));
         let result = {
@@ -284,7 +312,10 @@ impl Task {
         self.handle_failure()?;
         self.shared.set_record(None);
         self.progress[q] = (Some(offset + 1), true);
-        self.punctuate(PunctuationType::StreamTime, self.shared.stream_time())?;
+        let stream_time = self.shared.stream_time();
+        if self.shared.stream_punctuation_due(stream_time) {
+            self.punctuate(PunctuationType::StreamTime, stream_time)?;
+        }
         Ok(true)
     }
 

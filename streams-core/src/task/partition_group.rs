@@ -9,6 +9,8 @@ use crate::time::RawRecord;
 pub(crate) struct PartitionQueue {
     pub(crate) topic: Arc<str>,
     pub(crate) partition: i32,
+    /// The task's source slot for this partition's topic, once known.
+    pub(crate) source: Option<usize>,
     pub(crate) records: VecDeque<(RawRecord, i64)>,
     /// The largest timestamp extracted in this partition so far (`-1` before the first).
     pub(crate) partition_time: i64,
@@ -40,6 +42,7 @@ impl PartitionGroup {
         self.queues.push(PartitionQueue {
             topic,
             partition,
+            source: None,
             records: VecDeque::new(),
             partition_time: -1,
             empty_since: None,
@@ -47,8 +50,10 @@ impl PartitionGroup {
         self.queues.len() - 1
     }
 
-    pub(crate) fn index(&self, topic: &str, partition: i32) -> Option<usize> {
-        self.queues.iter().position(|q| q.partition == partition && &*q.topic == topic)
+    pub(crate) fn index(&self, topic: &Arc<str>, partition: i32) -> Option<usize> {
+        self.queues.iter().position(|q| {
+            q.partition == partition && (Arc::ptr_eq(&q.topic, topic) || *q.topic == **topic)
+        })
     }
 
     pub(crate) fn buffered(&self) -> usize {

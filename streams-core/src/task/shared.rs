@@ -81,13 +81,14 @@ pub(crate) struct TaskShared {
     pub(crate) id: TaskId,
     pub(crate) application_id: Arc<str>,
     pub(crate) clock: Arc<dyn Clock>,
-    record: RefCell<Option<RecordMetadata>>,
     /// The raw input record being processed, for error handlers and dead-letter records.
     pub(crate) raw: RefCell<Option<RawRecord>>,
     stream_time: Cell<i64>,
     failure: RefCell<Option<Failure>>,
     schedules: RefCell<Vec<Schedule>>,
     next_schedule: Cell<u64>,
+    /// The earliest `next` of the stream-time schedules (`i64::MAX` without any).
+    next_stream_punctuation: Cell<i64>,
     pub(crate) collector: RefCell<Box<dyn RecordCollector>>,
     handlers: Handlers,
     phase: Cell<Phase>,
@@ -105,12 +106,12 @@ impl TaskShared {
             id,
             application_id,
             clock,
-            record: RefCell::new(None),
             raw: RefCell::new(None),
             stream_time: Cell::new(-1),
             failure: RefCell::new(None),
             schedules: RefCell::new(Vec::new()),
             next_schedule: Cell::new(0),
+            next_stream_punctuation: Cell::new(i64::MAX),
             collector: RefCell::new(collector),
             handlers,
             phase: Cell::new(Phase::Initializing),
@@ -210,16 +211,20 @@ impl TaskShared {
     }
 
     pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
-        self.record.borrow().clone()
-    }
-
-    pub(crate) fn set_record(&self, raw: Option<RawRecord>) {
-        *self.record.borrow_mut() = raw.as_ref().map(|r| RecordMetadata {
+        self.raw.borrow().as_ref().map(|r| RecordMetadata {
             topic: r.topic.clone(),
             partition: r.partition,
             offset: r.offset,
-        });
+        })
+    }
+
+    pub(crate) fn set_record(&self, raw: Option<RawRecord>) {
         *self.raw.borrow_mut() = raw;
+    }
+
+    /// Whether a stream-time punctuation may be due at `now` (a cheap check made per record).
+    pub(crate) fn stream_punctuation_due(&self, now: i64) -> bool {
+        now >= self.next_stream_punctuation.get()
     }
 
     pub(crate) fn stream_time(&self) -> i64 {
@@ -248,11 +253,25 @@ impl TaskShared {
             PunctuationType::WallClockTime => self.clock.now_ms() + interval,
         };
         self.schedules.borrow_mut().push(Schedule { id, node, interval, kind, next });
+        self.update_next_stream_punctuation();
         id
     }
 
     pub(crate) fn cancel(&self, id: PunctuatorId) {
         self.schedules.borrow_mut().retain(|s| s.id != id);
+        self.update_next_stream_punctuation();
+    }
+
+    fn update_next_stream_punctuation(&self) {
+        let next = self
+            .schedules
+            .borrow()
+            .iter()
+            .filter(|s| s.kind == PunctuationType::StreamTime)
+            .map(|s| s.next)
+            .min()
+            .unwrap_or(i64::MAX);
+        self.next_stream_punctuation.set(next);
     }
 
     /// The punctuations of `kind` due at `now`, earliest first.
@@ -284,6 +303,7 @@ impl TaskShared {
             }
             s.next = next;
         }
+        self.update_next_stream_punctuation();
     }
 }
 

@@ -16,7 +16,7 @@ use crate::handlers::{ErrorContext, ErrorKind, ErrorResponse};
 use crate::task::assignor::TaskAssignor;
 use crate::task::shared::{OutgoingRecord, RecordCollector};
 use crate::task::{Task, TaskId};
-use crate::time::{Clock, SystemClock};
+use crate::time::{Clock, RawRecord, SystemClock};
 use crate::topology::Topology;
 use crate::topology::groups::SubTopology;
 
@@ -134,12 +134,7 @@ impl<'a> StreamThread<'a> {
             let timeout = if busy { Duration::ZERO } else { config.poll_interval };
             let records = self.consumer.poll(timeout)?;
             self.reconcile()?;
-            for r in records {
-                let Some(id) = self.owner.get(&(r.topic.clone(), r.partition)) else { continue };
-                if let Some(task) = self.tasks.get_mut(id) {
-                    task.add_record(r)?;
-                }
-            }
+            self.route(records)?;
             let now = self.clock.now_ms();
             let budget = config.max_poll_records.max(1);
             for task in self.tasks.values_mut() {
@@ -153,6 +148,26 @@ impl<'a> StreamThread<'a> {
             self.send_output()?;
             if self.last_commit.elapsed() >= config.commit_interval {
                 self.commit()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands polled records to their tasks, one run of same-partition records at a time.
+    fn route(&mut self, records: Vec<RawRecord>) -> Result<(), StreamsError> {
+        let mut records = records.into_iter().peekable();
+        while let Some(first) = records.next() {
+            let (topic, partition) = (first.topic.clone(), first.partition);
+            let same = |r: &RawRecord| {
+                r.partition == partition && (Arc::ptr_eq(&r.topic, &topic) || r.topic == topic)
+            };
+            let mut run = vec![first];
+            while let Some(r) = records.next_if(same) {
+                run.push(r);
+            }
+            let Some(id) = self.owner.get(&(topic, partition)) else { continue };
+            if let Some(task) = self.tasks.get_mut(id) {
+                task.add_records(run.into_iter())?;
             }
         }
         Ok(())
@@ -222,7 +237,8 @@ impl<'a> StreamThread<'a> {
     }
 
     fn send_output(&mut self) -> Result<(), StreamsError> {
-        let out = std::mem::take(&mut *self.out.borrow_mut());
+        let capacity = self.out.borrow().capacity();
+        let out = std::mem::replace(&mut *self.out.borrow_mut(), Vec::with_capacity(capacity));
         self.producer.send(out)
     }
 

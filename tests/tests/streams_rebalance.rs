@@ -1,7 +1,7 @@
 //! A streams application on the embedded broker while instances come and go: 4 input partitions,
 //! two stream threads, a second instance joins and later leaves. Every input record reaches the
-//! output, each key's order is kept (replays after a rebalance restart from a committed point),
-//! and no task is processed by two instances at once.
+//! output exactly once (each rebalance is clean: owners commit and release their tasks before the
+//! group moves them), each key's order is kept, and no task is processed by two instances at once.
 
 #![allow(clippy::unwrap_used)]
 

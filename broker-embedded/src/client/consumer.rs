@@ -99,6 +99,12 @@ pub struct ConsumerConfig {
     /// Assignors offered to the group, in order of preference. Default range, then
     /// cooperative-sticky (Kafka's consumer default).
     pub assignment_strategies: Vec<AssignmentStrategy>,
+    /// When a rebalance begins under an eager assignor, `poll` returns once with no records
+    /// before rejoining, and [`Consumer::rebalance_pending`] is true: the caller commits what it
+    /// has processed and releases its partitions, then polls again to rejoin. The in-process
+    /// stand-in for committing in Kafka's `ConsumerRebalanceListener::onPartitionsRevoked`.
+    /// Default false.
+    pub pause_before_rejoin: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -116,6 +122,7 @@ impl Default for ConsumerConfig {
                 AssignmentStrategy::Range,
                 AssignmentStrategy::CooperativeSticky,
             ],
+            pause_before_rejoin: false,
         }
     }
 }
@@ -177,6 +184,8 @@ pub struct Consumer {
     config: ConsumerConfig,
     state: Mutex<State>,
     member: tokio::sync::Mutex<Option<GroupMember>>,
+    /// Set by `poll` when it paused before a rejoin (`pause_before_rejoin`).
+    rebalance_pending: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -213,6 +222,7 @@ impl Consumer {
             config,
             state: Mutex::new(State::default()),
             member: tokio::sync::Mutex::new(None),
+            rebalance_pending: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -238,6 +248,7 @@ impl Consumer {
         member_config.session_timeout_ms = self.config.session_timeout.as_millis() as i32;
         member_config.rebalance_timeout_ms = self.config.rebalance_timeout.as_millis() as i32;
         member_config.heartbeat_interval = self.config.heartbeat_interval;
+        member_config.pause_before_rejoin = self.config.pause_before_rejoin;
         let core = Arc::downgrade(&self.core);
         let counts = Arc::new(move |topic: &str| {
             core.upgrade()?.topics.read().get(topic).map(|t| t.partition_count())
@@ -258,6 +269,12 @@ impl Consumer {
         Ok(())
     }
 
+    /// Whether the last `poll` paused before rejoining a rebalance (see
+    /// [`ConsumerConfig::pause_before_rejoin`]): commit, release the partitions, and poll again.
+    pub fn rebalance_pending(&self) -> bool {
+        self.rebalance_pending.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Leaves the group (if subscribed); the group rebalances the partitions to other members.
     pub async fn close(&self) -> Result<()> {
         if let Some(mut member) = self.member.lock().await.take() {
@@ -272,6 +289,11 @@ impl Consumer {
         let mut guard = self.member.lock().await;
         let Some(member) = guard.as_mut() else { return Ok(()) };
         member.poll().await?;
+        let pending = member.rebalance_pending();
+        self.rebalance_pending.store(pending, std::sync::atomic::Ordering::SeqCst);
+        if pending {
+            return Ok(());
+        }
         let wanted: Vec<TopicPartition> = member.assignment().iter().cloned().collect();
         drop(guard);
         let mut st = self.state.lock();
@@ -497,6 +519,9 @@ impl Consumer {
             self.core.check_open()?;
             let arrived = self.core.data_arrived.notified();
             self.drive_membership().await?;
+            if self.rebalance_pending() {
+                return Ok(Vec::new());
+            }
             self.ensure_positions().await?;
             let records = self.fetch_available()?;
             if !records.is_empty() {

@@ -53,6 +53,9 @@ pub(crate) struct MemberConfig {
     pub(crate) rebalance_timeout_ms: i32,
     /// `heartbeat.interval.ms` (3 s).
     pub(crate) heartbeat_interval: Duration,
+    /// Under the eager protocol, return from `poll` once before rejoining, so the owner can
+    /// commit and release its partitions first (see `ConsumerConfig::pause_before_rejoin`).
+    pub(crate) pause_before_rejoin: bool,
 }
 
 impl MemberConfig {
@@ -64,6 +67,7 @@ impl MemberConfig {
             session_timeout_ms: 45_000,
             rebalance_timeout_ms: 300_000,
             heartbeat_interval: Duration::from_secs(3),
+            pause_before_rejoin: false,
         }
     }
 }
@@ -97,6 +101,9 @@ pub(crate) struct GroupMember {
     owned: BTreeSet<TopicPartition>,
     rejoin_needed: bool,
     next_heartbeat: Instant,
+    /// A rebalance began and `poll` returned without rejoining, once, so that the owner can
+    /// release its partitions; the next `poll` rejoins.
+    paused: bool,
 }
 
 impl GroupMember {
@@ -119,6 +126,7 @@ impl GroupMember {
             owned: BTreeSet::new(),
             rejoin_needed: true,
             next_heartbeat: Instant::now(),
+            paused: false,
         }
     }
 
@@ -138,6 +146,10 @@ impl GroupMember {
     /// Does what is due: (re)joins if needed (waiting for the rebalance to finish), else sends a
     /// heartbeat if its interval passed. Call it at least every heartbeat interval.
     pub(crate) async fn poll(&mut self) -> Result<(), MemberError> {
+        if self.paused {
+            self.paused = false;
+            return self.join_and_sync().await;
+        }
         if !self.rejoin_needed {
             if Instant::now() < self.next_heartbeat {
                 return Ok(());
@@ -152,7 +164,20 @@ impl GroupMember {
                 Err(error) => self.on_error(error)?,
             }
         }
+        if self.config.pause_before_rejoin
+            && !self.owned.is_empty()
+            && self.rebalance_protocol() == RebalanceProtocol::Eager
+        {
+            self.paused = true;
+            return Ok(());
+        }
         self.join_and_sync().await
+    }
+
+    /// Whether `poll` returned without rejoining a rebalance that began: the owner should commit
+    /// and release its partitions, then poll again.
+    pub(crate) fn rebalance_pending(&self) -> bool {
+        self.paused
     }
 
     /// Revokes everything and leaves the group.

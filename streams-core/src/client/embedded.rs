@@ -73,6 +73,7 @@ impl Backend for EmbeddedBackend {
             .session_timeout(Duration::from_secs(10), Duration::from_secs(1));
         config.client_id = client_id.to_string();
         config.max_poll_records = max_poll_records;
+        config.pause_before_rejoin = true;
         let consumer = self.broker.consumer(config)?;
         Ok(Box::new(EmbeddedConsumer { consumer, rt: self.rt.clone() }))
     }
@@ -118,6 +119,10 @@ impl BackendConsumer for EmbeddedConsumer {
             .into_iter()
             .map(|tp| (Arc::from(tp.topic.as_str()), tp.partition))
             .collect()
+    }
+
+    fn rebalance_pending(&self) -> bool {
+        self.consumer.rebalance_pending()
     }
 
     fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError> {

@@ -47,6 +47,9 @@ pub(crate) trait BackendConsumer: Send {
     fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError>;
     /// The partitions assigned now.
     fn assignment(&self) -> Vec<(Arc<str>, i32)>;
+    /// Whether the last poll stopped before rejoining a rebalance: commit, release every task,
+    /// then poll again (eager rebalancing, as Kafka Streams does in `onPartitionsRevoked`).
+    fn rebalance_pending(&self) -> bool;
     /// Commits `(topic, partition, next offset)` for the group; durable on return.
     fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError>;
     /// Leaves the group.

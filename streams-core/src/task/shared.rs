@@ -85,6 +85,8 @@ pub(crate) struct TaskShared {
     pub(crate) raw: RefCell<Option<RawRecord>>,
     stream_time: Cell<i64>,
     failure: RefCell<Option<Failure>>,
+    /// Whether `failure` is set (checked on every forward).
+    has_failed: Cell<bool>,
     schedules: RefCell<Vec<Schedule>>,
     next_schedule: Cell<u64>,
     /// The earliest `next` of the stream-time schedules (`i64::MAX` without any).
@@ -109,6 +111,7 @@ impl TaskShared {
             raw: RefCell::new(None),
             stream_time: Cell::new(-1),
             failure: RefCell::new(None),
+            has_failed: Cell::new(false),
             schedules: RefCell::new(Vec::new()),
             next_schedule: Cell::new(0),
             next_stream_punctuation: Cell::new(i64::MAX),
@@ -123,7 +126,7 @@ impl TaskShared {
     }
 
     pub(crate) fn failed(&self) -> bool {
-        self.failure.borrow().is_some()
+        self.has_failed.get()
     }
 
     /// A processor failed: its handler decides, right here, as Kafka's `ProcessorNode` does, so
@@ -174,6 +177,7 @@ impl TaskShared {
         let mut f = self.failure.borrow_mut();
         if f.is_none() {
             *f = Some(failure);
+            self.has_failed.set(true);
         }
     }
 
@@ -207,6 +211,9 @@ impl TaskShared {
     }
 
     pub(crate) fn take_failure(&self) -> Option<Failure> {
+        if !self.has_failed.replace(false) {
+            return None;
+        }
         self.failure.borrow_mut().take()
     }
 

@@ -133,6 +133,10 @@ impl<'a> StreamThread<'a> {
             let busy = self.tasks.values().any(|t| t.buffered() > 0);
             let timeout = if busy { Duration::ZERO } else { config.poll_interval };
             let records = self.consumer.poll(timeout)?;
+            if self.consumer.rebalance_pending() {
+                self.release_all()?;
+                continue;
+            }
             self.reconcile()?;
             self.route(records)?;
             let now = self.clock.now_ms();
@@ -150,6 +154,20 @@ impl<'a> StreamThread<'a> {
                 self.commit()?;
             }
         }
+        Ok(())
+    }
+
+    /// A rebalance begins: commit what was processed and close every task before rejoining, so
+    /// that the tasks' next owners start where this thread stopped and never overlap with it.
+    fn release_all(&mut self) -> Result<(), StreamsError> {
+        self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), false);
+        self.commit()?;
+        for (id, mut t) in std::mem::take(&mut self.tasks) {
+            tracing::debug!(task = %id, "releasing the task for a rebalance");
+            t.close();
+        }
+        self.owner.clear();
+        self.app.thread_status(self.slot, Vec::new(), false);
         Ok(())
     }
 
@@ -173,8 +191,9 @@ impl<'a> StreamThread<'a> {
         Ok(())
     }
 
-    /// Matches the tasks to the assignment: closes tasks whose partitions went away (their
-    /// progress since the last commit is processed again by the new owner) and creates the new ones.
+    /// Matches the tasks to the assignment: closes tasks whose partitions went away without a
+    /// rebalance pause (the member was fenced; their progress since the last commit is processed
+    /// again by the new owner) and creates the new ones.
     fn reconcile(&mut self) -> Result<(), StreamsError> {
         let assigned = self.consumer.assignment();
         let mut wanted: BTreeMap<TaskId, Vec<(Arc<str>, i32)>> = BTreeMap::new();

@@ -52,12 +52,10 @@ pub(crate) trait NodeFactory: Send + Sync {
     fn build(&self, ctx: BuildCtx<'_>) -> Result<BuiltNode, TopologyError>;
 }
 
-type Boxed<KIn, VIn, KOut, VOut> = Box<dyn Processor<KIn, VIn, KOut, VOut>>;
-
-type Supplier<KIn, VIn, KOut, VOut> = Box<dyn Fn() -> Boxed<KIn, VIn, KOut, VOut> + Send + Sync>;
-
-struct ProcessorFactory<KIn, VIn, KOut, VOut> {
-    supplier: Supplier<KIn, VIn, KOut, VOut>,
+/// Builds one processor per task from the application's supplier.
+struct ProcessorFactory<F, KIn, VIn, KOut, VOut> {
+    supplier: F,
+    _types: std::marker::PhantomData<fn() -> (KIn, VIn, KOut, VOut)>,
 }
 
 pub(crate) fn processor<KIn, VIn, KOut, VOut, P>(
@@ -70,13 +68,16 @@ where
     VOut: Clone + 'static,
     P: Processor<KIn, VIn, KOut, VOut>,
 {
-    Arc::new(ProcessorFactory::<KIn, VIn, KOut, VOut> {
-        supplier: Box::new(move || -> Boxed<KIn, VIn, KOut, VOut> { Box::new(supplier()) }),
+    Arc::new(ProcessorFactory::<_, KIn, VIn, KOut, VOut> {
+        supplier,
+        _types: std::marker::PhantomData,
     })
 }
 
-impl<KIn, VIn, KOut, VOut> NodeFactory for ProcessorFactory<KIn, VIn, KOut, VOut>
+impl<F, P, KIn, VIn, KOut, VOut> NodeFactory for ProcessorFactory<F, KIn, VIn, KOut, VOut>
 where
+    F: Fn() -> P + Send + Sync,
+    P: Processor<KIn, VIn, KOut, VOut>,
     KIn: 'static,
     VIn: 'static,
     KOut: Clone + 'static,
@@ -93,6 +94,7 @@ where
             processor: (self.supplier)(),
             ctx: ProcessorContext::new(ctx.index, ctx.name.clone(), children, ctx.task.clone()),
             task: ctx.task.clone(),
+            _input: std::marker::PhantomData,
         };
         let node = Rc::new(RefCell::new(node));
         let input: crate::processor::context::InputRef<KIn, VIn> = node.clone();

@@ -171,22 +171,53 @@ impl<'a> StreamThread<'a> {
         Ok(())
     }
 
-    /// Hands polled records to their tasks, one run of same-partition records at a time.
-    fn route(&mut self, records: Vec<RawRecord>) -> Result<(), StreamsError> {
-        let mut records = records.into_iter().peekable();
-        while let Some(first) = records.next() {
-            let (topic, partition) = (first.topic.clone(), first.partition);
-            let same = |r: &RawRecord| {
-                r.partition == partition && (Arc::ptr_eq(&r.topic, &topic) || r.topic == topic)
-            };
-            let mut run = vec![first];
-            while let Some(r) = records.next_if(same) {
-                run.push(r);
+    /// Hands polled records to their tasks, one run of same-partition records at a time (a poll
+    /// returns each partition's records as one run), moving them without another copy: runs are
+    /// taken from the back, so nothing shifts. Should a partition come in two runs, they are
+    /// taken from the front instead, to keep its order.
+    fn route(&mut self, mut records: Vec<RawRecord>) -> Result<(), StreamsError> {
+        let same = |a: &RawRecord, b: &RawRecord| {
+            a.partition == b.partition && (Arc::ptr_eq(&a.topic, &b.topic) || a.topic == b.topic)
+        };
+        let mut runs: Vec<usize> = vec![0];
+        for i in 1..records.len() {
+            if !same(&records[i - 1], &records[i]) {
+                runs.push(i);
             }
-            let Some(id) = self.owner.get(&(topic, partition)) else { continue };
-            if let Some(task) = self.tasks.get_mut(id) {
-                task.add_records(run.into_iter())?;
+        }
+        let repeated = runs
+            .iter()
+            .enumerate()
+            .any(|(n, &i)| runs[..n].iter().any(|&j| same(&records[i], &records[j])));
+        if repeated {
+            let mut rest = records.into_iter().peekable();
+            while let Some(first) = rest.next() {
+                let mut run = vec![first];
+                while let Some(r) = rest.next_if(|r| same(r, &run[0])) {
+                    run.push(r);
+                }
+                self.hand_over(run)?;
             }
+            return Ok(());
+        }
+        while let Some(start) = runs.pop() {
+            if start >= records.len() {
+                continue;
+            }
+            let owner =
+                self.owner.get(&(records[start].topic.clone(), records[start].partition)).copied();
+            match owner.and_then(|id| self.tasks.get_mut(&id)) {
+                Some(task) => task.add_records(records.drain(start..))?,
+                None => records.truncate(start),
+            }
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self, run: Vec<RawRecord>) -> Result<(), StreamsError> {
+        let owner = self.owner.get(&(run[0].topic.clone(), run[0].partition)).copied();
+        if let Some(task) = owner.and_then(|id| self.tasks.get_mut(&id)) {
+            task.add_records(run.into_iter())?;
         }
         Ok(())
     }

@@ -52,10 +52,13 @@ pub(crate) trait NodeFactory: Send + Sync {
     fn build(&self, ctx: BuildCtx<'_>) -> Result<BuiltNode, TopologyError>;
 }
 
+/// The input and output types a processor factory is for.
+type Types<KIn, VIn, KOut, VOut> = std::marker::PhantomData<fn() -> (KIn, VIn, KOut, VOut)>;
+
 /// Builds one processor per task from the application's supplier.
 struct ProcessorFactory<F, KIn, VIn, KOut, VOut> {
     supplier: F,
-    _types: std::marker::PhantomData<fn() -> (KIn, VIn, KOut, VOut)>,
+    _types: Types<KIn, VIn, KOut, VOut>,
 }
 
 pub(crate) fn processor<KIn, VIn, KOut, VOut, P>(

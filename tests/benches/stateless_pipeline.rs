@@ -2,7 +2,8 @@
 //! end, as a ratio to the plain clients doing the same I/O in the same run.
 //!
 //! ```text
-//! cargo bench -p integration-tests --bench stateless_pipeline [-- --records N --runs R --threads T]
+//! cargo bench -p integration-tests --bench stateless_pipeline [-- --records N --runs R --threads T
+//!     --max-poll-records M]
 //! ```
 //!
 //! `N` records (default 10 million) with 8-byte keys and 100-byte values are loaded into a
@@ -90,6 +91,7 @@ async fn pipeline(
     out: &str,
     app_id: &str,
     threads: usize,
+    max_poll: usize,
 ) -> BenchResult<Sample> {
     let builder = StreamsBuilder::new();
     builder
@@ -98,7 +100,8 @@ async fn pipeline(
         .filter(|_, v| !v.is_empty())
         .to_with(out, Produced::with(Serdes::bytes(), Serdes::bytes()));
     let dir = tempfile::tempdir()?;
-    let config = StreamsConfig::new(app_id).num_stream_threads(threads).state_dir(dir.path());
+    let mut config = StreamsConfig::new(app_id).num_stream_threads(threads).state_dir(dir.path());
+    config.max_poll_records = max_poll;
     let app = KafkaStreams::new(builder.build()?, config, broker)?;
     let clock = Stopwatch::start();
     app.start()?;
@@ -121,6 +124,7 @@ async fn main() -> BenchResult<()> {
     let records: usize = arg("--records", if full_run() { 10_000_000 } else { 50_000 });
     let runs: usize = arg("--runs", if full_run() { 3 } else { 1 });
     let threads: usize = arg("--threads", 1);
+    let max_poll: usize = arg("--max-poll-records", 1000);
     let dir = tempfile::tempdir()?;
     let mut config =
         BrokerConfig::new(dir.path()).durability(Durability::Interval(Duration::from_secs(1)));
@@ -144,7 +148,8 @@ async fn main() -> BenchResult<()> {
         base.push(b);
         let out = format!("pipeline-out-{run}");
         broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
-        let p = pipeline(&broker, records, &out, &format!("bench-{run}"), threads).await?;
+        let p =
+            pipeline(&broker, records, &out, &format!("bench-{run}"), threads, max_poll).await?;
         eprintln!(
             "[run {run}/{runs}] pipeline  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
             p.secs,

@@ -103,12 +103,10 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
                 );
             }
         };
-        let mut collector = self.task.collector.borrow_mut();
-        let out =
-            OutgoingRecord { topic: topic.clone(), partition, key, value, timestamp, headers };
-        if let Err(e) = collector.send(out) {
-            drop(collector);
-            self.task.fail_production(&self.name, &topic, e);
+        let out = OutgoingRecord { topic, partition, key, value, timestamp, headers };
+        let sent = self.task.collector.borrow_mut().send(out);
+        if let Err((out, e)) = sent {
+            self.task.fail_production(&self.name, &out.topic, e);
         }
     }
 }

@@ -62,7 +62,7 @@ struct DriverCollector {
 }
 
 impl RecordCollector for DriverCollector {
-    fn send(&mut self, record: OutgoingRecord) -> Result<(), String> {
+    fn send(&mut self, record: OutgoingRecord) -> Result<(), (OutgoingRecord, String)> {
         self.out.borrow_mut().push_back(record);
         Ok(())
     }

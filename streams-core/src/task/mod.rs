@@ -27,7 +27,7 @@ use crate::time::{Clock, Extracted, RawRecord, TimestampExtractor};
 use crate::topology::groups::SubTopology;
 use crate::topology::{BuildCtx, NodeKind, Topology};
 
-use partition_group::{Next, PartitionGroup};
+use partition_group::Next;
 use shared::{Failure, Handlers, Phase, RecordCollector, Refused, TaskShared};
 pub(crate) use state::TaskState;
 
@@ -69,7 +69,6 @@ pub(crate) struct Task {
     patterns: Vec<(regex::Regex, usize)>,
     /// Nodes with a lifecycle, by node index, in topology order.
     lifecycles: Vec<(usize, Rc<RefCell<dyn Lifecycle>>)>,
-    group: PartitionGroup,
     /// Per queue: the next offset to commit, and whether it moved since the last commit.
     progress: Vec<(Option<i64>, bool)>,
     max_idle_ms: i64,
@@ -145,11 +144,13 @@ impl Task {
             }
         }
         lifecycles.reverse();
-        let mut group = PartitionGroup::default();
-        for (t, p) in partitions {
-            group.add_partition(t.clone(), *p);
-        }
-        let progress = vec![(None, false); group.queues.len()];
+        let progress = {
+            let mut group = shared.group.borrow_mut();
+            for (t, p) in partitions {
+                group.add_partition(t.clone(), *p);
+            }
+            vec![(None, false); group.queues.len()]
+        };
         Ok(Self {
             id,
             state: TaskState::Created,
@@ -158,7 +159,6 @@ impl Task {
             by_topic,
             patterns,
             lifecycles,
-            group,
             progress,
             max_idle_ms: config.max_task_idle_ms,
         })
@@ -184,13 +184,13 @@ impl Task {
     }
 
     /// The input partitions of this task.
-    pub(crate) fn partitions(&self) -> impl Iterator<Item = (&Arc<str>, i32)> {
-        self.group.queues.iter().map(|q| (&q.topic, q.partition))
+    pub(crate) fn partition_count(&self) -> usize {
+        self.shared.group.borrow().queues.len()
     }
 
     /// Records buffered and not yet processed.
     pub(crate) fn buffered(&self) -> usize {
-        self.group.buffered()
+        self.shared.group.borrow().buffered()
     }
 
     /// Buffers a record read from one of the task's partitions, with its extracted timestamp.
@@ -215,27 +215,29 @@ impl Task {
 
     /// The queue of a partition, created (with its source looked up) on first sight.
     fn queue_for(&mut self, topic: &Arc<str>, partition: i32) -> Result<usize, StreamsError> {
-        let q = match self.group.index(topic, partition) {
+        let existing = self.shared.group.borrow().index(topic, partition);
+        let q = match existing {
             Some(q) => q,
-            None => self.group.add_partition(topic.clone(), partition),
+            None => self.shared.group.borrow_mut().add_partition(topic.clone(), partition),
         };
         if q >= self.progress.len() {
             self.progress.resize(q + 1, (None, false));
         }
-        if self.group.queues[q].source.is_none() {
+        if self.shared.group.borrow().queues[q].source.is_none() {
             let Some(slot) = self.source_for(topic) else {
                 return Err(StreamsError::IllegalState(format!(
                     "task {} has no source for topic `{topic}`",
                     self.id
                 )));
             };
-            self.group.queues[q].source = Some(slot);
+            self.shared.group.borrow_mut().queues[q].source = Some(slot);
         }
         Ok(q)
     }
 
     fn add_to_queue(&mut self, q: usize, raw: RawRecord) -> Result<(), StreamsError> {
-        let queue = &mut self.group.queues[q];
+        let mut group = self.shared.group.borrow_mut();
+        let queue = &mut group.queues[q];
         let Some(slot) = queue.source else { return Ok(()) };
         match self.sources[slot].extractor.extract(&raw, queue.partition_time) {
             Extracted::Timestamp(ts) => queue.records.push_back((raw, ts)),
@@ -262,55 +264,64 @@ impl Task {
     /// Processes the next record in timestamp order, if one may be processed now; then punctuates
     /// by stream time. `force` ignores `max.task.idle.ms`. Returns whether a record was processed.
     pub(crate) fn process(&mut self, now: i64, force: bool) -> Result<bool, StreamsError> {
-        let q = match self.group.next(now, self.max_idle_ms, force) {
-            Next::Queue(q) => q,
-            Next::Wait | Next::Empty => return Ok(false),
+        let (q, ts, offset, slot) = {
+            let mut group = self.shared.group.borrow_mut();
+            let q = match group.next(now, self.max_idle_ms, force) {
+                Next::Queue(q) => q,
+                Next::Wait | Next::Empty => return Ok(false),
+            };
+            let queue = &group.queues[q];
+            let (Some((raw, ts)), Some(slot)) = (queue.records.front(), queue.source) else {
+                return Ok(false);
+            };
+            (q, *ts, raw.offset, slot)
         };
-        let Some((raw, ts)) = self.group.queues[q].records.pop_front() else { return Ok(false) };
-        let offset = raw.offset;
-        let Some(slot) = self.group.queues[q].source else { return Ok(false) };
         self.shared.set_phase(Phase::Processing);
-        self.shared.set_record(Some(raw));
-        let result = {
-            let raw = self.shared.raw.borrow();
-            match raw.as_ref() {
-                Some(r) => self.sources[slot].input.borrow_mut().process_raw(r, ts),
-                None => Ok(()),
-            }
+        self.shared.set_current(Some(q));
+        // The record stays at the head of its queue while it is processed.
+        let result = match self.shared.current_raw() {
+            Some(raw) => self.sources[slot].input.borrow_mut().process_raw(&raw, ts),
+            None => Ok(()),
         };
-        match result {
-            // Only records that deserialize move partition and stream time (the source node
-            // advanced stream time before forwarding), as Kafka drops bad records before.
-            Ok(()) => {
-                let queue = &mut self.group.queues[q];
-                queue.partition_time = queue.partition_time.max(ts);
-            }
+        let deserialized = result.is_ok();
+        let outcome = match result {
+            Ok(()) => self.handle_failure(),
             Err(e) => {
                 let node = self.sources[slot].name.clone();
-                if let Err(refused) = self.shared.consult(ErrorKind::Deserialization, &node, &e) {
-                    let raw = self.shared.raw.borrow().clone();
-                    self.shared.set_record(None);
-                    return Err(match (refused, raw) {
-                        (Refused::DeadLetter { topic, error }, _) => StreamsError::Production {
-                            task: self.id,
-                            node: node.to_string(),
-                            topic,
-                            error,
-                        },
-                        (Refused::Fail, Some(raw)) => StreamsError::Deserialization {
-                            task: self.id,
-                            topic: raw.topic.to_string(),
-                            partition: raw.partition,
-                            offset: raw.offset,
-                            error: e,
-                        },
-                        (Refused::Fail, None) => StreamsError::IllegalState(e.to_string()),
-                    });
+                match self.shared.consult(ErrorKind::Deserialization, &node, &e) {
+                    Ok(()) => self.handle_failure(),
+                    Err(Refused::DeadLetter { topic, error }) => Err(StreamsError::Production {
+                        task: self.id,
+                        node: node.to_string(),
+                        topic,
+                        error,
+                    }),
+                    Err(Refused::Fail) => Err(StreamsError::Deserialization {
+                        task: self.id,
+                        topic: self
+                            .shared
+                            .current_raw()
+                            .map(|r| r.topic.to_string())
+                            .unwrap_or_default(),
+                        partition: self.shared.current_raw().map_or(-1, |r| r.partition),
+                        offset,
+                        error: e,
+                    }),
                 }
             }
+        };
+        self.shared.set_current(None);
+        {
+            let mut group = self.shared.group.borrow_mut();
+            let queue = &mut group.queues[q];
+            queue.records.pop_front();
+            // Only records that deserialize move partition time (the source moved stream time),
+            // as Kafka drops bad records before they count.
+            if deserialized {
+                queue.partition_time = queue.partition_time.max(ts);
+            }
         }
-        self.handle_failure()?;
-        self.shared.set_record(None);
+        outcome?;
         self.progress[q] = (Some(offset + 1), true);
         let stream_time = self.shared.stream_time();
         if self.shared.stream_punctuation_due(stream_time) {
@@ -371,10 +382,11 @@ impl Task {
     /// The offsets to commit (the next record to read per partition) that moved since the last
     /// call, as `(topic, partition, offset)`.
     pub(crate) fn take_commit_offsets(&mut self) -> Vec<(Arc<str>, i32, i64)> {
+        let group = self.shared.group.borrow();
         let mut out = Vec::new();
         for (q, (offset, dirty)) in self.progress.iter_mut().enumerate() {
             if let (Some(o), true) = (*offset, *dirty) {
-                let queue = &self.group.queues[q];
+                let queue = &group.queues[q];
                 out.push((queue.topic.clone(), queue.partition, o));
                 *dirty = false;
             }
@@ -393,7 +405,7 @@ impl Task {
         for (_, l) in &self.lifecycles {
             l.borrow_mut().close();
         }
-        for q in &mut self.group.queues {
+        for q in &mut self.shared.group.borrow_mut().queues {
             q.records.clear();
         }
         let _ = self.transition(TaskState::Closed);

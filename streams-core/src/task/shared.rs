@@ -1,6 +1,6 @@
 //! What every node of a task shares: identity, time, the current record, schedules, the output.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use crate::handlers::{ErrorContext, ErrorHandler, ErrorKind, ErrorResponse, dlq_
 use crate::processor::{ProcessError, PunctuationType, PunctuatorId};
 use crate::record::{Header, RecordMetadata};
 use crate::task::TaskId;
+use crate::task::partition_group::PartitionGroup;
 use crate::time::{Clock, RawRecord};
 
 /// A record on its way out of the topology, serialized.
@@ -81,8 +82,11 @@ pub(crate) struct TaskShared {
     pub(crate) id: TaskId,
     pub(crate) application_id: Arc<str>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// The raw input record being processed, for error handlers and dead-letter records.
-    pub(crate) raw: RefCell<Option<RawRecord>>,
+    /// The task's input buffers. The record being processed stays at the head of its queue until
+    /// it is done, so that error handlers and dead letters can see it without a copy.
+    pub(crate) group: RefCell<PartitionGroup>,
+    /// The queue whose head is being processed, if any.
+    current: Cell<Option<usize>>,
     stream_time: Cell<i64>,
     failure: RefCell<Option<Failure>>,
     /// Whether `failure` is set (checked on every forward).
@@ -108,7 +112,8 @@ impl TaskShared {
             id,
             application_id,
             clock,
-            raw: RefCell::new(None),
+            group: RefCell::new(PartitionGroup::default()),
+            current: Cell::new(None),
             stream_time: Cell::new(-1),
             failure: RefCell::new(None),
             has_failed: Cell::new(false),
@@ -189,7 +194,7 @@ impl TaskShared {
         node: &str,
         error: &(dyn std::error::Error + 'static),
     ) -> Result<(), Refused> {
-        let raw = self.raw.borrow().clone();
+        let raw = self.current_raw().map(|r| r.clone());
         let handler = match kind {
             ErrorKind::Deserialization => &self.handlers.deserialization,
             ErrorKind::Processing => &self.handlers.processing,
@@ -218,15 +223,25 @@ impl TaskShared {
     }
 
     pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
-        self.raw.borrow().as_ref().map(|r| RecordMetadata {
+        self.current_raw().map(|r| RecordMetadata {
             topic: r.topic.clone(),
             partition: r.partition,
             offset: r.offset,
         })
     }
 
-    pub(crate) fn set_record(&self, raw: Option<RawRecord>) {
-        *self.raw.borrow_mut() = raw;
+    /// The record being processed, as read.
+    pub(crate) fn current_raw(&self) -> Option<Ref<'_, RawRecord>> {
+        let q = self.current.get()?;
+        Ref::filter_map(self.group.borrow(), |g| {
+            g.queues.get(q).and_then(|queue| queue.records.front()).map(|(r, _)| r)
+        })
+        .ok()
+    }
+
+    /// Marks the head of queue `q` as the record being processed (`None`: none is).
+    pub(crate) fn set_current(&self, q: Option<usize>) {
+        self.current.set(q);
     }
 
     /// Whether a stream-time punctuation may be due at `now` (a cheap check made per record).

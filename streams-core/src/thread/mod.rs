@@ -235,7 +235,7 @@ impl<'a> StreamThread<'a> {
         }
         let same = wanted.len() == self.tasks.len()
             && wanted.iter().all(|(id, parts)| {
-                self.tasks.get(id).is_some_and(|t| t.partitions().count() == parts.len())
+                self.tasks.get(id).is_some_and(|t| t.partition_count() == parts.len())
             });
         if same {
             if !self.app.shared_running(self.slot) {
@@ -257,7 +257,7 @@ impl<'a> StreamThread<'a> {
             for (t, p) in &parts {
                 self.owner.insert((t.clone(), *p), id);
             }
-            if self.tasks.get(&id).is_some_and(|t| t.partitions().count() == parts.len()) {
+            if self.tasks.get(&id).is_some_and(|t| t.partition_count() == parts.len()) {
                 continue;
             }
             if let Some(mut old) = self.tasks.remove(&id) {

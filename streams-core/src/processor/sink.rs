@@ -105,7 +105,8 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
         };
         let out = OutgoingRecord { topic, partition, key, value, timestamp, headers };
         let sent = self.task.collector.borrow_mut().send(out);
-        if let Err((out, e)) = sent {
+        if let Err(failed) = sent {
+            let (out, e) = *failed;
             self.task.fail_production(&self.name, &out.topic, e);
         }
     }

@@ -28,7 +28,7 @@ pub(crate) struct OutgoingRecord {
 /// Where a task's output goes: the producer of a stream thread, or the test driver's topics.
 pub(crate) trait RecordCollector {
     /// Sends one record. An error here is a production error; the record comes back with it.
-    fn send(&mut self, record: OutgoingRecord) -> Result<(), (OutgoingRecord, String)>;
+    fn send(&mut self, record: OutgoingRecord) -> Result<(), Box<(OutgoingRecord, String)>>;
     /// How many partitions `topic` has, if it exists (for stream partitioners).
     fn partition_count(&self, topic: &str) -> Option<i32>;
 }
@@ -207,9 +207,9 @@ impl TaskShared {
             ErrorResponse::DeadLetter { topic } => {
                 let Some(raw) = raw else { return Ok(()) };
                 let dead = dead_letter(&topic, &raw, error);
-                self.collector.borrow_mut().send(dead).map_err(|(_, e)| Refused::DeadLetter {
+                self.collector.borrow_mut().send(dead).map_err(|failed| Refused::DeadLetter {
                     topic,
-                    error: format!("writing a dead letter: {e}"),
+                    error: format!("writing a dead letter: {}", failed.1),
                 })
             }
         }

@@ -62,7 +62,7 @@ struct DriverCollector {
 }
 
 impl RecordCollector for DriverCollector {
-    fn send(&mut self, record: OutgoingRecord) -> Result<(), (OutgoingRecord, String)> {
+    fn send(&mut self, record: OutgoingRecord) -> Result<(), Box<(OutgoingRecord, String)>> {
         self.out.borrow_mut().push_back(record);
         Ok(())
     }

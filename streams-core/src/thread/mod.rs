@@ -69,7 +69,7 @@ struct ThreadCollector {
 }
 
 impl RecordCollector for ThreadCollector {
-    fn send(&mut self, record: OutgoingRecord) -> Result<(), (OutgoingRecord, String)> {
+    fn send(&mut self, record: OutgoingRecord) -> Result<(), Box<(OutgoingRecord, String)>> {
         self.out.borrow_mut().push(record);
         Ok(())
     }

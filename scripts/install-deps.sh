@@ -4,7 +4,8 @@
 #   --checks  everything the full check needs: kcat, the Python venv of the compatibility tests,
 #             cargo-fuzz, and what the rdkafka build needs
 #   --venv    only the Python virtual environment of the client compatibility tests (no apt)
-#   --main    only what building and running the main job needs (a C compiler)
+#   --main    only what building and running the main job needs (C and C++ compilers, and libclang
+#             for the RocksDB bindings)
 # The compatibility tests (tests/tests/wire_*.rs) drive real Kafka clients: kcat (Debian), and
 # confluent-kafka and kafka-python (PyPI) from a virtual environment at $KSTREAMS_VENV, by default
 # $HOME/.cache/kstreams-rs/venv. The rdkafka crate (a dev-dependency of the tests) builds librdkafka
@@ -38,8 +39,16 @@ if [ "${1:-}" = "--venv" ]; then
   exit 0
 fi
 
+# The rocksdb crate compiles RocksDB (C++) and generates its bindings with bindgen, which loads
+# libclang.
+has_libclang() {
+  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || compgen -G '/usr/lib/*/libclang*.so*' >/dev/null
+}
 need_apt=()
-command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+if ! command -v cc >/dev/null 2>&1 || ! command -v c++ >/dev/null 2>&1; then
+  need_apt+=(build-essential)
+fi
+has_libclang || need_apt+=(libclang-dev)
 if [ "${1:-}" = "--main" ]; then
   if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq

@@ -69,6 +69,19 @@ pub enum TopologyError {
         /// The type with no serde.
         type_name: &'static str,
     },
+    /// Two stores with one name.
+    #[error("a state store called `{0}` is already in the topology")]
+    DuplicateStore(String),
+    /// A processor connected to a store the topology does not declare.
+    #[error(
+        "processor `{processor}` uses store `{store}`, which is not declared (add it with add_state_store)"
+    )]
+    UnknownStore {
+        /// The processor.
+        processor: String,
+        /// The missing store.
+        store: String,
+    },
     /// A topology with nothing to read.
     #[error("the topology has no source")]
     Empty,
@@ -127,6 +140,9 @@ pub enum StreamsError {
         /// The extractor's explanation.
         message: String,
     },
+    /// A state store could not be opened, restored, flushed or checkpointed.
+    #[error("state: {0}")]
+    State(String),
     /// The broker or client failed.
     #[error("broker: {0}")]
     Broker(#[from] broker_embedded::Error),

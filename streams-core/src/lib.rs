@@ -40,6 +40,7 @@ mod handlers;
 mod processor;
 mod record;
 mod serde;
+mod state;
 mod task;
 mod test_driver;
 mod thread;
@@ -62,6 +63,7 @@ pub use serde::{
     BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serde, SerdeError, SerdeRegistry,
     Serdes, SharedSerde, StringSerde, UnitSerde,
 };
+pub use state::{KeyValueStore, LoggingRestoreListener, StateRestoreListener, StoreBuilder};
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
 pub use time::{

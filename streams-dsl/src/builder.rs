@@ -125,6 +125,42 @@ impl StreamsBuilder {
         KStream::new(self.state.clone(), name, key_serde, value_serde)
     }
 
+    /// The topic `topic` read as a table (Kafka's `builder.table`): each record upserts its key,
+    /// a null value deletes it. Materialized in a store named `<topic>-STATE-STORE-<n>` unless
+    /// `materialized` names it.
+    pub fn table<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        topic: &str,
+        consumed: Consumed<K, Option<V>>,
+        materialized: crate::materialized::Materialized<K, V>,
+    ) -> crate::ktable::KTable<K, V> {
+        let store_name = match &materialized.name {
+            Some(n) => n.clone(),
+            None => self.state.borrow_mut().new_name(&format!("{topic}-STATE-STORE-")),
+        };
+        let source = self.add_source(Source::topics(&[topic]), consumed);
+        let processor = self.state.borrow_mut().new_name("KTABLE-SOURCE-");
+        let key_serde = materialized.key_serde.clone().or_else(|| source.key_serde.clone());
+        {
+            let mut st = self.state.borrow_mut();
+            let mut m = materialized;
+            m.key_serde = key_serde.clone();
+            let r = st.topology.add_state_store(m.store(&store_name), &[]).map(|_| ());
+            st.record(r);
+        }
+        let name: std::sync::Arc<str> = std::sync::Arc::from(store_name.as_str());
+        let node: KStream<K, crate::ktable::Change<V>> = source
+            .then(processor.clone(), move || {
+                crate::ktable::source::TableSource::<K, V>::new(name.clone())
+            });
+        {
+            let mut st = self.state.borrow_mut();
+            let r = st.topology.connect_store(&processor, &store_name).map(|_| ());
+            st.record(r);
+        }
+        crate::ktable::KTable::new(self.state.clone(), node.node, Some(store_name), key_serde, None)
+    }
+
     /// The topology built so far, or the first error any operation met (a duplicate name, say).
     pub fn build(self) -> Result<Topology, TopologyError> {
         let mut st = self.state.borrow_mut();

@@ -38,25 +38,33 @@
 
 mod builder;
 mod config;
+mod kgrouped;
 mod kstream;
+mod ktable;
+mod materialized;
 mod serdes;
 
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Named, Printed, Produced, Repartitioned};
+pub use kgrouped::KGroupedStream;
 pub use kstream::{Branched, BranchedKStream, KStream};
+pub use ktable::{Change, KTable};
+pub use materialized::{Grouped, Materialized};
 pub use serdes::{BincodeSerde, JsonSerde, ProstSerde};
 
 /// Everything an application needs, in one `use streams_dsl::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Branched, BranchedKStream, Consumed, JsonSerde, KStream, Named, Printed,
-        Produced, ProstSerde, Repartitioned, StreamsBuilder,
+        BincodeSerde, Branched, BranchedKStream, Change, Consumed, Grouped, JsonSerde,
+        KGroupedStream, KStream, KTable, Materialized, Named, Printed, Produced, ProstSerde,
+        Repartitioned, StreamsBuilder,
     };
     pub use streams_core::{
-        DeadLetterQueue, ErrorHandler, ErrorResponse, KafkaStreams, LogAndContinue, LogAndFail,
-        ProcessError, ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, Record,
-        RecordMetadata, Serde, SerdeError, Serdes, State, StreamThreadExceptionResponse,
-        StreamsConfig, StreamsError, TaskId, TestInputTopic, TestOutputTopic, TestRecord,
-        ThreadMetadata, TimestampExtractor, Topology, TopologyTestDriver,
+        DeadLetterQueue, ErrorHandler, ErrorResponse, KafkaStreams, KeyValueStore, LogAndContinue,
+        LogAndFail, ProcessError, ProcessingGuarantee, Processor, ProcessorContext,
+        PunctuationType, Record, RecordMetadata, Serde, SerdeError, Serdes, State,
+        StateRestoreListener, StoreBuilder, StreamThreadExceptionResponse, StreamsConfig,
+        StreamsError, TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata,
+        TimestampExtractor, Topology, TopologyTestDriver,
     };
 }

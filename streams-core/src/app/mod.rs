@@ -227,6 +227,7 @@ pub struct KafkaStreams {
     handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     instance: String,
+    restore_listener: Mutex<Arc<dyn crate::state::StateRestoreListener>>,
 }
 
 impl std::fmt::Debug for KafkaStreams {
@@ -280,6 +281,7 @@ impl KafkaStreams {
             handles: Mutex::new(Vec::new()),
             runtime: Mutex::new(Some(runtime)),
             instance,
+            restore_listener: Mutex::new(Arc::new(crate::state::LoggingRestoreListener)),
         })
     }
 
@@ -294,6 +296,15 @@ impl KafkaStreams {
         handler: impl Fn(&StreamsError) -> StreamThreadExceptionResponse + Send + Sync + 'static,
     ) {
         *self.shared.handler.lock() = Some(Arc::new(handler));
+    }
+
+    /// Tells `listener` about every store restoration (Kafka's
+    /// `setGlobalStateRestoreListener`); set before `start`.
+    pub fn set_global_state_restore_listener(
+        &self,
+        listener: impl crate::state::StateRestoreListener,
+    ) {
+        *self.restore_listener.lock() = Arc::new(listener);
     }
 
     /// The current state.
@@ -331,7 +342,12 @@ impl KafkaStreams {
                 self.state()
             )));
         }
-        let ctx = self.prepare()?;
+        // Preparing drives the client runtime, which must not happen on a thread that is itself
+        // running async code (start may be called from one): do it on a plain thread.
+        let ctx = std::thread::scope(|s| match s.spawn(|| self.prepare()).join() {
+            Ok(r) => r,
+            Err(_) => Err(StreamsError::IllegalState("preparing the application panicked".into())),
+        })?;
         self.shared.set_state(State::Rebalancing);
         REGISTRY.lock().entry(self.key.clone()).or_default().push(Arc::downgrade(&self.shared));
         let n = self.config.num_stream_threads;
@@ -408,6 +424,44 @@ impl KafkaStreams {
                 )));
             }
         }
+        // Changelogs: one partition per task of the sub-topology holding the store.
+        for spec in &self.topology.stores {
+            if !spec.logging {
+                continue;
+            }
+            let Some(sub) = subs
+                .iter()
+                .find(|s| self.topology.stores_of(&s.nodes).iter().any(|x| x.name == spec.name))
+            else {
+                continue;
+            };
+            let partitions = sub
+                .source_topics
+                .iter()
+                .filter_map(|t| {
+                    if t.internal {
+                        internal.get(&t.name).copied()
+                    } else {
+                        counts.get(&t.name).copied()
+                    }
+                })
+                .max()
+                .unwrap_or(1);
+            let topic = spec.changelog_topic(app);
+            let mut configs: Vec<(&str, &str)> = vec![("cleanup.policy", "compact")];
+            for (k, v) in &spec.changelog_configs {
+                configs.retain(|(ck, _)| ck != k);
+                configs.push((k.as_str(), v.as_str()));
+            }
+            self.backend.create_topic(&topic, partitions, &configs)?;
+            let actual = self.backend.partition_count(&topic)?.unwrap_or(partitions);
+            if actual != partitions {
+                return Err(StreamsError::Config(format!(
+                    "changelog `{topic}` has {actual} partitions but the store has {partitions} tasks; \
+                     delete it or reset the application"
+                )));
+            }
+        }
         let all_topics = self.backend.list_topics()?;
         let mut per_sub = Vec::new();
         let mut subscribe: Vec<String> = Vec::new();
@@ -441,6 +495,10 @@ impl KafkaStreams {
             assignor: Arc::new(TaskAssignor::new(per_sub)),
             subscribe,
             instance: self.instance.clone(),
+            rocks: state_stores::RocksDbConfig::new(64 << 20),
+            cache_bytes: self.config.statestore_cache_max_bytes
+                / (self.config.num_stream_threads.max(1) * self.topology.stores.len().max(1)),
+            restore_listener: self.restore_listener.lock().clone(),
         })
     }
 

@@ -9,7 +9,7 @@ use broker_embedded::{
 };
 use tokio::runtime::Handle;
 
-use crate::client::{Backend, BackendConsumer, BackendProducer};
+use crate::client::{Backend, BackendConsumer, BackendProducer, ChangelogEntry, ChangelogReader};
 use crate::error::StreamsError;
 use crate::task::shared::OutgoingRecord;
 use crate::time::RawRecord;
@@ -53,6 +53,37 @@ impl Backend for EmbeddedBackend {
             Ok(()) | Err(broker_embedded::Error::TopicExists(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn offset_range(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError> {
+        let d = self.broker.admin().describe_topic(topic)?;
+        let p = d.partitions.get(partition as usize).ok_or_else(|| {
+            StreamsError::State(format!("changelog `{topic}` has no partition {partition}"))
+        })?;
+        Ok((p.log_start_offset, p.high_watermark))
+    }
+
+    fn changelog_reader(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        until: i64,
+    ) -> Result<Box<dyn ChangelogReader>, StreamsError> {
+        let mut config = ConsumerConfig::default().offset_reset(OffsetReset::Earliest);
+        config.max_poll_records = 10_000;
+        config.max_partition_fetch_bytes = 8 << 20;
+        let consumer = self.broker.consumer(config)?;
+        let tp = TopicPartition::new(topic, partition);
+        consumer.assign(std::slice::from_ref(&tp))?;
+        consumer.seek(&tp, from)?;
+        Ok(Box::new(EmbeddedChangelogReader {
+            consumer,
+            tp,
+            rt: self.rt.clone(),
+            until,
+            done: from >= until,
+        }))
     }
 
     fn list_topics(&self) -> Result<Vec<String>, StreamsError> {
@@ -176,5 +207,40 @@ impl BackendProducer for EmbeddedProducer {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
+    }
+}
+
+struct EmbeddedChangelogReader {
+    consumer: Consumer,
+    tp: TopicPartition,
+    rt: Handle,
+    until: i64,
+    done: bool,
+}
+
+impl ChangelogReader for EmbeddedChangelogReader {
+    fn next_batch(&mut self) -> Result<Vec<ChangelogEntry>, StreamsError> {
+        while !self.done {
+            let records = self.rt.block_on(self.consumer.poll(Duration::from_millis(200)))?;
+            let mut out = Vec::with_capacity(records.len());
+            for r in records {
+                if r.offset >= self.until {
+                    self.done = true;
+                    break;
+                }
+                if r.offset + 1 >= self.until {
+                    self.done = true;
+                }
+                out.push((r.offset, r.key, r.value));
+            }
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            // Compaction may have removed the last records before `until`.
+            if self.rt.block_on(self.consumer.position(&self.tp))? >= self.until {
+                self.done = true;
+            }
+        }
+        Ok(Vec::new())
     }
 }

@@ -38,7 +38,30 @@ pub(crate) trait Backend: Send + Sync {
     ) -> Result<Box<dyn BackendConsumer>, StreamsError>;
     /// A producer.
     fn producer(&self, client_id: &str) -> Result<Box<dyn BackendProducer>, StreamsError>;
+    /// The log start and end offsets of a partition.
+    fn offset_range(&self, topic: &str, partition: i32) -> Result<(i64, i64), StreamsError>;
+    /// The end offset (high watermark) of a partition.
+    fn end_offset(&self, topic: &str, partition: i32) -> Result<i64, StreamsError> {
+        Ok(self.offset_range(topic, partition)?.1)
+    }
+    /// Reads a partition from `from` up to `until` (exclusive), for restoring a store.
+    fn changelog_reader(
+        &self,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        until: i64,
+    ) -> Result<Box<dyn ChangelogReader>, StreamsError>;
 }
+
+/// Reads a changelog partition in batches, for restoration.
+pub(crate) trait ChangelogReader {
+    /// The next records as `(offset, key, value)`; empty once `until` is reached.
+    fn next_batch(&mut self) -> Result<Vec<ChangelogEntry>, StreamsError>;
+}
+
+/// One changelog record: offset, key, value (`None`: a tombstone).
+pub(crate) type ChangelogEntry = (i64, Option<bytes::Bytes>, Option<bytes::Bytes>);
 
 /// A group member reading its assigned partitions.
 pub(crate) trait BackendConsumer: Send {

@@ -24,6 +24,8 @@ pub struct ProcessorContext<K, V> {
     name: Arc<str>,
     children: Vec<(Arc<str>, InputRef<K, V>)>,
     task: Rc<TaskShared>,
+    /// The stores this processor is connected to.
+    stores: Vec<String>,
 }
 
 impl<K, V> std::fmt::Debug for ProcessorContext<K, V> {
@@ -42,8 +44,9 @@ impl<K: Clone + 'static, V: Clone + 'static> ProcessorContext<K, V> {
         name: Arc<str>,
         children: Vec<(Arc<str>, InputRef<K, V>)>,
         task: Rc<TaskShared>,
+        stores: Vec<String>,
     ) -> Self {
-        Self { node, name, children, task }
+        Self { node, name, children, task, stores }
     }
 
     /// Forwards `record` to every child of this processor, in the order they were connected.
@@ -119,6 +122,21 @@ impl<K, V> ProcessorContext<K, V> {
     /// `interval`, by stream time or by wall-clock time (see [`PunctuationType`]).
     pub fn schedule(&mut self, interval: Duration, kind: PunctuationType) -> PunctuatorId {
         self.task.schedule(self.node, interval, kind)
+    }
+
+    /// The key-value store `name`, typed (Kafka's `getStateStore`). The processor must be
+    /// connected to it (`Topology::add_state_store` / `connect_store`), and `K`, `V` must be the
+    /// types it was declared with.
+    pub fn key_value_store<KS: 'static, VS: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::KeyValueStore<KS, VS>, crate::processor::ProcessError> {
+        if !self.stores.iter().any(|s| s == name) {
+            return Err(
+                format!("processor `{}` is not connected to store `{name}`", self.name).into()
+            );
+        }
+        crate::state::task_stores::typed_store(&self.task, name)
     }
 
     /// Moves the task's stream time to `ts` if it is later (sources do, for each good record).

@@ -75,6 +75,13 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: 'static {
         Ok(())
     }
 
+    /// Called at each commit, after the task's stores were flushed: a processor that buffers
+    /// (for example updates its store's record cache reported) forwards them now.
+    fn flush(&mut self, ctx: &mut ProcessorContext<KOut, VOut>) -> Result<(), ProcessError> {
+        let _ = ctx;
+        Ok(())
+    }
+
     /// Called once when the task closes (on shutdown, or when a rebalance moves it away).
     fn close(&mut self) {}
 }

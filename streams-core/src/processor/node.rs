@@ -14,6 +14,7 @@ pub(crate) trait Input<K, V> {
 pub(crate) trait Lifecycle {
     fn init(&mut self);
     fn punctuate(&mut self, id: PunctuatorId, timestamp: i64);
+    fn flush(&mut self);
     fn close(&mut self);
 }
 
@@ -51,6 +52,11 @@ where
     }
     fn punctuate(&mut self, id: PunctuatorId, timestamp: i64) {
         if let Err(e) = self.processor.punctuate(&mut self.ctx, id, timestamp) {
+            self.task.fail(&self.name, e);
+        }
+    }
+    fn flush(&mut self) {
+        if let Err(e) = self.processor.flush(&mut self.ctx) {
             self.task.fail(&self.name, e);
         }
     }

@@ -47,7 +47,13 @@ impl<K: Clone + 'static, V: Clone + 'static> NodeFactory for SourceFactory<K, V>
         let key_serde = resolve(&self.key_serde, ctx.serdes, &node)?;
         let value_serde = resolve(&self.value_serde, ctx.serdes, &node)?;
         let children = ctx.typed_children::<K, V>();
-        let ctx = ProcessorContext::new(ctx.index, ctx.name.clone(), children, ctx.task.clone());
+        let ctx = ProcessorContext::new(
+            ctx.index,
+            ctx.name.clone(),
+            children,
+            ctx.task.clone(),
+            Vec::new(),
+        );
         let node = Rc::new(RefCell::new(SourceNode { key_serde, value_serde, ctx }));
         let raw: Rc<RefCell<dyn RawInput>> = node;
         Ok(BuiltNode { input: None, raw: Some(raw), lifecycle: None })

@@ -23,6 +23,7 @@ use crate::handlers::ErrorKind;
 use crate::processor::PunctuationType;
 use crate::processor::node::Lifecycle;
 use crate::processor::source::RawInput;
+use crate::state::task_stores::{StoreContext, TaskStores};
 use crate::time::{Clock, Extracted, RawRecord, TimestampExtractor};
 use crate::topology::groups::SubTopology;
 use crate::topology::{BuildCtx, NodeKind, Topology};
@@ -30,6 +31,16 @@ use crate::topology::{BuildCtx, NodeKind, Topology};
 use partition_group::Next;
 use shared::{Failure, Handlers, Phase, RecordCollector, Refused, TaskShared};
 pub(crate) use state::TaskState;
+
+/// What a task needs to open its stores.
+pub(crate) struct StoreEnv<'a> {
+    /// `<state.dir>/<application.id>`.
+    pub(crate) app_dir: std::path::PathBuf,
+    pub(crate) rocks: &'a state_stores::RocksDbConfig,
+    /// Record-cache budget of each caching store instance.
+    pub(crate) cache_bytes: usize,
+    pub(crate) listener: &'a dyn crate::state::StateRestoreListener,
+}
 
 /// A task's identity: its sub-topology and partition number (`<subtopology>_<partition>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +80,8 @@ pub(crate) struct Task {
     patterns: Vec<(regex::Regex, usize)>,
     /// Nodes with a lifecycle, by node index, in topology order.
     lifecycles: Vec<(usize, Rc<RefCell<dyn Lifecycle>>)>,
+    /// The stores of this task's processors.
+    store_specs: Vec<crate::state::StoreSpec>,
     /// Per queue: the next offset to commit, and whether it moved since the last commit.
     progress: Vec<(Option<i64>, bool)>,
     max_idle_ms: i64,
@@ -98,7 +111,14 @@ impl Task {
             processing: config.processing_error_handler.clone(),
             production: config.production_error_handler.clone(),
         };
-        let shared = Rc::new(TaskShared::new(id, app.clone(), clock, collector, handlers));
+        let shared = Rc::new(TaskShared::new(
+            id,
+            app.clone(),
+            clock,
+            collector,
+            handlers,
+            config.serdes.clone(),
+        ));
         let mut inputs: HashMap<usize, Box<dyn Any>> = HashMap::new();
         let mut sources = Vec::new();
         let mut by_topic = HashMap::new();
@@ -111,12 +131,17 @@ impl Task {
                 .iter()
                 .filter_map(|c| inputs.get(c).map(|inp| (topology.nodes[*c].name.clone(), &**inp)))
                 .collect();
+            let stores = match &spec.kind {
+                NodeKind::Processor { stores } => stores.clone(),
+                _ => Vec::new(),
+            };
             let built = spec.factory.build(BuildCtx {
                 index: i,
                 name: spec.name.clone(),
                 children,
                 task: shared.clone(),
                 serdes: &config.serdes,
+                stores,
             })?;
             if let Some(input) = built.input {
                 inputs.insert(i, input);
@@ -159,6 +184,7 @@ impl Task {
             by_topic,
             patterns,
             lifecycles,
+            store_specs: topology.stores_of(&sub.nodes),
             progress,
             max_idle_ms: config.max_task_idle_ms,
         })
@@ -169,9 +195,25 @@ impl Task {
         Ok(())
     }
 
-    /// Initializes the processors (parents before children) and starts running.
-    pub(crate) fn initialize(&mut self) -> Result<(), StreamsError> {
+    /// Opens and restores the task's stores (from `restore_from`, when given), initializes the
+    /// processors (parents before children) and starts running.
+    pub(crate) fn initialize(
+        &mut self,
+        env: &StoreEnv<'_>,
+        restore_from: Option<&dyn crate::client::Backend>,
+    ) -> Result<(), StreamsError> {
         self.transition(TaskState::Restoring)?;
+        if !self.store_specs.is_empty() {
+            let ctx = StoreContext {
+                task: self.id,
+                application_id: &self.shared.application_id,
+                task_dir: env.app_dir.join(self.id.to_string()),
+                rocks: env.rocks,
+                cache_bytes: env.cache_bytes,
+            };
+            let stores = TaskStores::open(&self.store_specs, &ctx, restore_from, env.listener)?;
+            *self.shared.stores.borrow_mut() = Some(stores);
+        }
         self.shared.set_phase(Phase::Initializing);
         for (_, l) in &self.lifecycles {
             l.borrow_mut().init();
@@ -322,6 +364,7 @@ impl Task {
             }
         }
         outcome?;
+        self.drain_changelogs(ts);
         self.progress[q] = (Some(offset + 1), true);
         let stream_time = self.shared.stream_time();
         if self.shared.stream_punctuation_due(stream_time) {
@@ -332,7 +375,11 @@ impl Task {
 
     /// Runs the wall-clock punctuations due at `now`.
     pub(crate) fn punctuate_wall_clock(&mut self, now: i64) -> Result<bool, StreamsError> {
-        self.punctuate(PunctuationType::WallClockTime, now)
+        let any = self.punctuate(PunctuationType::WallClockTime, now)?;
+        if any {
+            self.drain_changelogs(now);
+        }
+        Ok(any)
     }
 
     fn punctuate(&mut self, kind: PunctuationType, now: i64) -> Result<bool, StreamsError> {
@@ -405,6 +452,9 @@ impl Task {
         for (_, l) in &self.lifecycles {
             l.borrow_mut().close();
         }
+        if let Some(mut stores) = self.shared.stores.borrow_mut().take() {
+            stores.close();
+        }
         for q in &mut self.shared.group.borrow_mut().queues {
             q.records.clear();
         }
@@ -413,6 +463,68 @@ impl Task {
 }
 
 impl Task {
+    /// Commit, first step: flushes the stores (record caches write their updates down and the
+    /// processors forward them), then hands the changelog writes to the collector.
+    pub(crate) fn flush_state(&mut self) -> Result<(), StreamsError> {
+        let has_stores = self.shared.stores.borrow().is_some();
+        if !has_stores {
+            return Ok(());
+        }
+        self.shared.set_phase(Phase::Punctuating);
+        for round in 0..2 {
+            if let Some(stores) = self.shared.stores.borrow().as_ref() {
+                stores.flush()?;
+            }
+            if round == 0 {
+                for (_, l) in &self.lifecycles {
+                    l.borrow_mut().flush();
+                }
+                self.handle_failure()?;
+            }
+        }
+        self.drain_changelogs(self.shared.stream_time().max(0));
+        Ok(())
+    }
+
+    /// Commit, last step: records the changelog offsets the stores now reflect.
+    pub(crate) fn checkpoint(
+        &self,
+        backend: &dyn crate::client::Backend,
+    ) -> Result<(), StreamsError> {
+        match self.shared.stores.borrow().as_ref() {
+            Some(stores) => stores.checkpoint(backend),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands the stores' changelog writes to the collector.
+    fn drain_changelogs(&self, timestamp: i64) {
+        let stores = self.shared.stores.borrow();
+        let Some(stores) = stores.as_ref() else { return };
+        if !stores.has_pending() {
+            return;
+        }
+        let mut collector = self.shared.collector.borrow_mut();
+        stores.drain_changelogs(timestamp, &mut |r| {
+            if let Err(failed) = collector.send(r) {
+                tracing::error!(task = %self.id, error = %failed.1, "a changelog write could not be queued");
+            }
+        });
+    }
+
+    /// Whether this task holds store `name`.
+    pub(crate) fn has_store(&self, name: &str) -> bool {
+        self.store_specs.iter().any(|s| s.name == name)
+    }
+
+    /// The typed handle of this task's store `name`.
+    pub(crate) fn key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
+        crate::state::task_stores::typed_store(&self.shared, name)
+    }
+
     /// Whether this task reads `topic` (by name or pattern).
     pub(crate) fn reads(&mut self, topic: &Arc<str>) -> bool {
         self.source_for(topic).is_some()

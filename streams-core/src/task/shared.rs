@@ -98,6 +98,10 @@ pub(crate) struct TaskShared {
     pub(crate) collector: RefCell<Box<dyn RecordCollector>>,
     handlers: Handlers,
     phase: Cell<Phase>,
+    /// The task's stores, once opened.
+    pub(crate) stores: RefCell<Option<crate::state::task_stores::TaskStores>>,
+    /// Default serdes, for typed store handles.
+    pub(crate) serdes: crate::serde::SerdeRegistry,
 }
 
 impl TaskShared {
@@ -107,6 +111,7 @@ impl TaskShared {
         clock: Arc<dyn Clock>,
         collector: Box<dyn RecordCollector>,
         handlers: Handlers,
+        serdes: crate::serde::SerdeRegistry,
     ) -> Self {
         Self {
             id,
@@ -123,6 +128,8 @@ impl TaskShared {
             collector: RefCell::new(collector),
             handlers,
             phase: Cell::new(Phase::Initializing),
+            stores: RefCell::new(None),
+            serdes,
         }
     }
 

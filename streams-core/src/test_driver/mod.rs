@@ -72,6 +72,8 @@ impl RecordCollector for DriverCollector {
 }
 
 pub(crate) struct Inner {
+    /// Removed with the driver.
+    state_dir: tempfile::TempDir,
     config: StreamsConfig,
     clock: Arc<MockClock>,
     tasks: Vec<Task>,
@@ -110,6 +112,18 @@ impl TopologyTestDriver {
         }
         let clock = Arc::new(MockClock::new(start_ms));
         let pending = Rc::new(RefCell::new(VecDeque::new()));
+        let state_dir = tempfile::Builder::new()
+            .prefix("topology-test-driver")
+            .tempdir()
+            .map_err(|e| StreamsError::State(format!("creating a state directory: {e}")))?;
+        let rocks = state_stores::RocksDbConfig::new(8 << 20);
+        let listener = crate::state::LoggingRestoreListener;
+        let env = crate::task::StoreEnv {
+            app_dir: state_dir.path().join(&config.application_id),
+            rocks: &rocks,
+            cache_bytes: config.statestore_cache_max_bytes,
+            listener: &listener,
+        };
         let mut tasks = Vec::new();
         for sub in sub_topologies(&topology.nodes) {
             let partitions: Vec<(Arc<str>, i32)> = sub
@@ -126,10 +140,11 @@ impl TopologyTestDriver {
                 clock.clone(),
                 Box::new(DriverCollector { out: pending.clone() }),
             )?;
-            task.initialize()?;
+            task.initialize(&env, None)?;
             tasks.push(task);
         }
         let inner = Inner {
+            state_dir,
             config,
             clock,
             tasks,
@@ -205,6 +220,26 @@ impl TopologyTestDriver {
         inner.drain()
     }
 
+    /// The key-value store `name` of the task that holds it, typed (Kafka's
+    /// `getKeyValueStore`). `None` if no task has it; an error if the types are not the store's.
+    pub fn key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::state::KeyValueStore<K, V>>, crate::processor::ProcessError> {
+        let inner = self.inner.borrow();
+        for t in &inner.tasks {
+            if t.has_store(name) {
+                return t.key_value_store(name).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The state directory the driver's persistent stores live in (removed with the driver).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.inner.borrow().state_dir.path().to_path_buf()
+    }
+
     /// The topics written so far, sorted.
     pub fn output_topic_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.inner.borrow().outputs.keys().cloned().collect();
@@ -269,6 +304,8 @@ impl Inner {
         })?;
         let now = self.clock.now_ms();
         while task.process(now, true)? {}
+        // As Kafka's driver does, every input is followed by a commit: caches flush.
+        task.flush_state()?;
         Ok(true)
     }
 

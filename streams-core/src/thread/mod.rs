@@ -30,6 +30,11 @@ pub(crate) struct ThreadContext {
     /// Every topic the application reads (pattern matches resolved at start).
     pub(crate) subscribe: Vec<String>,
     pub(crate) instance: String,
+    /// The block cache and options every RocksDB store of the application shares.
+    pub(crate) rocks: state_stores::RocksDbConfig,
+    /// Record-cache budget of each caching store instance.
+    pub(crate) cache_bytes: usize,
+    pub(crate) restore_listener: Arc<dyn crate::state::StateRestoreListener>,
 }
 
 /// Runs stream threads in `slot` until shutdown; a failed thread is replaced if the handler says
@@ -278,7 +283,13 @@ impl<'a> StreamThread<'a> {
                 self.clock.clone(),
                 Box::new(collector),
             )?;
-            task.initialize()?;
+            let env = crate::task::StoreEnv {
+                app_dir: self.ctx.config.state_dir.join(&self.ctx.config.application_id),
+                rocks: &self.ctx.rocks,
+                cache_bytes: self.ctx.cache_bytes,
+                listener: &*self.ctx.restore_listener,
+            };
+            task.initialize(&env, Some(&*self.ctx.backend))?;
             tracing::info!(task = %id, partitions = parts.len(), "task created");
             self.tasks.insert(id, task);
         }
@@ -295,6 +306,9 @@ impl<'a> StreamThread<'a> {
     /// At-least-once commit: everything produced so far is acknowledged before the input
     /// offsets that led to it are committed.
     fn commit(&mut self) -> Result<(), StreamsError> {
+        for task in self.tasks.values_mut() {
+            task.flush_state()?;
+        }
         self.send_output()?;
         if let Err(e) = self.producer.flush() {
             let ctx = ErrorContext {
@@ -313,7 +327,13 @@ impl<'a> StreamThread<'a> {
         }
         let offsets: Vec<(Arc<str>, i32, i64)> =
             self.tasks.values_mut().flat_map(|t| t.take_commit_offsets()).collect();
-        if let Err(e) = self.consumer.commit(&offsets) {
+        let committed = self.consumer.commit(&offsets);
+        if committed.is_ok() {
+            for task in self.tasks.values() {
+                task.checkpoint(&*self.ctx.backend)?;
+            }
+        }
+        if let Err(e) = committed {
             if matches!(e, StreamsError::Broker(broker_embedded::Error::Group { .. })) {
                 // The group moved on (this member was fenced or a rebalance began): the tasks now
                 // belong elsewhere; close them and rejoin on the next poll.

@@ -20,6 +20,8 @@ pub(crate) struct BuildCtx<'a> {
     pub(crate) children: Vec<(Arc<str>, &'a dyn Any)>,
     pub(crate) task: Rc<TaskShared>,
     pub(crate) serdes: &'a SerdeRegistry,
+    /// The stores the node may use.
+    pub(crate) stores: Vec<String>,
 }
 
 impl BuildCtx<'_> {
@@ -95,7 +97,13 @@ where
         let node = ProcessorNode {
             name: ctx.name.clone(),
             processor: (self.supplier)(),
-            ctx: ProcessorContext::new(ctx.index, ctx.name.clone(), children, ctx.task.clone()),
+            ctx: ProcessorContext::new(
+                ctx.index,
+                ctx.name.clone(),
+                children,
+                ctx.task.clone(),
+                ctx.stores.clone(),
+            ),
             task: ctx.task.clone(),
             _input: std::marker::PhantomData,
         };

@@ -25,6 +25,7 @@ pub(crate) use factory::{BuildCtx, BuiltNode, NodeFactory};
 
 use crate::error::TopologyError;
 use crate::processor::Processor;
+use crate::state::{StoreBuilder, StoreSpec};
 use crate::time::TimestampExtractor;
 
 /// The types a node takes or forwards, for checking links.
@@ -116,6 +117,7 @@ pub struct Topology {
     pub(crate) nodes: Vec<NodeSpec>,
     by_name: HashMap<Arc<str>, usize>,
     pub(crate) internal_topics: Vec<InternalTopic>,
+    pub(crate) stores: Vec<StoreSpec>,
 }
 
 impl std::fmt::Debug for Topology {
@@ -223,13 +225,37 @@ impl Topology {
         self
     }
 
-    /// Records that processor `processor` uses the store `store` (shown by `describe`; the store
-    /// itself arrives with the state-store work).
+    /// Declares a state store and gives it to `processors` (Kafka's `addStateStore`). Each task of
+    /// the sub-topology holding those processors gets its own instance.
+    pub fn add_state_store<K: 'static, V: 'static>(
+        &mut self,
+        store: StoreBuilder<K, V>,
+        processors: &[&str],
+    ) -> Result<&mut Self, TopologyError> {
+        if self.stores.iter().any(|s| s.name == store.name) {
+            return Err(TopologyError::DuplicateStore(store.name.clone()));
+        }
+        let name = store.name.clone();
+        self.stores.push(store.into_spec());
+        for p in processors {
+            self.connect_store(p, &name)?;
+        }
+        Ok(self)
+    }
+
+    /// Gives processor `processor` access to the declared store `store` (Kafka's
+    /// `connectProcessorAndStateStores`).
     pub fn connect_store(
         &mut self,
         processor: &str,
         store: &str,
     ) -> Result<&mut Self, TopologyError> {
+        if !self.stores.iter().any(|s| s.name == store) {
+            return Err(TopologyError::UnknownStore {
+                processor: processor.into(),
+                store: store.into(),
+            });
+        }
         let i = *self.by_name.get(processor).ok_or_else(|| TopologyError::UnknownParent {
             child: store.into(),
             parent: processor.into(),
@@ -314,5 +340,22 @@ impl Topology {
             NodeKind::Source { topics, .. } if topics.contains(topic) => Some(&*n.name),
             _ => None,
         })
+    }
+}
+
+impl Topology {
+    /// The specs of the stores the processors of `nodes` use.
+    pub(crate) fn stores_of(&self, nodes: &[usize]) -> Vec<StoreSpec> {
+        let mut names: Vec<&str> = Vec::new();
+        for &i in nodes {
+            if let NodeKind::Processor { stores } = &self.nodes[i].kind {
+                for s in stores {
+                    if !names.contains(&s.as_str()) {
+                        names.push(s);
+                    }
+                }
+            }
+        }
+        self.stores.iter().filter(|s| names.contains(&s.name.as_str())).cloned().collect()
     }
 }

@@ -1,0 +1,489 @@
+//! The record cache behind the caching layer: a byte-bounded map with least-recently-used
+//! eviction and a list of dirty entries in the order they were last written. Kafka's `NamedCache`.
+//!
+//! This module does no I/O and makes no decisions about the store below: it says which entries are
+//! dirty and which one to evict, and the caching layer writes them down. Every entry is on the LRU
+//! list; dirty entries are also on the dirty list. Both are intrusive doubly linked lists over a
+//! slab of nodes, so a touch, a write and an eviction cost one ordered-map lookup plus O(1) list
+//! work.
+//!
+//! Invariants (checked by `check_invariants` in tests): `index` and the LRU list hold the same
+//! live nodes; the dirty list holds exactly the live nodes marked dirty, in last-write order;
+//! `bytes` is the sum of [`entry_size`] over live nodes.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::bounds;
+
+/// Bytes charged per cache entry on top of its key and value: the node, its links and its index
+/// entry, roughly. Kafka charges a similar fixed overhead per `LRUCacheEntry`.
+pub(crate) const ENTRY_OVERHEAD: usize = 64;
+
+/// What an entry costs against the cache's budget.
+pub(crate) fn entry_size(key: &[u8], value: Option<&Bytes>) -> usize {
+    key.len() + value.map_or(0, Bytes::len) + ENTRY_OVERHEAD
+}
+
+const NIL: usize = usize::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Links {
+    prev: usize,
+    next: usize,
+}
+
+const UNLINKED: Links = Links { prev: NIL, next: NIL };
+
+#[derive(Clone, Copy, Debug)]
+struct Ends {
+    head: usize,
+    tail: usize,
+}
+
+const EMPTY: Ends = Ends { head: NIL, tail: NIL };
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum List {
+    Lru,
+    Dirty,
+}
+
+#[derive(Debug)]
+struct Node {
+    key: Bytes,
+    /// `None` is a pending delete (only ever dirty).
+    value: Option<Bytes>,
+    dirty: bool,
+    lru: Links,
+    dirty_links: Links,
+}
+
+/// An entry taken out of the cache by eviction.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Evicted {
+    pub(crate) key: Bytes,
+    pub(crate) value: Option<Bytes>,
+    /// Whether it still has to be written to the store below.
+    pub(crate) dirty: bool,
+}
+
+/// A byte-bounded write-back cache of one store's records.
+#[derive(Debug)]
+pub(crate) struct RecordCache {
+    index: BTreeMap<Bytes, usize>,
+    nodes: Vec<Node>,
+    free: Vec<usize>,
+    lru: Ends,
+    dirty: Ends,
+    dirty_count: usize,
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl RecordCache {
+    /// An empty cache that evicts once it holds more than `max_bytes`.
+    pub(crate) fn new(max_bytes: usize) -> Self {
+        Self {
+            index: BTreeMap::new(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            lru: EMPTY,
+            dirty: EMPTY,
+            dirty_count: 0,
+            bytes: 0,
+            max_bytes,
+        }
+    }
+
+    /// Entries held, clean and dirty.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Entries not yet written to the store below.
+    pub(crate) fn dirty_len(&self) -> usize {
+        self.dirty_count
+    }
+
+    /// Bytes charged against the budget.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Looks `key` up and marks it most recently used: `Some(Some(v))` a cached value,
+    /// `Some(None)` a pending delete, `None` not cached.
+    pub(crate) fn get(&mut self, key: &[u8]) -> Option<Option<Bytes>> {
+        let idx = *self.index.get(key)?;
+        self.unlink(List::Lru, idx);
+        self.push_back(List::Lru, idx);
+        Some(self.nodes[idx].value.clone())
+    }
+
+    /// Records a write of `key` (a `None` value is a delete): the entry becomes dirty, most
+    /// recently used and last in flush order. The caller then evicts while
+    /// [`over_budget`](Self::over_budget).
+    pub(crate) fn put(&mut self, key: Bytes, value: Option<Bytes>) {
+        let size = entry_size(&key, value.as_ref());
+        if let Some(&idx) = self.index.get(&key) {
+            let node = &mut self.nodes[idx];
+            self.bytes = self.bytes - entry_size(&node.key, node.value.as_ref()) + size;
+            node.value = value;
+            let was_dirty = std::mem::replace(&mut node.dirty, true);
+            if was_dirty {
+                self.unlink(List::Dirty, idx);
+            } else {
+                self.dirty_count += 1;
+            }
+            self.push_back(List::Dirty, idx);
+            self.unlink(List::Lru, idx);
+            self.push_back(List::Lru, idx);
+            return;
+        }
+        let node =
+            Node { key: key.clone(), value, dirty: true, lru: UNLINKED, dirty_links: UNLINKED };
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.nodes[idx] = node;
+                idx
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        };
+        self.index.insert(key, idx);
+        self.push_back(List::Lru, idx);
+        self.push_back(List::Dirty, idx);
+        self.dirty_count += 1;
+        self.bytes += size;
+    }
+
+    /// Whether the cache holds more than its budget (and so must evict).
+    pub(crate) fn over_budget(&self) -> bool {
+        self.bytes > self.max_bytes && !self.index.is_empty()
+    }
+
+    /// Removes the least recently used entry. A dirty one must then be written down by the caller.
+    pub(crate) fn evict_lru(&mut self) -> Option<Evicted> {
+        let idx = self.lru.head;
+        if idx == NIL {
+            return None;
+        }
+        let key = self.nodes[idx].key.clone();
+        Some(self.remove_node(idx, &key))
+    }
+
+    /// The dirty entries, in the order they were last written (the order to write them down).
+    pub(crate) fn dirty_entries(&self) -> Vec<(Bytes, Option<Bytes>)> {
+        let mut entries = Vec::with_capacity(self.dirty_count);
+        let mut idx = self.dirty.head;
+        while idx != NIL {
+            let node = &self.nodes[idx];
+            entries.push((node.key.clone(), node.value.clone()));
+            idx = node.dirty_links.next;
+        }
+        entries
+    }
+
+    /// Marks every dirty entry clean after the caller wrote them down. Pending deletes leave the
+    /// cache (as in Kafka, a flushed tombstone is not kept as a negative entry).
+    pub(crate) fn mark_all_clean(&mut self) {
+        let mut idx = self.dirty.head;
+        while idx != NIL {
+            let next = self.nodes[idx].dirty_links.next;
+            let node = &mut self.nodes[idx];
+            node.dirty = false;
+            node.dirty_links = UNLINKED;
+            if node.value.is_none() {
+                let key = node.key.clone();
+                self.unlink(List::Lru, idx);
+                self.index.remove(&key);
+                self.release(idx, &key);
+            }
+            idx = next;
+        }
+        self.dirty = EMPTY;
+        self.dirty_count = 0;
+    }
+
+    /// Cached entries (pending deletes included, as `None`) with `from <= key <= to`, in
+    /// ascending key order; does not change recency. The caller has rejected inverted ranges.
+    pub(crate) fn range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+    ) -> Vec<(Bytes, Option<Bytes>)> {
+        self.collect(self.index.range::<[u8], _>(bounds::inclusive(from, to)))
+    }
+
+    /// Cached entries whose key starts with `prefix`, in ascending key order.
+    pub(crate) fn prefix(&self, prefix: &[u8]) -> Vec<(Bytes, Option<Bytes>)> {
+        let (start, end) = bounds::prefix_bounds(prefix);
+        let range = (start.as_ref().map(Vec::as_slice), end.as_ref().map(Vec::as_slice));
+        self.collect(self.index.range::<[u8], _>(range))
+    }
+
+    /// Drops every entry, dirty ones included.
+    pub(crate) fn clear(&mut self) {
+        self.index.clear();
+        self.nodes.clear();
+        self.free.clear();
+        self.lru = EMPTY;
+        self.dirty = EMPTY;
+        self.dirty_count = 0;
+        self.bytes = 0;
+    }
+
+    fn collect<'a>(
+        &self,
+        range: impl Iterator<Item = (&'a Bytes, &'a usize)>,
+    ) -> Vec<(Bytes, Option<Bytes>)> {
+        range.map(|(key, &idx)| (key.clone(), self.nodes[idx].value.clone())).collect()
+    }
+
+    fn remove_node(&mut self, idx: usize, key: &Bytes) -> Evicted {
+        self.unlink(List::Lru, idx);
+        let dirty = self.nodes[idx].dirty;
+        if dirty {
+            self.unlink(List::Dirty, idx);
+            self.dirty_count -= 1;
+        }
+        self.index.remove(key);
+        let value = self.nodes[idx].value.take();
+        self.bytes -= entry_size(key, value.as_ref());
+        self.nodes[idx] = Node {
+            key: Bytes::new(),
+            value: None,
+            dirty: false,
+            lru: UNLINKED,
+            dirty_links: UNLINKED,
+        };
+        self.free.push(idx);
+        Evicted { key: key.clone(), value, dirty }
+    }
+
+    /// Frees a node already taken off both lists and the index.
+    fn release(&mut self, idx: usize, key: &Bytes) {
+        let node = &mut self.nodes[idx];
+        self.bytes -= entry_size(key, node.value.as_ref());
+        node.key = Bytes::new();
+        node.value = None;
+        self.free.push(idx);
+    }
+
+    fn links(&mut self, list: List, idx: usize) -> &mut Links {
+        match list {
+            List::Lru => &mut self.nodes[idx].lru,
+            List::Dirty => &mut self.nodes[idx].dirty_links,
+        }
+    }
+
+    fn ends(&mut self, list: List) -> &mut Ends {
+        match list {
+            List::Lru => &mut self.lru,
+            List::Dirty => &mut self.dirty,
+        }
+    }
+
+    fn unlink(&mut self, list: List, idx: usize) {
+        let Links { prev, next } = *self.links(list, idx);
+        if prev == NIL {
+            self.ends(list).head = next;
+        } else {
+            self.links(list, prev).next = next;
+        }
+        if next == NIL {
+            self.ends(list).tail = prev;
+        } else {
+            self.links(list, next).prev = prev;
+        }
+        *self.links(list, idx) = UNLINKED;
+    }
+
+    fn push_back(&mut self, list: List, idx: usize) {
+        let tail = self.ends(list).tail;
+        *self.links(list, idx) = Links { prev: tail, next: NIL };
+        if tail == NIL {
+            self.ends(list).head = idx;
+        } else {
+            self.links(list, tail).next = idx;
+        }
+        self.ends(list).tail = idx;
+    }
+
+    #[cfg(test)]
+    fn list_keys(&self, list: List) -> Vec<Bytes> {
+        let mut keys = Vec::new();
+        let mut idx = match list {
+            List::Lru => self.lru.head,
+            List::Dirty => self.dirty.head,
+        };
+        while idx != NIL {
+            keys.push(self.nodes[idx].key.clone());
+            idx = match list {
+                List::Lru => self.nodes[idx].lru.next,
+                List::Dirty => self.nodes[idx].dirty_links.next,
+            };
+        }
+        keys
+    }
+
+    #[cfg(test)]
+    fn check_invariants(&self) {
+        let lru = self.list_keys(List::Lru);
+        assert_eq!(lru.len(), self.index.len(), "LRU list and index disagree");
+        for key in &lru {
+            assert!(self.index.contains_key(key));
+        }
+        let dirty = self.list_keys(List::Dirty);
+        assert_eq!(dirty.len(), self.dirty_count);
+        let marked: usize = self.index.values().filter(|&&idx| self.nodes[idx].dirty).count();
+        assert_eq!(marked, self.dirty_count);
+        for key in &dirty {
+            assert!(self.nodes[self.index[key]].dirty);
+        }
+        let bytes: usize = self
+            .index
+            .iter()
+            .map(|(key, &idx)| entry_size(key, self.nodes[idx].value.as_ref()))
+            .sum();
+        assert_eq!(bytes, self.bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    #[test]
+    fn repeated_writes_keep_one_dirty_entry_in_last_write_order() {
+        let mut cache = RecordCache::new(10_000);
+        cache.put(b("a"), Some(b("1")));
+        cache.put(b("b"), Some(b("1")));
+        cache.put(b("a"), Some(b("2")));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.dirty_entries(), vec![(b("b"), Some(b("1"))), (b("a"), Some(b("2")))]);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn eviction_takes_the_least_recently_used_entry_and_reads_count_as_use() {
+        let size = entry_size(b"a", Some(&b("1")));
+        let mut cache = RecordCache::new(2 * size);
+        cache.put(b("a"), Some(b("1")));
+        cache.put(b("b"), Some(b("1")));
+        assert_eq!(cache.get(b"a"), Some(Some(b("1"))));
+        cache.put(b("c"), Some(b("1")));
+        assert!(cache.over_budget());
+        let evicted = cache.evict_lru();
+        assert_eq!(evicted, Some(Evicted { key: b("b"), value: Some(b("1")), dirty: true }));
+        assert!(!cache.over_budget());
+        assert_eq!(cache.dirty_entries(), vec![(b("a"), Some(b("1"))), (b("c"), Some(b("1")))]);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn marking_clean_keeps_values_and_drops_pending_deletes() {
+        let mut cache = RecordCache::new(10_000);
+        cache.put(b("a"), Some(b("1")));
+        cache.put(b("b"), None);
+        cache.mark_all_clean();
+        assert_eq!(cache.dirty_len(), 0);
+        assert_eq!(cache.get(b"a"), Some(Some(b("1"))));
+        assert_eq!(cache.get(b"b"), None);
+        assert_eq!(
+            cache.evict_lru(),
+            Some(Evicted { key: b("a"), value: Some(b("1")), dirty: false })
+        );
+        assert_eq!(cache.bytes(), 0);
+        cache.check_invariants();
+    }
+
+    #[test]
+    fn a_zero_budget_is_over_budget_after_any_write() {
+        let mut cache = RecordCache::new(0);
+        assert!(!cache.over_budget());
+        cache.put(b("a"), Some(b("1")));
+        assert!(cache.over_budget());
+        assert!(cache.evict_lru().is_some_and(|e| e.dirty));
+        assert!(!cache.over_budget());
+    }
+
+    #[test]
+    fn range_and_prefix_include_pending_deletes_in_key_order() {
+        let mut cache = RecordCache::new(10_000);
+        for (k, v) in [("b", Some("2")), ("a", Some("1")), ("ab", None), ("c", Some("3"))] {
+            cache.put(b(k), v.map(b));
+        }
+        assert_eq!(
+            cache.range(Some(b"a"), Some(b"b")),
+            vec![(b("a"), Some(b("1"))), (b("ab"), None), (b("b"), Some(b("2")))]
+        );
+        assert_eq!(cache.prefix(b"a"), vec![(b("a"), Some(b("1"))), (b("ab"), None)]);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Put(u8, Option<u8>),
+        Get(u8),
+        Evict,
+        Clean,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..8, proptest::option::of(any::<u8>())).prop_map(|(k, v)| Op::Put(k, v)),
+            2 => (0u8..8).prop_map(Op::Get),
+            1 => Just(Op::Evict),
+            1 => Just(Op::Clean),
+        ]
+    }
+
+    proptest! {
+        /// The lists stay consistent with the index, and the cache agrees with a simple model of
+        /// "latest write per key, minus evicted keys".
+        #[test]
+        fn invariants_hold_under_random_operations(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut cache = RecordCache::new(5 * entry_size(b"k", Some(&b("v"))));
+            let mut model: BTreeMap<u8, (Option<u8>, bool)> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Put(k, v) => {
+                        cache.put(Bytes::from(vec![k]), v.map(|v| Bytes::from(vec![v])));
+                        model.insert(k, (v, true));
+                    }
+                    Op::Get(k) => {
+                        let got = cache.get(&[k]);
+                        let expected = model.get(&k).map(|(v, _)| v.map(|v| Bytes::from(vec![v])));
+                        prop_assert_eq!(got, expected);
+                    }
+                    Op::Evict => {
+                        if let Some(evicted) = cache.evict_lru() {
+                            let k = evicted.key[0];
+                            let (v, dirty) = model.remove(&k).expect("evicted key was cached");
+                            prop_assert_eq!(evicted.value, v.map(|v| Bytes::from(vec![v])));
+                            prop_assert_eq!(evicted.dirty, dirty);
+                        }
+                    }
+                    Op::Clean => {
+                        cache.mark_all_clean();
+                        model.retain(|_, (v, _)| v.is_some());
+                        for entry in model.values_mut() {
+                            entry.1 = false;
+                        }
+                    }
+                }
+                cache.check_invariants();
+                prop_assert_eq!(cache.len(), model.len());
+            }
+        }
+    }
+}

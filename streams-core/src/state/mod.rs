@@ -1,0 +1,155 @@
+//! State stores in the runtime: how a topology declares them, how a task opens, restores,
+//! flushes and checkpoints them, and the typed view processors use.
+//!
+//! A store is declared once in the topology ([`StoreBuilder`], [`Topology::add_state_store`]) and
+//! opened per task under `<state.dir>/<application.id>/<task id>/`, persistent stores in
+//! `rocksdb/<store>`. Unless logging is disabled, every write that reaches the store is also
+//! written to its changelog topic `<application.id>-<store>-changelog` (compacted, one partition
+//! per task partition). The checkpoint file `.checkpoint` in the task directory records the
+//! changelog offset the local state reflects; it is written after each commit and on a clean
+//! close. On start a task restores each store from its checkpoint (or, without a valid one, from
+//! an emptied store and the changelog's start) to the changelog's end before it processes anything.
+//!
+//! [`Topology::add_state_store`]: crate::Topology::add_state_store
+
+pub(crate) mod checkpoint;
+pub(crate) mod handle;
+pub(crate) mod restore;
+pub(crate) mod task_stores;
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+pub use handle::KeyValueStore;
+pub use restore::{LoggingRestoreListener, StateRestoreListener};
+
+use crate::serde::{Serde, SharedSerde};
+
+/// Where a key-value store keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backing {
+    RocksDb,
+    InMemory,
+}
+
+/// Declares a key-value store for a topology (Kafka's `Stores.keyValueStoreBuilder`).
+///
+/// Caching is on by default (updates to one key between commits are merged, within
+/// `statestore.cache.max.bytes`), and so is logging to the changelog topic.
+pub struct StoreBuilder<K, V> {
+    pub(crate) name: String,
+    pub(crate) backing: Backing,
+    pub(crate) caching: bool,
+    pub(crate) logging: bool,
+    pub(crate) changelog_configs: Vec<(String, String)>,
+    pub(crate) key_serde: Option<SharedSerde<K>>,
+    pub(crate) value_serde: Option<SharedSerde<V>>,
+}
+
+impl<K, V> std::fmt::Debug for StoreBuilder<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreBuilder")
+            .field("name", &self.name)
+            .field("backing", &self.backing)
+            .field("caching", &self.caching)
+            .field("logging", &self.logging)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: 'static, V: 'static> StoreBuilder<K, V> {
+    /// A RocksDB key-value store called `name`.
+    pub fn persistent_key_value(name: impl Into<String>) -> Self {
+        Self::new(name.into(), Backing::RocksDb)
+    }
+
+    /// An in-memory key-value store called `name` (restored from its changelog on every start).
+    pub fn in_memory_key_value(name: impl Into<String>) -> Self {
+        Self::new(name.into(), Backing::InMemory)
+    }
+
+    fn new(name: String, backing: Backing) -> Self {
+        Self {
+            name,
+            backing,
+            caching: true,
+            logging: true,
+            changelog_configs: Vec::new(),
+            key_serde: None,
+            value_serde: None,
+        }
+    }
+
+    /// Turns the record cache on or off for this store.
+    pub fn with_caching(mut self, enabled: bool) -> Self {
+        self.caching = enabled;
+        self
+    }
+
+    /// Turns the changelog off: the store is then lost with its task directory.
+    pub fn with_logging_disabled(mut self) -> Self {
+        self.logging = false;
+        self
+    }
+
+    /// Keeps the changelog on, with these extra topic configs.
+    pub fn with_logging_enabled(mut self, configs: &[(&str, &str)]) -> Self {
+        self.logging = true;
+        self.changelog_configs =
+            configs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self
+    }
+
+    /// Serializes keys with `serde` instead of the default for `K`.
+    pub fn with_key_serde(mut self, serde: impl Serde<K>) -> Self {
+        self.key_serde = Some(Arc::new(serde));
+        self
+    }
+
+    /// Serializes values with `serde` instead of the default for `V`.
+    pub fn with_value_serde(mut self, serde: impl Serde<V>) -> Self {
+        self.value_serde = Some(Arc::new(serde));
+        self
+    }
+
+    /// The store's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn into_spec(self) -> StoreSpec {
+        StoreSpec {
+            name: self.name,
+            backing: self.backing,
+            caching: self.caching,
+            logging: self.logging,
+            changelog_configs: self.changelog_configs,
+            key_type: TypeId::of::<K>(),
+            value_type: TypeId::of::<V>(),
+            type_names: (std::any::type_name::<K>(), std::any::type_name::<V>()),
+            serdes: Arc::new(handle::TypedSerdes { key: self.key_serde, value: self.value_serde }),
+        }
+    }
+}
+
+/// A declared store, with its types erased.
+#[derive(Clone)]
+pub(crate) struct StoreSpec {
+    pub(crate) name: String,
+    pub(crate) backing: Backing,
+    pub(crate) caching: bool,
+    pub(crate) logging: bool,
+    pub(crate) changelog_configs: Vec<(String, String)>,
+    pub(crate) key_type: TypeId,
+    pub(crate) value_type: TypeId,
+    pub(crate) type_names: (&'static str, &'static str),
+    /// `handle::TypedSerdes<K, V>`.
+    pub(crate) serdes: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl StoreSpec {
+    /// The changelog topic of this store for `application_id`.
+    pub(crate) fn changelog_topic(&self, application_id: &str) -> String {
+        format!("{application_id}-{}-changelog", self.name)
+    }
+}

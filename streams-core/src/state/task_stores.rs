@@ -1,0 +1,285 @@
+//! One task's stores: created from the topology's specs, opened and restored at task start,
+//! flushed and checkpointed at commit, closed with the task.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use state_stores::{
+    InMemoryKeyValueStore, KeyValueStore as BytesStore, KeyValueStoreBuilder, RocksDbConfig,
+    RocksDbKeyValueStore,
+};
+
+use crate::client::Backend;
+use crate::error::StreamsError;
+use crate::state::checkpoint::{self, Offsets};
+use crate::state::restore::StateRestoreListener;
+use crate::state::{Backing, StoreSpec};
+use crate::task::TaskId;
+use crate::task::shared::OutgoingRecord;
+
+/// Writes that reached a store's changelog layer, waiting to be sent.
+type Pending = Arc<Mutex<Vec<(Bytes, Option<Bytes>)>>>;
+
+pub(crate) struct Changelog {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pending: Pending,
+}
+
+pub(crate) struct OpenStore {
+    pub(crate) spec: StoreSpec,
+    /// The whole stack (metered, caching, logging over the backend) once open.
+    pub(crate) store: Rc<RefCell<Box<dyn BytesStore>>>,
+    pub(crate) changelog: Option<Changelog>,
+    dir: PathBuf,
+}
+
+/// What a task needs to open its stores.
+pub(crate) struct StoreContext<'a> {
+    pub(crate) task: TaskId,
+    pub(crate) application_id: &'a str,
+    pub(crate) task_dir: PathBuf,
+    pub(crate) rocks: &'a RocksDbConfig,
+    /// Cache budget of each caching store.
+    pub(crate) cache_bytes: usize,
+}
+
+pub(crate) struct TaskStores {
+    task: TaskId,
+    task_dir: PathBuf,
+    pub(crate) stores: Vec<OpenStore>,
+}
+
+fn io(what: &str, path: &Path, e: std::io::Error) -> StreamsError {
+    StreamsError::State(format!("{what} {}: {e}", path.display()))
+}
+
+impl TaskStores {
+    /// Opens the task's stores, restoring each logged one from its changelog (`backend`; `None`:
+    /// nothing to restore from, as under the test driver) up to the changelog's current end.
+    pub(crate) fn open(
+        specs: &[StoreSpec],
+        ctx: &StoreContext<'_>,
+        backend: Option<&dyn Backend>,
+        listener: &dyn StateRestoreListener,
+    ) -> Result<Self, StreamsError> {
+        std::fs::create_dir_all(&ctx.task_dir).map_err(|e| io("creating", &ctx.task_dir, e))?;
+        let checkpoint_path = ctx.task_dir.join(".checkpoint");
+        let checkpoint = match checkpoint::read(&checkpoint_path) {
+            Ok(c) => c,
+            Err(why) => {
+                tracing::warn!(task = %ctx.task, %why, "invalid checkpoint; wiping the task's state");
+                None
+            }
+        };
+        let mut stores = Vec::new();
+        for spec in specs {
+            let dir = ctx.task_dir.join("rocksdb").join(&spec.name);
+            let changelog_topic = spec.changelog_topic(ctx.application_id);
+            let checkpointed = checkpoint
+                .as_ref()
+                .and_then(|c| c.get(&(changelog_topic.clone(), ctx.task.partition)).copied());
+            if spec.backing == Backing::RocksDb && checkpointed.is_none() && dir.exists() {
+                // Without a checkpoint the local files cannot be trusted: start empty.
+                std::fs::remove_dir_all(&dir).map_err(|e| io("wiping", &dir, e))?;
+            }
+            let mut backing: Box<dyn BytesStore> = match spec.backing {
+                Backing::RocksDb => {
+                    Box::new(RocksDbKeyValueStore::new(&spec.name, &dir, ctx.rocks))
+                }
+                Backing::InMemory => Box::new(InMemoryKeyValueStore::new(&spec.name)),
+            };
+            backing
+                .init()
+                .map_err(|e| StreamsError::State(format!("opening store `{}`: {e}", spec.name)))?;
+            let mut changelog = None;
+            if spec.logging {
+                let topic: Arc<str> = Arc::from(changelog_topic.as_str());
+                if let Some(backend) = backend {
+                    let from = if spec.backing == Backing::InMemory { None } else { checkpointed };
+                    restore(&mut *backing, backend, &topic, ctx.task, &spec.name, from, listener)?;
+                }
+                changelog = Some(Changelog {
+                    topic,
+                    partition: ctx.task.partition,
+                    pending: Arc::new(Mutex::new(Vec::new())),
+                });
+            }
+            let mut builder = KeyValueStoreBuilder::from_boxed(backing);
+            if let Some(c) = &changelog {
+                let pending = c.pending.clone();
+                builder = builder.with_logging(move |k: &Bytes, v: Option<&Bytes>| {
+                    pending.lock().push((k.clone(), v.cloned()));
+                });
+            }
+            if spec.caching {
+                builder = builder.with_caching(ctx.cache_bytes);
+            }
+            let mut store = builder.build();
+            store
+                .init()
+                .map_err(|e| StreamsError::State(format!("opening store `{}`: {e}", spec.name)))?;
+            stores.push(OpenStore {
+                spec: spec.clone(),
+                store: Rc::new(RefCell::new(store)),
+                changelog,
+                dir,
+            });
+        }
+        Ok(Self { task: ctx.task, task_dir: ctx.task_dir.clone(), stores })
+    }
+
+    /// Flushes every store (a caching layer writes its dirty entries down and tells its listener).
+    pub(crate) fn flush(&self) -> Result<(), StreamsError> {
+        for s in &self.stores {
+            s.store.borrow_mut().flush().map_err(|e| {
+                StreamsError::State(format!("flushing store `{}`: {e}", s.spec.name))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Moves the changelog writes made so far into `out`, stamped `timestamp`.
+    pub(crate) fn drain_changelogs(&self, timestamp: i64, out: &mut dyn FnMut(OutgoingRecord)) {
+        for s in &self.stores {
+            let Some(c) = &s.changelog else { continue };
+            let pending = std::mem::take(&mut *c.pending.lock());
+            for (key, value) in pending {
+                out(OutgoingRecord {
+                    topic: c.topic.clone(),
+                    partition: Some(c.partition),
+                    key: Some(key),
+                    value,
+                    timestamp,
+                    headers: Vec::new(),
+                });
+            }
+        }
+    }
+
+    /// Whether any changelog write waits to be sent.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.stores
+            .iter()
+            .any(|s| s.changelog.as_ref().is_some_and(|c| !c.pending.lock().is_empty()))
+    }
+
+    /// Writes the checkpoint: for each logged persistent store, the changelog's end offset (every
+    /// write was flushed and acknowledged before this is called).
+    pub(crate) fn checkpoint(&self, backend: &dyn Backend) -> Result<(), StreamsError> {
+        let mut offsets = Offsets::new();
+        for s in &self.stores {
+            let (Some(c), Backing::RocksDb) = (&s.changelog, s.spec.backing) else { continue };
+            let end = backend.end_offset(&c.topic, c.partition)?;
+            offsets.insert((c.topic.to_string(), c.partition), end);
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let path = self.task_dir.join(".checkpoint");
+        checkpoint::write(&path, &offsets).map_err(|e| io("writing", &path, e))
+    }
+
+    /// Closes every store (each flushes first).
+    pub(crate) fn close(&mut self) {
+        for s in &self.stores {
+            if let Err(e) = s.store.borrow_mut().close() {
+                tracing::warn!(task = %self.task, store = %s.spec.name, dir = %s.dir.display(), error = %e, "closing a store failed");
+            }
+        }
+    }
+}
+
+/// Replays `topic`-`task.partition` from `from` (or from its start) to its current end into
+/// `store`, in batches.
+fn restore(
+    store: &mut dyn BytesStore,
+    backend: &dyn Backend,
+    topic: &str,
+    task: TaskId,
+    name: &str,
+    from: Option<i64>,
+    listener: &dyn StateRestoreListener,
+) -> Result<(), StreamsError> {
+    let (start_offset, end) = backend.offset_range(topic, task.partition)?;
+    let start = match from {
+        Some(f) if (start_offset..=end).contains(&f) => f,
+        Some(f) => {
+            tracing::warn!(%task, store = name, checkpoint = f, start_offset, end, "checkpoint outside the changelog; restoring from its start");
+            let existing: Vec<Bytes> = store
+                .all()
+                .map_err(|e| StreamsError::State(e.to_string()))?
+                .filter_map(|r| r.ok().map(|(k, _)| k))
+                .collect();
+            let wipe: Vec<(Bytes, Option<Bytes>)> =
+                existing.into_iter().map(|k| (k, None)).collect();
+            store.put_all(&wipe).map_err(|e| StreamsError::State(e.to_string()))?;
+            start_offset
+        }
+        None => start_offset,
+    };
+    if start >= end {
+        return Ok(());
+    }
+    listener.on_restore_start(task, name, topic, task.partition, start, end);
+    let mut reader = backend.changelog_reader(topic, task.partition, start, end)?;
+    let mut total = 0u64;
+    loop {
+        let batch = reader.next_batch()?;
+        if batch.is_empty() {
+            break;
+        }
+        let batch_end = batch.last().map_or(start, |(o, _, _)| o + 1);
+        let entries: Vec<(Bytes, Option<Bytes>)> =
+            batch.into_iter().filter_map(|(_, k, v)| k.map(|k| (k, v))).collect();
+        store
+            .put_all(&entries)
+            .map_err(|e| StreamsError::State(format!("restoring `{name}`: {e}")))?;
+        total += entries.len() as u64;
+        listener.on_batch_restored(task, name, batch_end, entries.len());
+    }
+    listener.on_restore_end(task, name, total);
+    Ok(())
+}
+
+/// The typed handle of store `name` of the task behind `shared`.
+pub(crate) fn typed_store<K: 'static, V: 'static>(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
+    let stores = shared.stores.borrow();
+    let Some(stores) = stores.as_ref() else {
+        return Err(format!("the stores of task {} are not open", shared.id).into());
+    };
+    let Some(s) = stores.stores.iter().find(|s| s.spec.name == name) else {
+        return Err(format!("task {} has no store `{name}`", shared.id).into());
+    };
+    if s.spec.key_type != std::any::TypeId::of::<K>()
+        || s.spec.value_type != std::any::TypeId::of::<V>()
+    {
+        return Err(format!(
+            "store `{name}` holds ({}, {}), not ({}, {})",
+            s.spec.type_names.0,
+            s.spec.type_names.1,
+            std::any::type_name::<K>(),
+            std::any::type_name::<V>()
+        )
+        .into());
+    }
+    let serdes = s
+        .spec
+        .serdes
+        .downcast_ref::<crate::state::handle::TypedSerdes<K, V>>()
+        .and_then(|t| t.resolve(&shared.serdes))
+        .ok_or_else(|| format!("store `{name}` needs serdes for its key and value types"))?;
+    Ok(crate::state::KeyValueStore {
+        name: Arc::from(name),
+        inner: s.store.clone(),
+        key_serde: serdes.0,
+        value_serde: serdes.1,
+    })
+}

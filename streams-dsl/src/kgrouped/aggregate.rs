@@ -1,0 +1,102 @@
+//! The aggregation processor behind `count`, `reduce` and `aggregate` (Kafka's
+//! `KStreamAggregate` / `KStreamReduce`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
+
+use crate::ktable::Change;
+
+/// One aggregation step: the key, the record's value, the current aggregate → the new aggregate.
+pub(crate) type Step<K, V, VA> = dyn Fn(&K, V, Option<VA>) -> VA + Send + Sync;
+
+/// Updates the cache reported as it wrote them down: (key, new, old) bytes.
+type Flushed = Arc<Mutex<Vec<(Bytes, Option<Bytes>, Option<Bytes>)>>>;
+
+pub(crate) struct Aggregate<K, V, VA> {
+    store_name: Arc<str>,
+    step: Arc<Step<K, V, VA>>,
+    store: Option<KeyValueStore<K, VA>>,
+    flushed: Flushed,
+    cached: bool,
+}
+
+impl<K, V, VA> Aggregate<K, V, VA> {
+    pub(crate) fn new(store_name: Arc<str>, step: Arc<Step<K, V, VA>>) -> Self {
+        Self {
+            store_name,
+            step,
+            store: None,
+            flushed: Arc::new(Mutex::new(Vec::new())),
+            cached: false,
+        }
+    }
+}
+
+impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Aggregate<K, V, VA> {
+    /// Forwards what the store's cache wrote down since the last call.
+    fn forward_flushed(
+        &mut self,
+        ctx: &mut ProcessorContext<K, Change<VA>>,
+    ) -> Result<(), ProcessError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let flushed = std::mem::take(&mut *self.flushed.lock());
+        let ts = ctx.current_stream_time_ms().max(0);
+        for (k, new, old) in flushed {
+            let key = store.key_from_bytes(&k)?;
+            let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
+            let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
+            ctx.forward(Record::new(key, Change::new(new, old), ts));
+        }
+        Ok(())
+    }
+}
+
+impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Change<VA>>
+    for Aggregate<K, V, VA>
+{
+    fn init(&mut self, ctx: &mut ProcessorContext<K, Change<VA>>) -> Result<(), ProcessError> {
+        let store = ctx.key_value_store::<K, VA>(&self.store_name)?;
+        let sink = self.flushed.clone();
+        self.cached = store.set_flush_listener(
+            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
+                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
+            },
+            true,
+        );
+        self.store = Some(store);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<K, Change<VA>>,
+        r: Record<K, V>,
+    ) -> Result<(), ProcessError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        if store.is_null_key(&r.key)? {
+            tracing::debug!(store = %self.store_name, "skipping a record with a null key");
+            return Ok(());
+        }
+        let old = store.get(&r.key)?;
+        let new = (self.step)(&r.key, r.value, old.clone());
+        store.put(&r.key, new.clone())?;
+        if self.cached {
+            self.forward_flushed(ctx)
+        } else {
+            ctx.forward(Record {
+                key: r.key,
+                value: Change::new(Some(new), old),
+                timestamp: r.timestamp,
+                headers: r.headers,
+            });
+            Ok(())
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<K, Change<VA>>) -> Result<(), ProcessError> {
+        self.forward_flushed(ctx)
+    }
+}

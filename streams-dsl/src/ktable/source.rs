@@ -1,0 +1,94 @@
+//! `StreamsBuilder::table`: a topic read as a table, materialized in a store (Kafka's
+//! `KTableSource`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
+
+use crate::ktable::Change;
+
+type Flushed = Arc<Mutex<Vec<(Bytes, Option<Bytes>, Option<Bytes>)>>>;
+
+/// Upserts each record into the table's store (a null value deletes) and forwards the change.
+pub(crate) struct TableSource<K, V> {
+    pub(crate) store_name: Arc<str>,
+    pub(crate) store: Option<KeyValueStore<K, V>>,
+    pub(crate) flushed: Flushed,
+    pub(crate) cached: bool,
+}
+
+impl<K, V> TableSource<K, V> {
+    pub(crate) fn new(store_name: Arc<str>) -> Self {
+        Self { store_name, store: None, flushed: Arc::new(Mutex::new(Vec::new())), cached: false }
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
+    fn forward_flushed(
+        &mut self,
+        ctx: &mut ProcessorContext<K, Change<V>>,
+    ) -> Result<(), ProcessError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let flushed = std::mem::take(&mut *self.flushed.lock());
+        let ts = ctx.current_stream_time_ms().max(0);
+        for (k, new, old) in flushed {
+            let key = store.key_from_bytes(&k)?;
+            let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
+            let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
+            ctx.forward(Record::new(key, Change::new(new, old), ts));
+        }
+        Ok(())
+    }
+}
+
+impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V>>
+    for TableSource<K, V>
+{
+    fn init(&mut self, ctx: &mut ProcessorContext<K, Change<V>>) -> Result<(), ProcessError> {
+        let store = ctx.key_value_store::<K, V>(&self.store_name)?;
+        let sink = self.flushed.clone();
+        self.cached = store.set_flush_listener(
+            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
+                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
+            },
+            true,
+        );
+        self.store = Some(store);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<K, Change<V>>,
+        r: Record<K, Option<V>>,
+    ) -> Result<(), ProcessError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        if store.is_null_key(&r.key)? {
+            return Ok(());
+        }
+        let old = store.get(&r.key)?;
+        match &r.value {
+            Some(v) => store.put(&r.key, v.clone())?,
+            None => {
+                store.delete(&r.key)?;
+            }
+        }
+        if self.cached {
+            self.forward_flushed(ctx)
+        } else {
+            ctx.forward(Record {
+                key: r.key,
+                value: Change::new(r.value, old),
+                timestamp: r.timestamp,
+                headers: r.headers,
+            });
+            Ok(())
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext<K, Change<V>>) -> Result<(), ProcessError> {
+        self.forward_flushed(ctx)
+    }
+}

@@ -3,17 +3,13 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use parking_lot::Mutex;
 use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
 
 use crate::ktable::Change;
+use crate::ktable::flushed::Flushed;
 
 /// One aggregation step: the key, the record's value, the current aggregate → the new aggregate.
 pub(crate) type Step<K, V, VA> = dyn Fn(&K, V, Option<VA>) -> VA + Send + Sync;
-
-/// Updates the cache reported as it wrote them down: (key, new, old) bytes.
-type Flushed = Arc<Mutex<Vec<(Bytes, Option<Bytes>, Option<Bytes>)>>>;
 
 pub(crate) struct Aggregate<K, V, VA> {
     store_name: Arc<str>,
@@ -25,13 +21,7 @@ pub(crate) struct Aggregate<K, V, VA> {
 
 impl<K, V, VA> Aggregate<K, V, VA> {
     pub(crate) fn new(store_name: Arc<str>, step: Arc<Step<K, V, VA>>) -> Self {
-        Self {
-            store_name,
-            step,
-            store: None,
-            flushed: Arc::new(Mutex::new(Vec::new())),
-            cached: false,
-        }
+        Self { store_name, step, store: None, flushed: Flushed::default(), cached: false }
     }
 }
 
@@ -41,16 +31,10 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Aggregate<K, V, VA> {
         &mut self,
         ctx: &mut ProcessorContext<K, Change<VA>>,
     ) -> Result<(), ProcessError> {
-        let Some(store) = &self.store else { return Ok(()) };
-        let flushed = std::mem::take(&mut *self.flushed.lock());
-        let ts = ctx.current_stream_time_ms().max(0);
-        for (k, new, old) in flushed {
-            let key = store.key_from_bytes(&k)?;
-            let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
-            let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
-            ctx.forward(Record::new(key, Change::new(new, old), ts));
+        match &self.store {
+            Some(store) => self.flushed.forward(store, ctx),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -59,13 +43,7 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Cha
 {
     fn init(&mut self, ctx: &mut ProcessorContext<K, Change<VA>>) -> Result<(), ProcessError> {
         let store = ctx.key_value_store::<K, VA>(&self.store_name)?;
-        let sink = self.flushed.clone();
-        self.cached = store.set_flush_listener(
-            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
-                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
-            },
-            true,
-        );
+        self.cached = self.flushed.listen(&store);
         self.store = Some(store);
         Ok(())
     }

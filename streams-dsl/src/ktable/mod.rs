@@ -2,6 +2,7 @@
 
 mod change;
 mod filter;
+pub(crate) mod flushed;
 mod map_values;
 pub(crate) mod source;
 mod to_stream;

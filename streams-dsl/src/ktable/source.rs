@@ -3,13 +3,10 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use parking_lot::Mutex;
 use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
 
 use crate::ktable::Change;
-
-type Flushed = Arc<Mutex<Vec<(Bytes, Option<Bytes>, Option<Bytes>)>>>;
+use crate::ktable::flushed::Flushed;
 
 /// Upserts each record into the table's store (a null value deletes) and forwards the change.
 pub(crate) struct TableSource<K, V> {
@@ -21,7 +18,7 @@ pub(crate) struct TableSource<K, V> {
 
 impl<K, V> TableSource<K, V> {
     pub(crate) fn new(store_name: Arc<str>) -> Self {
-        Self { store_name, store: None, flushed: Arc::new(Mutex::new(Vec::new())), cached: false }
+        Self { store_name, store: None, flushed: Flushed::default(), cached: false }
     }
 }
 
@@ -30,16 +27,10 @@ impl<K: Clone + 'static, V: Clone + 'static> TableSource<K, V> {
         &mut self,
         ctx: &mut ProcessorContext<K, Change<V>>,
     ) -> Result<(), ProcessError> {
-        let Some(store) = &self.store else { return Ok(()) };
-        let flushed = std::mem::take(&mut *self.flushed.lock());
-        let ts = ctx.current_stream_time_ms().max(0);
-        for (k, new, old) in flushed {
-            let key = store.key_from_bytes(&k)?;
-            let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
-            let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
-            ctx.forward(Record::new(key, Change::new(new, old), ts));
+        match &self.store {
+            Some(store) => self.flushed.forward(store, ctx),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -48,13 +39,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
 {
     fn init(&mut self, ctx: &mut ProcessorContext<K, Change<V>>) -> Result<(), ProcessError> {
         let store = ctx.key_value_store::<K, V>(&self.store_name)?;
-        let sink = self.flushed.clone();
-        self.cached = store.set_flush_listener(
-            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
-                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
-            },
-            true,
-        );
+        self.cached = self.flushed.listen(&store);
         self.store = Some(store);
         Ok(())
     }

@@ -1,0 +1,49 @@
+//! Updates a store's record cache wrote down, waiting to be forwarded as table changes: how
+//! aggregations and table sources forward one merged update per key per commit.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use streams_core::{KeyValueStore, ProcessError, ProcessorContext, Record};
+
+use crate::ktable::Change;
+
+/// One update as a cache reports it: key, new value, old value.
+type Update = (Bytes, Option<Bytes>, Option<Bytes>);
+
+/// The updates a cache reported, in the order it wrote them down.
+#[derive(Default)]
+pub(crate) struct Flushed {
+    pending: Arc<Mutex<Vec<Update>>>,
+}
+
+impl Flushed {
+    /// Listens to `store`'s cache; false if it has none (then every update is forwarded at once).
+    pub(crate) fn listen<K: 'static, V: 'static>(&self, store: &KeyValueStore<K, V>) -> bool {
+        let sink = self.pending.clone();
+        store.set_flush_listener(
+            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
+                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
+            },
+            true,
+        )
+    }
+
+    /// Forwards what the cache wrote down since the last call, stamped with the stream time.
+    pub(crate) fn forward<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        store: &KeyValueStore<K, V>,
+        ctx: &mut ProcessorContext<K, Change<V>>,
+    ) -> Result<(), ProcessError> {
+        let flushed = std::mem::take(&mut *self.pending.lock());
+        let ts = ctx.current_stream_time_ms().max(0);
+        for (k, new, old) in flushed {
+            let key = store.key_from_bytes(&k)?;
+            let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
+            let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
+            ctx.forward(Record::new(key, Change::new(new, old), ts));
+        }
+        Ok(())
+    }
+}

@@ -59,6 +59,13 @@ pub use server::{Server, ServerConfig};
 
 use broker::BrokerCore;
 
+/// The partition Kafka's default partitioner gives a record with key bytes `key` in a topic of
+/// `num_partitions` partitions: `toPositive(murmur2(key)) % num_partitions` (values below 1 count
+/// as 1). Kafka Streams uses it to tell which task, and so which instance, holds a key.
+pub fn default_partition(key: &[u8], num_partitions: i32) -> i32 {
+    client::partitioner::partition_for_key(key, num_partitions)
+}
+
 /// Entry points for the fuzz targets (compiled only under `cargo fuzz`, which sets `cfg(fuzzing)`).
 #[cfg(fuzzing)]
 #[doc(hidden)]

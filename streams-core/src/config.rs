@@ -54,6 +54,17 @@ pub struct StreamsConfig {
     pub poll_interval: Duration,
     /// `max.poll.records`. Default 1000.
     pub max_poll_records: usize,
+    /// `num.standby.replicas`: how many warm copies of each task's stores other instances keep
+    /// from the changelog, so that a failover does not restore from scratch. Default 0.
+    pub num_standby_replicas: usize,
+    /// `application.server`: the `host:port` where this instance answers interactive queries,
+    /// shared with the other instances through the group so that any of them can tell which
+    /// instance hosts a key. Default: none.
+    pub application_server: Option<String>,
+    /// `session.timeout.ms` of the threads' group membership: an instance that stops polling for
+    /// this long is presumed dead and its tasks move. Default 10 s (Kafka's consumer default is
+    /// 45 s; an embedded application fails over sooner).
+    pub session_timeout: Duration,
 }
 
 impl std::fmt::Debug for StreamsConfig {
@@ -87,6 +98,9 @@ impl StreamsConfig {
             production_error_handler: Arc::new(LogAndFail),
             poll_interval: Duration::from_millis(100),
             max_poll_records: 1000,
+            num_standby_replicas: 0,
+            application_server: None,
+            session_timeout: Duration::from_secs(10),
         }
     }
 
@@ -161,6 +175,24 @@ impl StreamsConfig {
         self
     }
 
+    /// Sets `num.standby.replicas`.
+    pub fn num_standby_replicas(mut self, n: usize) -> Self {
+        self.num_standby_replicas = n;
+        self
+    }
+
+    /// Sets `application.server` (`host:port`).
+    pub fn application_server(mut self, endpoint: impl Into<String>) -> Self {
+        self.application_server = Some(endpoint.into());
+        self
+    }
+
+    /// Sets the group session timeout (`session.timeout.ms`).
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
     /// Checks the settings; the error says which one is wrong.
     pub fn validate(&self) -> Result<(), crate::StreamsError> {
         let bad = |m: String| Err(crate::StreamsError::Config(m));
@@ -174,6 +206,16 @@ impl StreamsConfig {
         }
         if self.num_stream_threads == 0 {
             return bad("num.stream.threads must be at least 1".into());
+        }
+        if let Some(endpoint) = &self.application_server {
+            if crate::app::HostInfo::parse(endpoint).is_none() {
+                return bad(format!(
+                    "application.server `{endpoint}` must be `host:port` with a port in 0..=65535"
+                ));
+            }
+        }
+        if self.session_timeout < Duration::from_millis(100) {
+            return bad("session.timeout.ms must be at least 100 ms".into());
         }
         if self.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2 {
             return bad(

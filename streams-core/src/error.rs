@@ -152,4 +152,9 @@ pub enum StreamsError {
     /// The call is not allowed in the application's current state.
     #[error("{0}")]
     IllegalState(String),
+    /// An interactive query cannot be answered here now (Kafka's `InvalidStateStoreException`):
+    /// the store is unknown, not hosted by this instance, or its task is migrating or restoring.
+    /// Retry after the application is running again, or ask the instance that hosts the key.
+    #[error("state store query: {0}")]
+    InvalidStateStore(String),
 }

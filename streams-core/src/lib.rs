@@ -48,8 +48,8 @@ mod time;
 mod topology;
 
 pub use app::{
-    KafkaStreams, State, StateListener, StreamThreadExceptionResponse, ThreadMetadata,
-    UncaughtExceptionHandler,
+    HostInfo, KafkaStreams, KeyQueryMetadata, State, StateListener, StreamThreadExceptionResponse,
+    StreamsMetadata, ThreadMetadata, UncaughtExceptionHandler,
 };
 pub use config::{ProcessingGuarantee, StreamsConfig};
 pub use error::{StreamsError, TopologyError};
@@ -63,7 +63,10 @@ pub use serde::{
     BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serde, SerdeError, SerdeRegistry,
     Serdes, SharedSerde, StringSerde, UnitSerde,
 };
-pub use state::{KeyValueStore, LoggingRestoreListener, StateRestoreListener, StoreBuilder};
+pub use state::{
+    KeyValueStore, LagInfo, LoggingRestoreListener, ReadOnlyKeyValueStore, StateRestoreListener,
+    StoreBuilder, StoreQueryParameters,
+};
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
 pub use time::{

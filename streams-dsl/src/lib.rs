@@ -60,11 +60,12 @@ pub mod prelude {
         Repartitioned, StreamsBuilder,
     };
     pub use streams_core::{
-        DeadLetterQueue, ErrorHandler, ErrorResponse, KafkaStreams, KeyValueStore, LogAndContinue,
-        LogAndFail, ProcessError, ProcessingGuarantee, Processor, ProcessorContext,
-        PunctuationType, Record, RecordMetadata, Serde, SerdeError, Serdes, State,
-        StateRestoreListener, StoreBuilder, StreamThreadExceptionResponse, StreamsConfig,
-        StreamsError, TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata,
+        DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, KafkaStreams, KeyQueryMetadata,
+        KeyValueStore, LagInfo, LogAndContinue, LogAndFail, ProcessError, ProcessingGuarantee,
+        Processor, ProcessorContext, PunctuationType, ReadOnlyKeyValueStore, Record,
+        RecordMetadata, Serde, SerdeError, Serdes, State, StateRestoreListener, StoreBuilder,
+        StoreQueryParameters, StreamThreadExceptionResponse, StreamsConfig, StreamsError,
+        StreamsMetadata, TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata,
         TimestampExtractor, Topology, TopologyTestDriver,
     };
 }

@@ -94,6 +94,11 @@ pub(crate) fn load_coordinator(
     };
     let mut coordinator = GroupCoordinator::new(CoordinatorConfig {
         initial_rebalance_delay_ms: core.config.group_initial_rebalance_delay.as_millis() as u64,
+        min_session_timeout_ms: core
+            .config
+            .group_min_session_timeout
+            .as_millis()
+            .min(i32::MAX as u128) as i32,
         ..CoordinatorConfig::default()
     });
     let started = Instant::now();

@@ -56,6 +56,9 @@ pub struct BrokerConfig {
     /// How long the first rebalance of an empty consumer group waits for more members to join.
     /// Default 3 s (Kafka's `group.initial.rebalance.delay.ms`); tests often set 0.
     pub group_initial_rebalance_delay: Duration,
+    /// The shortest session timeout a group member may ask for. Default 6 s (Kafka's
+    /// `group.min.session.timeout.ms`); failover tests set less.
+    pub group_min_session_timeout: Duration,
     fs: Option<Arc<dyn FileSystem>>,
 }
 
@@ -72,6 +75,7 @@ impl BrokerConfig {
             offsets_topic_partitions: 1,
             cluster_id: "embedded-broker-cluster".to_string(),
             group_initial_rebalance_delay: Duration::from_secs(3),
+            group_min_session_timeout: Duration::from_secs(6),
             fs: None,
         }
     }

@@ -186,6 +186,8 @@ pub struct Consumer {
     member: tokio::sync::Mutex<Option<GroupMember>>,
     /// Set by `poll` when it paused before a rejoin (`pause_before_rejoin`).
     rebalance_pending: std::sync::atomic::AtomicBool,
+    /// The assignor's `user_data` in the current assignment.
+    assignment_user_data: Mutex<Option<Bytes>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -223,6 +225,7 @@ impl Consumer {
             state: Mutex::new(State::default()),
             member: tokio::sync::Mutex::new(None),
             rebalance_pending: std::sync::atomic::AtomicBool::new(false),
+            assignment_user_data: Mutex::new(None),
         })
     }
 
@@ -295,6 +298,7 @@ impl Consumer {
             return Ok(());
         }
         let wanted: Vec<TopicPartition> = member.assignment().iter().cloned().collect();
+        *self.assignment_user_data.lock() = member.assignment_user_data().cloned();
         drop(guard);
         let mut st = self.state.lock();
         st.assigned.retain(|tp, _| wanted.contains(tp));
@@ -422,6 +426,12 @@ impl Consumer {
         }
         st.assigned = fresh;
         Ok(())
+    }
+
+    /// The `user_data` the group's assignor attached to this member's current assignment (what
+    /// Kafka hands to `ConsumerPartitionAssignor.onAssignment`); `None` if there was none.
+    pub fn assignment_user_data(&self) -> Option<Bytes> {
+        self.assignment_user_data.lock().clone()
     }
 
     /// The partitions currently assigned.

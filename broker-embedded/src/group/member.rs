@@ -104,6 +104,8 @@ pub(crate) struct GroupMember {
     /// A rebalance began and `poll` returned without rejoining, once, so that the owner can
     /// release its partitions; the next `poll` rejoins.
     paused: bool,
+    /// The `user_data` of the last assignment received.
+    user_data: Option<bytes::Bytes>,
 }
 
 impl GroupMember {
@@ -127,6 +129,7 @@ impl GroupMember {
             rejoin_needed: true,
             next_heartbeat: Instant::now(),
             paused: false,
+            user_data: None,
         }
     }
 
@@ -136,6 +139,11 @@ impl GroupMember {
 
     pub(crate) fn generation(&self) -> i32 {
         self.generation
+    }
+
+    /// The `user_data` of the member's current assignment.
+    pub(crate) fn assignment_user_data(&self) -> Option<&bytes::Bytes> {
+        self.user_data.as_ref()
     }
 
     /// The partitions the member owns now.
@@ -282,14 +290,16 @@ impl GroupMember {
     }
 
     fn join_request(&self) -> JoinRequest {
-        let subscription = Subscription {
-            topics: self.config.topics.clone(),
-            user_data: None,
-            owned_partitions: self.owned.iter().cloned().collect(),
-            generation_id: self.generation,
-            rack_id: None,
-        }
-        .encode(CONSUMER_PROTOCOL_VERSION);
+        let subscription = |a: &Arc<dyn Assignor>| {
+            Subscription {
+                topics: self.config.topics.clone(),
+                user_data: a.subscription_user_data(&self.config.topics),
+                owned_partitions: self.owned.iter().cloned().collect(),
+                generation_id: self.generation,
+                rack_id: None,
+            }
+            .encode(CONSUMER_PROTOCOL_VERSION)
+        };
         JoinRequest {
             group_id: self.config.group_id.clone(),
             member_id: self.member_id.clone(),
@@ -302,7 +312,7 @@ impl GroupMember {
             protocols: self
                 .assignors
                 .iter()
-                .map(|a| (a.name().to_owned(), subscription.clone()))
+                .map(|a| (a.name().to_owned(), subscription(a)))
                 .collect(),
             require_known_member_id: true,
         }
@@ -334,6 +344,7 @@ impl GroupMember {
 
     /// Takes the new assignment: revokes what is gone, then adds what is new.
     fn apply(&mut self, assignment: Assignment) {
+        self.user_data = assignment.user_data;
         let new: BTreeSet<TopicPartition> = assignment.partitions.into_iter().collect();
         let revoked: Vec<TopicPartition> = self.owned.difference(&new).cloned().collect();
         let added: Vec<TopicPartition> = new.difference(&self.owned).cloned().collect();

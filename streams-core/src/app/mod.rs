@@ -1,5 +1,6 @@
 //! `KafkaStreams`: a topology running on stream threads against the log.
 
+mod metadata;
 mod state;
 
 use std::collections::HashMap;
@@ -9,13 +10,17 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+pub use metadata::{HostInfo, KeyQueryMetadata, StreamsMetadata};
 pub use state::State;
 
 use crate::client::{Backend, EmbeddedBackend};
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
+use crate::state::registry::StoreRegistry;
+use crate::state::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
 use crate::task::TaskId;
-use crate::task::assignor::TaskAssignor;
+use crate::task::assignment_info::HostTasks;
+use crate::task::assignor::{LocalClient, TaskAssignor};
 use crate::thread::{self, ThreadContext};
 use crate::topology::groups::sub_topologies;
 use crate::topology::internal_topics::internal_topic_partitions;
@@ -47,6 +52,8 @@ pub struct ThreadMetadata {
     pub thread_name: String,
     /// The tasks it runs now.
     pub active_tasks: Vec<TaskId>,
+    /// The tasks whose stores it keeps as standby replicas.
+    pub standby_tasks: Vec<TaskId>,
     /// Whether it is processing (true) or rebalancing.
     pub running: bool,
 }
@@ -62,9 +69,25 @@ pub(crate) struct AppShared {
     live_threads: AtomicUsize,
     next_thread: AtomicUsize,
     failure: Mutex<Option<String>>,
+    /// The stores this instance hosts, for queries.
+    pub(crate) stores: Arc<StoreRegistry>,
+    /// Every instance's tasks by endpoint, as the last assignment told.
+    hosts: Mutex<Vec<HostTasks>>,
 }
 
 impl AppShared {
+    /// A thread reports the standby tasks it keeps.
+    pub(crate) fn standby_status(&self, slot: usize, standby_tasks: Vec<TaskId>) {
+        if let Some(t) = self.threads.lock().get_mut(slot) {
+            t.standby_tasks = standby_tasks;
+        }
+    }
+
+    /// A thread reports the instances' tasks from its latest assignment.
+    pub(crate) fn set_hosts(&self, hosts: Vec<HostTasks>) {
+        *self.hosts.lock() = hosts;
+    }
+
     fn set_state(&self, to: State) -> bool {
         let mut st = self.state.lock();
         let from = *st;
@@ -118,7 +141,12 @@ impl AppShared {
 
     pub(crate) fn rename_thread(&self, slot: usize, name: String) {
         if let Some(t) = self.threads.lock().get_mut(slot) {
-            *t = ThreadMetadata { thread_name: name, active_tasks: Vec::new(), running: false };
+            *t = ThreadMetadata {
+                thread_name: name,
+                active_tasks: Vec::new(),
+                standby_tasks: Vec::new(),
+                running: false,
+            };
         }
     }
 
@@ -228,6 +256,10 @@ pub struct KafkaStreams {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     instance: String,
     restore_listener: Mutex<Arc<dyn crate::state::StateRestoreListener>>,
+    /// What `start` prepared (topics, sub-topologies), for metadata queries.
+    prepared: Mutex<Option<Arc<ThreadContext>>>,
+    /// Identifies this instance to the group (all its threads share it).
+    process_id: String,
 }
 
 impl std::fmt::Debug for KafkaStreams {
@@ -262,6 +294,13 @@ impl KafkaStreams {
             Arc::new(EmbeddedBackend::new(broker.clone(), runtime.handle().clone()));
         let key = (broker.config().data_dir.clone(), config.application_id.clone());
         let instance = format!("{}", INSTANCES.fetch_add(1, Ordering::SeqCst) + 1);
+        let process_id = format!(
+            "{}-{instance}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
         Ok(Self {
             topology: Arc::new(topology),
             config,
@@ -277,11 +316,15 @@ impl KafkaStreams {
                 live_threads: AtomicUsize::new(0),
                 next_thread: AtomicUsize::new(0),
                 failure: Mutex::new(None),
+                stores: Arc::new(StoreRegistry::default()),
+                hosts: Mutex::new(Vec::new()),
             }),
             handles: Mutex::new(Vec::new()),
             runtime: Mutex::new(Some(runtime)),
             instance,
             restore_listener: Mutex::new(Arc::new(crate::state::LoggingRestoreListener)),
+            prepared: Mutex::new(None),
+            process_id,
         })
     }
 
@@ -334,6 +377,149 @@ impl KafkaStreams {
         self.shared.threads.lock().clone()
     }
 
+    fn process_id(&self) -> String {
+        self.process_id.clone()
+    }
+
+    /// A read-only view of store `params.name` across this instance's tasks (Kafka's
+    /// `KafkaStreams.store`). `K` and `V` must be the types the store was declared with.
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::InvalidStateStore`] if the topology has no such store or it holds other
+    /// types, or if the application is not running or rebalancing.
+    pub fn store<K: 'static, V: 'static>(
+        &self,
+        params: StoreQueryParameters,
+    ) -> Result<ReadOnlyKeyValueStore<K, V>, StreamsError> {
+        let Some(spec) = self.topology.stores.iter().find(|s| s.name == params.name) else {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "the topology has no store `{}`",
+                params.name
+            )));
+        };
+        if spec.key_type != std::any::TypeId::of::<K>()
+            || spec.value_type != std::any::TypeId::of::<V>()
+        {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "store `{}` holds ({}, {}), not ({}, {})",
+                spec.name,
+                spec.type_names.0,
+                spec.type_names.1,
+                std::any::type_name::<K>(),
+                std::any::type_name::<V>()
+            )));
+        }
+        let state = self.state();
+        if !state.is_running_or_rebalancing() {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "the application is {state:?}; stores can be queried while it is running or rebalancing"
+            )));
+        }
+        let (key_serde, value_serde) = spec
+            .serdes
+            .downcast_ref::<crate::state::handle::TypedSerdes<K, V>>()
+            .and_then(|t| t.resolve(&self.config.serdes))
+            .ok_or_else(|| {
+                StreamsError::InvalidStateStore(format!(
+                    "store `{}` needs serdes for its key and value types",
+                    spec.name
+                ))
+            })?;
+        Ok(ReadOnlyKeyValueStore {
+            params,
+            registry: self.shared.stores.clone(),
+            app: self.shared.clone(),
+            key_serde,
+            value_serde,
+            _types: std::marker::PhantomData,
+        })
+    }
+
+    /// How far each local copy of each logged store is behind its changelog, by store name and
+    /// partition (Kafka's `allLocalStorePartitionLags`): active copies report lag 0, standby
+    /// copies the changelog records they have yet to apply.
+    pub fn all_local_store_partition_lags(
+        &self,
+    ) -> Result<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<i32, LagInfo>>,
+        StreamsError,
+    > {
+        let mut out: std::collections::BTreeMap<String, std::collections::BTreeMap<i32, LagInfo>> =
+            Default::default();
+        for s in self.shared.stores.all() {
+            let Some((topic, partition)) = &s.changelog else { continue };
+            let end = self.backend.end_offset(topic, *partition)?;
+            let current = if s.standby { s.position().max(0) } else { end };
+            out.entry(s.spec.name.clone()).or_default().insert(
+                *partition,
+                LagInfo {
+                    current_offset_position: current,
+                    end_offset_position: end,
+                    offset_lag: (end - current).max(0),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Every instance of the application that set `application.server`, with what it hosts, as
+    /// of the latest rebalance (Kafka's `metadataForAllStreamsClients`). Empty before the first
+    /// assignment.
+    pub fn metadata_for_all_streams_clients(&self) -> Vec<StreamsMetadata> {
+        let Some(ctx) = self.prepared.lock().clone() else { return Vec::new() };
+        metadata::all_clients(&ctx, &self.shared.hosts.lock())
+    }
+
+    /// Which instance hosts `key` in store `store` (Kafka's `queryMetadataForKey`): the key's
+    /// partition by Kafka's default partitioner over the store's input topic, and the
+    /// instances running that task and keeping its standbys. `None` while unknown (before the
+    /// first assignment, or when the instances set no `application.server`).
+    ///
+    /// # Errors
+    ///
+    /// [`StreamsError::InvalidStateStore`] if there is no such store or the key does not
+    /// serialize; a broker error if the input topic cannot be described.
+    pub fn query_metadata_for_key<K: 'static>(
+        &self,
+        store: &str,
+        key: &K,
+    ) -> Result<Option<KeyQueryMetadata>, StreamsError> {
+        let Some(ctx) = self.prepared.lock().clone() else { return Ok(None) };
+        let Some(spec) = self.topology.stores.iter().find(|s| s.name == store) else {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "the topology has no store `{store}`"
+            )));
+        };
+        if spec.key_type != std::any::TypeId::of::<K>() {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "store `{store}` has keys of type {}, not {}",
+                spec.type_names.0,
+                std::any::type_name::<K>()
+            )));
+        }
+        let key_serde = spec
+            .key_serde
+            .downcast_ref::<crate::state::handle::KeySerde<K>>()
+            .and_then(|k| k.resolve(&self.config.serdes))
+            .ok_or_else(|| {
+                StreamsError::InvalidStateStore(format!("store `{store}` needs a key serde"))
+            })?;
+        let bytes = key_serde
+            .serialize(store, key)
+            .map_err(|e| StreamsError::InvalidStateStore(e.to_string()))?
+            .ok_or_else(|| StreamsError::InvalidStateStore("the key serializes to null".into()))?;
+        let (Some(sub), Some(topic)) = (
+            metadata::subtopology_of_store(&ctx, store),
+            metadata::input_topics_of_store(&ctx, store).into_iter().next(),
+        ) else {
+            return Ok(None);
+        };
+        let Some(count) = self.backend.partition_count(&topic)? else { return Ok(None) };
+        let partition = broker_embedded::default_partition(&bytes, count);
+        Ok(metadata::for_task(&self.shared.hosts.lock(), TaskId::new(sub, partition)))
+    }
+
     /// Creates the internal topics and starts the stream threads. Source topics must exist.
     pub fn start(&self) -> Result<(), StreamsError> {
         if self.state() != State::Created {
@@ -355,11 +541,13 @@ impl KafkaStreams {
             .map(|_| ThreadMetadata {
                 thread_name: String::new(),
                 active_tasks: Vec::new(),
+                standby_tasks: Vec::new(),
                 running: false,
             })
             .collect();
         self.shared.live_threads.store(n, Ordering::SeqCst);
         let ctx = Arc::new(ctx);
+        *self.prepared.lock() = Some(ctx.clone());
         let mut handles = self.handles.lock();
         for slot in 0..n {
             let ctx = ctx.clone();
@@ -487,12 +675,28 @@ impl KafkaStreams {
         }
         subscribe.sort();
         subscribe.dedup();
+        let app_dir = self.config.state_dir.join(app);
+        let stateful: std::collections::BTreeSet<u32> = subs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| self.topology.stores_of(&s.nodes).iter().any(|x| x.logging))
+            .map(|(i, _)| i as u32)
+            .collect();
+        let assignor = TaskAssignor::new(per_sub)
+            .with_standbys(self.config.num_standby_replicas)
+            .with_stateful(stateful)
+            .with_local_client(LocalClient {
+                process_id: self.process_id(),
+                endpoint: self.config.application_server.clone(),
+                app_dir,
+            });
         Ok(ThreadContext {
             topology: self.topology.clone(),
             subs: Arc::new(subs),
             config: self.config.clone(),
             backend: self.backend.clone(),
-            assignor: Arc::new(TaskAssignor::new(per_sub)),
+            assignor: Arc::new(assignor),
+            registry: self.shared.stores.clone(),
             subscribe,
             instance: self.instance.clone(),
             rocks: state_stores::RocksDbConfig::new(64 << 20),

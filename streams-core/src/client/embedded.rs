@@ -96,12 +96,14 @@ impl Backend for EmbeddedBackend {
         client_id: &str,
         assignor: Arc<dyn broker_embedded::Assignor>,
         max_poll_records: usize,
+        session_timeout: Duration,
     ) -> Result<Box<dyn BackendConsumer>, StreamsError> {
+        let heartbeat = (session_timeout / 10).max(Duration::from_millis(10));
         let mut config = ConsumerConfig::group(group)
             .assignment_strategies(vec![AssignmentStrategy::Custom(assignor)])
             // Kafka Streams reads from the beginning when a partition has no committed offset.
             .offset_reset(OffsetReset::Earliest)
-            .session_timeout(Duration::from_secs(10), Duration::from_secs(1));
+            .session_timeout(session_timeout, heartbeat);
         config.client_id = client_id.to_string();
         config.max_poll_records = max_poll_records;
         config.pause_before_rejoin = true;
@@ -150,6 +152,10 @@ impl BackendConsumer for EmbeddedConsumer {
             .into_iter()
             .map(|tp| (Arc::from(tp.topic.as_str()), tp.partition))
             .collect()
+    }
+
+    fn assignment_user_data(&self) -> Option<bytes::Bytes> {
+        self.consumer.assignment_user_data()
     }
 
     fn rebalance_pending(&self) -> bool {

@@ -35,6 +35,7 @@ pub(crate) trait Backend: Send + Sync {
         client_id: &str,
         assignor: Arc<dyn broker_embedded::Assignor>,
         max_poll_records: usize,
+        session_timeout: Duration,
     ) -> Result<Box<dyn BackendConsumer>, StreamsError>;
     /// A producer.
     fn producer(&self, client_id: &str) -> Result<Box<dyn BackendProducer>, StreamsError>;
@@ -70,6 +71,8 @@ pub(crate) trait BackendConsumer: Send {
     fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError>;
     /// The partitions assigned now.
     fn assignment(&self) -> Vec<(Arc<str>, i32)>;
+    /// The assignor's data attached to the current assignment (standby tasks, hosts).
+    fn assignment_user_data(&self) -> Option<bytes::Bytes>;
     /// Whether the last poll stopped before rejoining a rebalance: commit, release every task,
     /// then poll again (eager rebalancing, as Kafka Streams does in `onPartitionsRevoked`).
     fn rebalance_pending(&self) -> bool;

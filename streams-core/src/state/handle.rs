@@ -1,14 +1,12 @@
 //! The typed view of a key-value store that processors and queries use.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use state_stores::KeyValueStore as BytesStore;
 
 use crate::processor::ProcessError;
 use crate::serde::{SerdeRegistry, SharedSerde};
+use crate::state::registry::SharedStore;
 
 /// Serdes declared with a store (either may be missing: then the default for the type is used).
 pub(crate) struct TypedSerdes<K, V> {
@@ -27,6 +25,15 @@ impl<K: 'static, V: 'static> TypedSerdes<K, V> {
     }
 }
 
+/// A store's declared key serde alone (for locating keys without knowing the value type).
+pub(crate) struct KeySerde<K>(pub(crate) Option<SharedSerde<K>>);
+
+impl<K: 'static> KeySerde<K> {
+    pub(crate) fn resolve(&self, registry: &SerdeRegistry) -> Option<SharedSerde<K>> {
+        self.0.clone().or_else(|| registry.get::<K>())
+    }
+}
+
 /// A key-value store of one task, seen with its key and value types (Kafka's
 /// `KeyValueStore<K, V>`). Get it with
 /// [`ProcessorContext::key_value_store`](crate::ProcessorContext::key_value_store).
@@ -35,7 +42,7 @@ impl<K: 'static, V: 'static> TypedSerdes<K, V> {
 /// serdes of strings and big-endian integers is the natural order of non-negative values.
 pub struct KeyValueStore<K, V> {
     pub(crate) name: Arc<str>,
-    pub(crate) inner: Rc<RefCell<Box<dyn BytesStore>>>,
+    pub(crate) inner: SharedStore,
     pub(crate) key_serde: SharedSerde<K>,
     pub(crate) value_serde: SharedSerde<V>,
 }
@@ -76,7 +83,7 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     /// The value of `key`, if present.
     pub fn get(&self, key: &K) -> Result<Option<V>, ProcessError> {
         let k = self.key_bytes(key)?;
-        match self.inner.borrow().get(&k)? {
+        match self.inner.lock().borrow().get(&k)? {
             Some(v) => Ok(Some(self.value_of(Some(&v))?)),
             None => Ok(None),
         }
@@ -86,14 +93,14 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     pub fn put(&self, key: &K, value: V) -> Result<(), ProcessError> {
         let k = self.key_bytes(key)?;
         let v = self.value_serde.serialize_owned(&self.name, value)?;
-        self.inner.borrow_mut().put(k, v)?;
+        self.inner.lock().borrow_mut().put(k, v)?;
         Ok(())
     }
 
     /// Deletes `key`; returns its value, if it had one.
     pub fn delete(&self, key: &K) -> Result<Option<V>, ProcessError> {
         let k = self.key_bytes(key)?;
-        match self.inner.borrow_mut().delete(&k)? {
+        match self.inner.lock().borrow_mut().delete(&k)? {
             Some(v) => Ok(Some(self.value_of(Some(&v))?)),
             None => Ok(None),
         }
@@ -103,7 +110,8 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     pub fn range(&self, from: Option<&K>, to: Option<&K>) -> Result<Vec<(K, V)>, ProcessError> {
         let from = from.map(|k| self.key_bytes(k)).transpose()?;
         let to = to.map(|k| self.key_bytes(k)).transpose()?;
-        let store = self.inner.borrow();
+        let guard = self.inner.lock();
+        let store = guard.borrow();
         let mut out = Vec::new();
         for entry in store.range(from.as_deref(), to.as_deref())? {
             let (k, v) = entry?;
@@ -126,7 +134,7 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         listener: impl FnMut(&Bytes, Option<&Bytes>, Option<&Bytes>) + Send + 'static,
         send_old_values: bool,
     ) -> bool {
-        self.inner.borrow_mut().set_flush_listener(Box::new(listener), send_old_values)
+        self.inner.lock().borrow_mut().set_flush_listener(Box::new(listener), send_old_values)
     }
 
     /// Whether `key` serializes to null (such records are skipped by aggregations, as Kafka skips
@@ -147,6 +155,6 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
 
     /// An estimate of the number of entries (exact for in-memory stores).
     pub fn approximate_num_entries(&self) -> Result<u64, ProcessError> {
-        Ok(self.inner.borrow().approximate_num_entries()?)
+        Ok(self.inner.lock().borrow().approximate_num_entries()?)
     }
 }

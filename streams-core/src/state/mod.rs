@@ -14,6 +14,8 @@
 
 pub(crate) mod checkpoint;
 pub(crate) mod handle;
+pub(crate) mod query;
+pub(crate) mod registry;
 pub(crate) mod restore;
 pub(crate) mod task_stores;
 
@@ -21,6 +23,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 pub use handle::KeyValueStore;
+pub use query::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
 pub use restore::{LoggingRestoreListener, StateRestoreListener};
 
 use crate::serde::{Serde, SharedSerde};
@@ -127,6 +130,7 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
             key_type: TypeId::of::<K>(),
             value_type: TypeId::of::<V>(),
             type_names: (std::any::type_name::<K>(), std::any::type_name::<V>()),
+            key_serde: Arc::new(handle::KeySerde(self.key_serde.clone())),
             serdes: Arc::new(handle::TypedSerdes { key: self.key_serde, value: self.value_serde }),
         }
     }
@@ -143,6 +147,8 @@ pub(crate) struct StoreSpec {
     pub(crate) key_type: TypeId,
     pub(crate) value_type: TypeId,
     pub(crate) type_names: (&'static str, &'static str),
+    /// `handle::KeySerde<K>`.
+    pub(crate) key_serde: Arc<dyn std::any::Any + Send + Sync>,
     /// `handle::TypedSerdes<K, V>`.
     pub(crate) serdes: Arc<dyn std::any::Any + Send + Sync>,
 }

@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -16,6 +16,7 @@ use state_stores::{
 use crate::client::Backend;
 use crate::error::StreamsError;
 use crate::state::checkpoint::{self, Offsets};
+use crate::state::registry::{LocalStore, SharedStore, StoreRegistry};
 use crate::state::restore::StateRestoreListener;
 use crate::state::{Backing, StoreSpec};
 use crate::task::TaskId;
@@ -33,9 +34,11 @@ pub(crate) struct Changelog {
 pub(crate) struct OpenStore {
     pub(crate) spec: StoreSpec,
     /// The whole stack (metered, caching, logging over the backend) once open.
-    pub(crate) store: Rc<RefCell<Box<dyn BytesStore>>>,
+    pub(crate) store: SharedStore,
     pub(crate) changelog: Option<Changelog>,
     dir: PathBuf,
+    /// The store as queries and lag reports see it.
+    pub(crate) entry: Arc<LocalStore>,
 }
 
 /// What a task needs to open its stores.
@@ -46,12 +49,18 @@ pub(crate) struct StoreContext<'a> {
     pub(crate) rocks: &'a RocksDbConfig,
     /// Cache budget of each caching store.
     pub(crate) cache_bytes: usize,
+    /// Where the instance lists its stores for queries (none under the test driver).
+    pub(crate) registry: Option<Arc<StoreRegistry>>,
+    /// A standby copy: no cache, no changelog writes, kept current by [`TaskStores::update`].
+    pub(crate) standby: bool,
 }
 
 pub(crate) struct TaskStores {
     task: TaskId,
     task_dir: PathBuf,
     pub(crate) stores: Vec<OpenStore>,
+    standby: bool,
+    registry: Option<Arc<StoreRegistry>>,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StreamsError {
@@ -97,11 +106,20 @@ impl TaskStores {
                 .init()
                 .map_err(|e| StreamsError::State(format!("opening store `{}`: {e}", spec.name)))?;
             let mut changelog = None;
+            let from = if spec.backing == Backing::InMemory { None } else { checkpointed };
+            let mut position = from.unwrap_or(-1);
             if spec.logging {
                 let topic: Arc<str> = Arc::from(changelog_topic.as_str());
                 if let Some(backend) = backend {
-                    let from = if spec.backing == Backing::InMemory { None } else { checkpointed };
-                    restore(&mut *backing, backend, &topic, ctx.task, &spec.name, from, listener)?;
+                    position = restore(
+                        &mut *backing,
+                        backend,
+                        &topic,
+                        ctx.task,
+                        &spec.name,
+                        from,
+                        Some(listener),
+                    )?;
                 }
                 changelog = Some(Changelog {
                     topic,
@@ -110,33 +128,78 @@ impl TaskStores {
                 });
             }
             let mut builder = KeyValueStoreBuilder::from_boxed(backing);
-            if let Some(c) = &changelog {
+            if let Some(c) = changelog.as_ref().filter(|_| !ctx.standby) {
                 let pending = c.pending.clone();
                 builder = builder.with_logging(move |k: &Bytes, v: Option<&Bytes>| {
                     pending.lock().push((k.clone(), v.cloned()));
                 });
             }
-            if spec.caching {
+            if spec.caching && !ctx.standby {
                 builder = builder.with_caching(ctx.cache_bytes);
             }
             let mut store = builder.build();
             store
                 .init()
                 .map_err(|e| StreamsError::State(format!("opening store `{}`: {e}", spec.name)))?;
-            stores.push(OpenStore {
+            let store: SharedStore =
+                Arc::new(parking_lot::ReentrantMutex::new(RefCell::new(store)));
+            let entry = Arc::new(LocalStore {
+                task: ctx.task,
+                standby: ctx.standby,
                 spec: spec.clone(),
-                store: Rc::new(RefCell::new(store)),
-                changelog,
-                dir,
+                store: store.clone(),
+                changelog: changelog.as_ref().map(|c| (c.topic.clone(), c.partition)),
+                position: AtomicI64::new(position),
             });
+            stores.push(OpenStore { spec: spec.clone(), store, changelog, dir, entry });
         }
-        Ok(Self { task: ctx.task, task_dir: ctx.task_dir.clone(), stores })
+        if let Some(registry) = &ctx.registry {
+            for s in &stores {
+                registry.register(s.entry.clone());
+            }
+        }
+        Ok(Self {
+            task: ctx.task,
+            task_dir: ctx.task_dir.clone(),
+            stores,
+            standby: ctx.standby,
+            registry: ctx.registry.clone(),
+        })
+    }
+
+    /// A standby's step: applies what its changelogs gained since the last update, at most
+    /// `max_records` per store. Returns how many records it applied.
+    pub(crate) fn update(
+        &self,
+        backend: &dyn Backend,
+        max_records: usize,
+    ) -> Result<usize, StreamsError> {
+        let mut applied = 0;
+        for s in &self.stores {
+            let Some(c) = &s.changelog else { continue };
+            let from = Some(s.entry.position()).filter(|p| *p >= 0);
+            let guard = s.store.lock();
+            let mut store = guard.borrow_mut();
+            let (next, n) = apply_changelog(
+                &mut **store,
+                backend,
+                &c.topic,
+                self.task,
+                &s.spec.name,
+                from,
+                None,
+                max_records,
+            )?;
+            s.entry.set_position(next);
+            applied += n;
+        }
+        Ok(applied)
     }
 
     /// Flushes every store (a caching layer writes its dirty entries down and tells its listener).
     pub(crate) fn flush(&self) -> Result<(), StreamsError> {
         for s in &self.stores {
-            s.store.borrow_mut().flush().map_err(|e| {
+            s.store.lock().borrow_mut().flush().map_err(|e| {
                 StreamsError::State(format!("flushing store `{}`: {e}", s.spec.name))
             })?;
         }
@@ -174,7 +237,16 @@ impl TaskStores {
         let mut offsets = Offsets::new();
         for s in &self.stores {
             let (Some(c), Backing::RocksDb) = (&s.changelog, s.spec.backing) else { continue };
-            let end = backend.end_offset(&c.topic, c.partition)?;
+            let end = if self.standby {
+                match s.entry.position() {
+                    p if p >= 0 => p,
+                    _ => continue,
+                }
+            } else {
+                let end = backend.end_offset(&c.topic, c.partition)?;
+                s.entry.set_position(end);
+                end
+            };
             offsets.insert((c.topic.to_string(), c.partition), end);
         }
         if offsets.is_empty() {
@@ -184,10 +256,13 @@ impl TaskStores {
         checkpoint::write(&path, &offsets).map_err(|e| io("writing", &path, e))
     }
 
-    /// Closes every store (each flushes first).
+    /// Closes every store (each flushes first) and withdraws them from queries.
     pub(crate) fn close(&mut self) {
+        if let Some(registry) = &self.registry {
+            registry.deregister(self.task, self.standby);
+        }
         for s in &self.stores {
-            if let Err(e) = s.store.borrow_mut().close() {
+            if let Err(e) = s.store.lock().borrow_mut().close() {
                 tracing::warn!(task = %self.task, store = %s.spec.name, dir = %s.dir.display(), error = %e, "closing a store failed");
             }
         }
@@ -195,7 +270,7 @@ impl TaskStores {
 }
 
 /// Replays `topic`-`task.partition` from `from` (or from its start) to its current end into
-/// `store`, in batches.
+/// `store`, in batches. Returns the next offset to read.
 fn restore(
     store: &mut dyn BytesStore,
     backend: &dyn Backend,
@@ -203,13 +278,31 @@ fn restore(
     task: TaskId,
     name: &str,
     from: Option<i64>,
-    listener: &dyn StateRestoreListener,
-) -> Result<(), StreamsError> {
+    listener: Option<&dyn StateRestoreListener>,
+) -> Result<i64, StreamsError> {
+    Ok(apply_changelog(store, backend, topic, task, name, from, listener, usize::MAX)?.0)
+}
+
+/// Applies `topic`-`task.partition` from `from` (a checkpoint or standby position; `None`: the
+/// start, into an emptied store) towards its current end, at most about `max_records` records.
+/// A position outside the changelog (it was truncated or recreated) empties the store and starts
+/// over. Returns the next offset to read and how many records were applied.
+#[allow(clippy::too_many_arguments)]
+fn apply_changelog(
+    store: &mut dyn BytesStore,
+    backend: &dyn Backend,
+    topic: &str,
+    task: TaskId,
+    name: &str,
+    from: Option<i64>,
+    listener: Option<&dyn StateRestoreListener>,
+    max_records: usize,
+) -> Result<(i64, usize), StreamsError> {
     let (start_offset, end) = backend.offset_range(topic, task.partition)?;
     let start = match from {
         Some(f) if (start_offset..=end).contains(&f) => f,
         Some(f) => {
-            tracing::warn!(%task, store = name, checkpoint = f, start_offset, end, "checkpoint outside the changelog; restoring from its start");
+            tracing::warn!(%task, store = name, checkpoint = f, start_offset, end, "position outside the changelog; restoring from its start");
             let existing: Vec<Bytes> = store
                 .all()
                 .map_err(|e| StreamsError::State(e.to_string()))?
@@ -223,27 +316,37 @@ fn restore(
         None => start_offset,
     };
     if start >= end {
-        return Ok(());
+        return Ok((start, 0));
     }
-    listener.on_restore_start(task, name, topic, task.partition, start, end);
+    if let Some(l) = listener {
+        l.on_restore_start(task, name, topic, task.partition, start, end);
+    }
     let mut reader = backend.changelog_reader(topic, task.partition, start, end)?;
-    let mut total = 0u64;
-    loop {
+    let mut total = 0usize;
+    let mut next = start;
+    while total < max_records {
         let batch = reader.next_batch()?;
         if batch.is_empty() {
+            // The reader reached `end` (offsets compacted away at the tail are skipped too).
+            next = end;
             break;
         }
-        let batch_end = batch.last().map_or(start, |(o, _, _)| o + 1);
+        let batch_end = batch.last().map_or(next, |(o, _, _)| o + 1);
         let entries: Vec<(Bytes, Option<Bytes>)> =
             batch.into_iter().filter_map(|(_, k, v)| k.map(|k| (k, v))).collect();
         store
             .put_all(&entries)
             .map_err(|e| StreamsError::State(format!("restoring `{name}`: {e}")))?;
-        total += entries.len() as u64;
-        listener.on_batch_restored(task, name, batch_end, entries.len());
+        total += entries.len();
+        next = batch_end;
+        if let Some(l) = listener {
+            l.on_batch_restored(task, name, batch_end, entries.len());
+        }
     }
-    listener.on_restore_end(task, name, total);
-    Ok(())
+    if let Some(l) = listener {
+        l.on_restore_end(task, name, total as u64);
+    }
+    Ok((next, total))
 }
 
 /// The typed handle of store `name` of the task behind `shared`.

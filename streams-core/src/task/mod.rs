@@ -5,6 +5,7 @@
 //! choosing the buffered record with the smallest timestamp, and reports the offsets it has
 //! finished so that commits never cover a record that was not processed.
 
+pub(crate) mod assignment_info;
 pub(crate) mod assignor;
 pub(crate) mod partition_group;
 pub(crate) mod shared;
@@ -40,6 +41,8 @@ pub(crate) struct StoreEnv<'a> {
     /// Record-cache budget of each caching store instance.
     pub(crate) cache_bytes: usize,
     pub(crate) listener: &'a dyn crate::state::StateRestoreListener,
+    /// Where the instance lists its stores for queries (none under the test driver).
+    pub(crate) registry: Option<Arc<crate::state::registry::StoreRegistry>>,
 }
 
 /// A task's identity: its sub-topology and partition number (`<subtopology>_<partition>`).
@@ -210,6 +213,8 @@ impl Task {
                 task_dir: env.app_dir.join(self.id.to_string()),
                 rocks: env.rocks,
                 cache_bytes: env.cache_bytes,
+                registry: env.registry.clone(),
+                standby: false,
             };
             let stores = TaskStores::open(&self.store_specs, &ctx, restore_from, env.listener)?;
             *self.shared.stores.borrow_mut() = Some(stores);

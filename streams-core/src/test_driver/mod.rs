@@ -123,6 +123,7 @@ impl TopologyTestDriver {
             rocks: &rocks,
             cache_bytes: config.statestore_cache_max_bytes,
             listener: &listener,
+            registry: None,
         };
         let mut tasks = Vec::new();
         for sub in sub_topologies(&topology.nodes) {

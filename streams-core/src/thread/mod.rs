@@ -2,7 +2,7 @@
 //! processes records in timestamp order per task, punctuates, and commits on the interval.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +13,9 @@ use crate::client::{Backend, BackendConsumer, BackendProducer};
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
 use crate::handlers::{ErrorContext, ErrorKind, ErrorResponse};
+use crate::state::registry::StoreRegistry;
+use crate::state::task_stores::{StoreContext, TaskStores};
+use crate::task::assignment_info::AssignmentInfo;
 use crate::task::assignor::TaskAssignor;
 use crate::task::shared::{OutgoingRecord, RecordCollector};
 use crate::task::{Task, TaskId};
@@ -35,7 +38,14 @@ pub(crate) struct ThreadContext {
     /// Record-cache budget of each caching store instance.
     pub(crate) cache_bytes: usize,
     pub(crate) restore_listener: Arc<dyn crate::state::StateRestoreListener>,
+    /// Where tasks list their stores for interactive queries.
+    pub(crate) registry: Arc<StoreRegistry>,
 }
+
+/// How often a thread applies its standby replicas' changelogs, and how many records per store
+/// at most each time (so that standbys never starve the active tasks).
+const STANDBY_INTERVAL: Duration = Duration::from_millis(20);
+const STANDBY_BATCH: usize = 20_000;
 
 /// Runs stream threads in `slot` until shutdown; a failed thread is replaced if the handler says
 /// so (a new member with a new name), else the application is told to stop.
@@ -101,6 +111,13 @@ struct StreamThread<'a> {
     out: Rc<RefCell<Vec<OutgoingRecord>>>,
     clock: Arc<dyn Clock>,
     last_commit: Instant,
+    /// Standby replicas: stores kept current from their changelogs, by task.
+    standbys: BTreeMap<TaskId, TaskStores>,
+    /// The standby tasks the latest assignment gave this thread.
+    wanted_standbys: BTreeSet<TaskId>,
+    last_standby_update: Instant,
+    /// The assignment data last seen (to notice a new assignment).
+    last_user_data: Option<bytes::Bytes>,
 }
 
 impl<'a> StreamThread<'a> {
@@ -115,6 +132,7 @@ impl<'a> StreamThread<'a> {
             name,
             ctx.assignor.clone(),
             ctx.config.max_poll_records,
+            ctx.config.session_timeout,
         )?;
         consumer.subscribe(&ctx.subscribe)?;
         let producer = ctx.backend.producer(name)?;
@@ -129,6 +147,10 @@ impl<'a> StreamThread<'a> {
             out: Rc::new(RefCell::new(Vec::new())),
             clock: Arc::new(SystemClock),
             last_commit: Instant::now(),
+            standbys: BTreeMap::new(),
+            wanted_standbys: BTreeSet::new(),
+            last_standby_update: Instant::now(),
+            last_user_data: None,
         })
     }
 
@@ -155,6 +177,12 @@ impl<'a> StreamThread<'a> {
                 task.punctuate_wall_clock(now)?;
             }
             self.send_output()?;
+            if !self.standbys.is_empty() && self.last_standby_update.elapsed() >= STANDBY_INTERVAL {
+                for standby in self.standbys.values() {
+                    standby.update(&*self.ctx.backend, STANDBY_BATCH)?;
+                }
+                self.last_standby_update = Instant::now();
+            }
             if self.last_commit.elapsed() >= config.commit_interval {
                 self.commit()?;
             }
@@ -171,9 +199,73 @@ impl<'a> StreamThread<'a> {
             tracing::debug!(task = %id, "releasing the task for a rebalance");
             t.close();
         }
+        self.close_standbys(|_| true)?;
         self.owner.clear();
         self.app.thread_status(self.slot, Vec::new(), false);
         Ok(())
+    }
+
+    /// Checkpoints and closes the standbys `which` selects (their next owner, active or standby,
+    /// continues from the checkpoint).
+    fn close_standbys(&mut self, which: impl Fn(&TaskId) -> bool) -> Result<(), StreamsError> {
+        let ids: Vec<TaskId> = self.standbys.keys().filter(|id| which(id)).copied().collect();
+        for id in ids {
+            if let Some(mut stores) = self.standbys.remove(&id) {
+                stores.flush()?;
+                stores.checkpoint(&*self.ctx.backend)?;
+                stores.close();
+                tracing::debug!(task = %id, "standby closed");
+            }
+        }
+        self.app.standby_status(self.slot, self.standbys.keys().copied().collect());
+        Ok(())
+    }
+
+    /// Opens the stores of standby task `id` (its logged stores; none: no standby needed).
+    fn open_standby(&self, id: TaskId) -> Result<Option<TaskStores>, StreamsError> {
+        let Some(sub) = self.ctx.subs.get(id.subtopology as usize) else { return Ok(None) };
+        let specs: Vec<_> =
+            self.ctx.topology.stores_of(&sub.nodes).into_iter().filter(|s| s.logging).collect();
+        if specs.is_empty() {
+            return Ok(None);
+        }
+        let ctx = StoreContext {
+            task: id,
+            application_id: &self.ctx.config.application_id,
+            task_dir: self
+                .ctx
+                .config
+                .state_dir
+                .join(&self.ctx.config.application_id)
+                .join(id.to_string()),
+            rocks: &self.ctx.rocks,
+            cache_bytes: 0,
+            registry: Some(self.ctx.registry.clone()),
+            standby: true,
+        };
+        let stores = TaskStores::open(&specs, &ctx, None, &*self.ctx.restore_listener)?;
+        tracing::info!(task = %id, "standby created");
+        Ok(Some(stores))
+    }
+
+    /// Reads the standby tasks and every instance's tasks from a new assignment's data.
+    fn read_assignment_data(&mut self) -> bool {
+        let data = self.consumer.assignment_user_data();
+        if data == self.last_user_data {
+            return false;
+        }
+        let info = match data.as_deref().map(AssignmentInfo::decode) {
+            Some(Ok(info)) => info,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "unreadable assignment data; no standbys this time");
+                AssignmentInfo::default()
+            }
+            None => AssignmentInfo::default(),
+        };
+        self.last_user_data = data;
+        self.wanted_standbys = info.standby.into_iter().collect();
+        self.app.set_hosts(info.hosts);
+        true
     }
 
     /// Hands polled records to their tasks, one run of same-partition records at a time (a poll
@@ -238,10 +330,15 @@ impl<'a> StreamThread<'a> {
                 wanted.entry(TaskId::new(sub, p)).or_default().push((topic, p));
             }
         }
-        let same = wanted.len() == self.tasks.len()
+        let new_data = self.read_assignment_data();
+        let standbys: BTreeSet<TaskId> =
+            self.wanted_standbys.iter().filter(|id| !wanted.contains_key(id)).copied().collect();
+        let same = !new_data
+            && wanted.len() == self.tasks.len()
             && wanted.iter().all(|(id, parts)| {
                 self.tasks.get(id).is_some_and(|t| t.partition_count() == parts.len())
-            });
+            })
+            && self.standbys.keys().eq(standbys.iter());
         if same {
             if !self.app.shared_running(self.slot) {
                 self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), true);
@@ -258,6 +355,10 @@ impl<'a> StreamThread<'a> {
             }
         }
         self.owner.clear();
+        // Standbys that are no longer wanted, or whose task becomes active here, close first:
+        // an active task then opens the same directory and restores only from the standby's
+        // checkpoint on.
+        self.close_standbys(|id| !standbys.contains(id))?;
         for (id, parts) in wanted {
             for (t, p) in &parts {
                 self.owner.insert((t.clone(), *p), id);
@@ -288,11 +389,21 @@ impl<'a> StreamThread<'a> {
                 rocks: &self.ctx.rocks,
                 cache_bytes: self.ctx.cache_bytes,
                 listener: &*self.ctx.restore_listener,
+                registry: Some(self.ctx.registry.clone()),
             };
             task.initialize(&env, Some(&*self.ctx.backend))?;
             tracing::info!(task = %id, partitions = parts.len(), "task created");
             self.tasks.insert(id, task);
         }
+        for id in standbys {
+            if self.standbys.contains_key(&id) {
+                continue;
+            }
+            if let Some(stores) = self.open_standby(id)? {
+                self.standbys.insert(id, stores);
+            }
+        }
+        self.app.standby_status(self.slot, self.standbys.keys().copied().collect());
         self.app.thread_status(self.slot, self.tasks.keys().copied().collect(), true);
         Ok(())
     }
@@ -333,6 +444,10 @@ impl<'a> StreamThread<'a> {
                 task.checkpoint(&*self.ctx.backend)?;
             }
         }
+        for standby in self.standbys.values() {
+            standby.flush()?;
+            standby.checkpoint(&*self.ctx.backend)?;
+        }
         if let Err(e) = committed {
             if matches!(e, StreamsError::Broker(broker_embedded::Error::Group { .. })) {
                 // The group moved on (this member was fenced or a rebalance began): the tasks now
@@ -359,6 +474,9 @@ impl<'a> StreamThread<'a> {
         }
         for (_, mut t) in std::mem::take(&mut self.tasks) {
             t.close();
+        }
+        if let Err(e) = self.close_standbys(|_| true) {
+            tracing::warn!(error = %e, "closing the standbys failed");
         }
         if let Err(e) = self.consumer.close() {
             tracing::warn!(error = %e, "leaving the group failed");

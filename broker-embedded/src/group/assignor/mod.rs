@@ -38,6 +38,12 @@ pub trait Assignor: Send + Sync {
         partitions_per_topic: &BTreeMap<String, i32>,
         subscriptions: &BTreeMap<String, Subscription>,
     ) -> BTreeMap<String, Assignment>;
+
+    /// What this member puts in its subscription's `user_data` for this assignor (Kafka's
+    /// `ConsumerPartitionAssignor.subscriptionUserData`), asked before every join. Default: none.
+    fn subscription_user_data(&self, _topics: &[String]) -> Option<bytes::Bytes> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 //! ```
 
 mod bounds;
+mod cache_budget;
 mod changelog;
 mod error;
 mod key_value;
@@ -47,6 +48,7 @@ mod metrics;
 mod record_cache;
 mod rocks;
 
+pub use cache_budget::CacheBudget;
 pub use changelog::ChangelogWriter;
 pub use error::StoreError;
 pub use key_value::builder::KeyValueStoreBuilder;

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use crate::bounds;
+use crate::cache_budget::CacheBudget;
 
 /// Bytes charged per cache entry on top of its key and value: the node, its links and its index
 /// entry, roughly. Kafka charges a similar fixed overhead per `LRUCacheEntry`.
@@ -80,6 +81,9 @@ pub(crate) struct RecordCache {
     dirty_count: usize,
     bytes: usize,
     max_bytes: usize,
+    /// A budget shared with other caches; `charged` is what this cache counts against it.
+    shared: Option<CacheBudget>,
+    charged: usize,
 }
 
 impl RecordCache {
@@ -94,6 +98,23 @@ impl RecordCache {
             dirty_count: 0,
             bytes: 0,
             max_bytes,
+            shared: None,
+            charged: 0,
+        }
+    }
+
+    /// An empty cache that evicts once the caches sharing `budget` hold more than its limit.
+    pub(crate) fn with_budget(budget: CacheBudget) -> Self {
+        let mut cache = Self::new(budget.max_bytes());
+        cache.shared = Some(budget);
+        cache
+    }
+
+    /// Brings the shared budget's count in line with this cache's size.
+    fn settle(&mut self) {
+        if let Some(b) = &self.shared {
+            b.recharge(self.charged, self.bytes);
+            self.charged = self.bytes;
         }
     }
 
@@ -161,9 +182,15 @@ impl RecordCache {
         self.bytes += size;
     }
 
-    /// Whether the cache holds more than its budget (and so must evict).
-    pub(crate) fn over_budget(&self) -> bool {
-        self.bytes > self.max_bytes && !self.index.is_empty()
+    /// Whether the cache holds more than its budget (and so must evict). With a shared budget:
+    /// whether the caches sharing it hold more than its limit while this one holds anything.
+    pub(crate) fn over_budget(&mut self) -> bool {
+        self.settle();
+        let over = match &self.shared {
+            Some(b) => b.over(),
+            None => self.bytes > self.max_bytes,
+        };
+        over && !self.index.is_empty()
     }
 
     /// Removes the least recently used entry. A dirty one must then be written down by the caller.
@@ -207,6 +234,7 @@ impl RecordCache {
         }
         self.dirty = EMPTY;
         self.dirty_count = 0;
+        self.settle();
     }
 
     /// Cached entries (pending deletes included, as `None`) with `from <= key <= to`, in
@@ -235,6 +263,7 @@ impl RecordCache {
         self.dirty = EMPTY;
         self.dirty_count = 0;
         self.bytes = 0;
+        self.settle();
     }
 
     fn collect<'a>(
@@ -351,6 +380,14 @@ impl RecordCache {
             .map(|(key, &idx)| entry_size(key, self.nodes[idx].value.as_ref()))
             .sum();
         assert_eq!(bytes, self.bytes);
+    }
+}
+
+impl Drop for RecordCache {
+    fn drop(&mut self) {
+        if let Some(b) = &self.shared {
+            b.recharge(self.charged, 0);
+        }
     }
 }
 

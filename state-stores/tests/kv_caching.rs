@@ -246,3 +246,30 @@ fn downstream_state_rebuilt_from_flushed_records_matches_the_store() {
     }
     assert_eq!(replayed, content);
 }
+
+#[test]
+fn caches_sharing_a_budget_evict_from_the_one_being_written() {
+    use state_stores::CacheBudget;
+    // Room for about three entries of ~70 bytes in total, over two stores.
+    let budget = CacheBudget::new(220);
+    let mut sa = CachingKeyValueStore::with_budget(InMemoryKeyValueStore::new("a"), budget.clone());
+    let mut sb = CachingKeyValueStore::with_budget(InMemoryKeyValueStore::new("b"), budget.clone());
+    sa.init().unwrap();
+    sb.init().unwrap();
+    sa.put(b(b"a1"), v("1")).unwrap();
+    sa.put(b(b"a2"), v("2")).unwrap();
+    assert_eq!(sa.dirty_entries(), 2);
+    assert_eq!(budget.used_bytes(), sa.cached_bytes());
+    // b's writes push the total over: b evicts its own entries, a keeps its two.
+    for i in 0..5 {
+        sb.put(b(format!("b{i}").as_bytes()), v("x")).unwrap();
+        assert!(budget.used_bytes() <= budget.max_bytes(), "within budget after each write");
+    }
+    assert_eq!(sa.dirty_entries(), 2, "the store not written keeps its entries");
+    assert_eq!(sb.dirty_entries(), 1);
+    assert_eq!(sb.inner().get(b"b0").unwrap(), v("x"), "evicted entries were written down");
+    assert_eq!(budget.used_bytes(), sa.cached_bytes() + sb.cached_bytes());
+    // A closed (dropped) cache gives its bytes back.
+    drop(sa);
+    assert_eq!(budget.used_bytes(), sb.cached_bytes());
+}

@@ -42,7 +42,9 @@ pub struct StreamsConfig {
     /// processing its other partitions out of timestamp order. Default 0 (do not wait); negative:
     /// never wait.
     pub max_task_idle_ms: i64,
-    /// `statestore.cache.max.bytes`. Default 10 MiB. Used by state stores.
+    /// `statestore.cache.max.bytes`: the record-cache bytes of the whole instance, split evenly over
+    /// its stream threads; the caching stores of one thread share its part. Default 10 MiB; 0
+    /// turns caching off (every update is forwarded and logged).
     pub statestore_cache_max_bytes: usize,
     /// `deserialization.exception.handler`. Default: fail.
     pub deserialization_error_handler: Arc<dyn ErrorHandler>,

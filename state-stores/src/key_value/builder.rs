@@ -9,6 +9,12 @@ use crate::key_value::logging::ChangeLoggingKeyValueStore;
 use crate::key_value::metered::MeteredKeyValueStore;
 use crate::metrics::KeyValueStoreMetrics;
 
+/// The caching layer's budget: its own, or one shared with other caches.
+enum CacheSize {
+    Own(usize),
+    Shared(crate::CacheBudget),
+}
+
 /// Builds a store from a backend and the layers asked for, always stacked as Kafka Streams'
 /// `KeyValueStoreBuilder` does: metered → caching → change-logging → backend. Each layer is
 /// optional; with none, `build` returns the backend alone.
@@ -36,7 +42,7 @@ use crate::metrics::KeyValueStoreMetrics;
 pub struct KeyValueStoreBuilder {
     backend: Box<dyn KeyValueStore>,
     metrics: Option<Arc<KeyValueStoreMetrics>>,
-    cache_bytes: Option<usize>,
+    cache: Option<CacheSize>,
     changelog: Option<Box<dyn ChangelogWriter>>,
 }
 
@@ -48,7 +54,7 @@ impl KeyValueStoreBuilder {
 
     /// As [`new`](Self::new), with a backend already boxed.
     pub fn from_boxed(backend: Box<dyn KeyValueStore>) -> Self {
-        Self { backend, metrics: None, cache_bytes: None, changelog: None }
+        Self { backend, metrics: None, cache: None, changelog: None }
     }
 
     /// Adds the metered layer, recording into `metrics` (keep a clone to read them).
@@ -62,7 +68,14 @@ impl KeyValueStoreBuilder {
     /// still reported to the flush listener).
     #[must_use]
     pub fn with_caching(mut self, max_bytes: usize) -> Self {
-        self.cache_bytes = Some(max_bytes);
+        self.cache = Some(CacheSize::Own(max_bytes));
+        self
+    }
+
+    /// Adds the caching layer, within a budget it shares with other caches (a stream thread's).
+    #[must_use]
+    pub fn with_cache_budget(mut self, budget: crate::CacheBudget) -> Self {
+        self.cache = Some(CacheSize::Shared(budget));
         self
     }
 
@@ -79,8 +92,14 @@ impl KeyValueStoreBuilder {
         if let Some(writer) = self.changelog {
             store = Box::new(ChangeLoggingKeyValueStore::with_boxed_writer(store, writer));
         }
-        if let Some(max_bytes) = self.cache_bytes {
-            store = Box::new(CachingKeyValueStore::new(store, max_bytes));
+        match self.cache {
+            Some(CacheSize::Own(max_bytes)) => {
+                store = Box::new(CachingKeyValueStore::new(store, max_bytes));
+            }
+            Some(CacheSize::Shared(budget)) => {
+                store = Box::new(CachingKeyValueStore::with_budget(store, budget));
+            }
+            None => {}
         }
         if let Some(metrics) = self.metrics {
             store = Box::new(MeteredKeyValueStore::with_metrics(store, metrics));

@@ -53,6 +53,17 @@ impl<S: KeyValueStore> CachingKeyValueStore<S> {
         }
     }
 
+    /// Caches writes to `inner` within `budget`, which other caches may share (a stream thread's
+    /// caches share one): see [`CacheBudget`](crate::CacheBudget).
+    pub fn with_budget(inner: S, budget: crate::CacheBudget) -> Self {
+        Self {
+            inner,
+            cache: Mutex::new(RecordCache::with_budget(budget)),
+            listener: None,
+            send_old_values: false,
+        }
+    }
+
     /// The store below this layer.
     pub fn inner(&self) -> &S {
         &self.inner

@@ -701,7 +701,7 @@ impl KafkaStreams {
             instance: self.instance.clone(),
             rocks: state_stores::RocksDbConfig::new(64 << 20),
             cache_bytes: self.config.statestore_cache_max_bytes
-                / (self.config.num_stream_threads.max(1) * self.topology.stores.len().max(1)),
+                / self.config.num_stream_threads.max(1),
             restore_listener: self.restore_listener.lock().clone(),
         })
     }

@@ -47,8 +47,8 @@ pub(crate) struct StoreContext<'a> {
     pub(crate) application_id: &'a str,
     pub(crate) task_dir: PathBuf,
     pub(crate) rocks: &'a RocksDbConfig,
-    /// Cache budget of each caching store.
-    pub(crate) cache_bytes: usize,
+    /// The record-cache budget the stores share with the rest of the thread's.
+    pub(crate) cache: state_stores::CacheBudget,
     /// Where the instance lists its stores for queries (none under the test driver).
     pub(crate) registry: Option<Arc<StoreRegistry>>,
     /// A standby copy: no cache, no changelog writes, kept current by [`TaskStores::update`].
@@ -135,7 +135,7 @@ impl TaskStores {
                 });
             }
             if spec.caching && !ctx.standby {
-                builder = builder.with_caching(ctx.cache_bytes);
+                builder = builder.with_cache_budget(ctx.cache.clone());
             }
             let mut store = builder.build();
             store

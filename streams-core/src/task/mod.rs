@@ -38,8 +38,8 @@ pub(crate) struct StoreEnv<'a> {
     /// `<state.dir>/<application.id>`.
     pub(crate) app_dir: std::path::PathBuf,
     pub(crate) rocks: &'a state_stores::RocksDbConfig,
-    /// Record-cache budget of each caching store instance.
-    pub(crate) cache_bytes: usize,
+    /// The record-cache budget the thread's caching stores share.
+    pub(crate) cache: state_stores::CacheBudget,
     pub(crate) listener: &'a dyn crate::state::StateRestoreListener,
     /// Where the instance lists its stores for queries (none under the test driver).
     pub(crate) registry: Option<Arc<crate::state::registry::StoreRegistry>>,
@@ -212,7 +212,7 @@ impl Task {
                 application_id: &self.shared.application_id,
                 task_dir: env.app_dir.join(self.id.to_string()),
                 rocks: env.rocks,
-                cache_bytes: env.cache_bytes,
+                cache: env.cache.clone(),
                 registry: env.registry.clone(),
                 standby: false,
             };

@@ -121,7 +121,7 @@ impl TopologyTestDriver {
         let env = crate::task::StoreEnv {
             app_dir: state_dir.path().join(&config.application_id),
             rocks: &rocks,
-            cache_bytes: config.statestore_cache_max_bytes,
+            cache: state_stores::CacheBudget::new(config.statestore_cache_max_bytes),
             listener: &listener,
             registry: None,
         };

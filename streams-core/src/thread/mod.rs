@@ -35,7 +35,8 @@ pub(crate) struct ThreadContext {
     pub(crate) instance: String,
     /// The block cache and options every RocksDB store of the application shares.
     pub(crate) rocks: state_stores::RocksDbConfig,
-    /// Record-cache budget of each caching store instance.
+    /// Record-cache bytes of each thread (`statestore.cache.max.bytes` / threads), shared by the
+    /// thread's caching stores.
     pub(crate) cache_bytes: usize,
     pub(crate) restore_listener: Arc<dyn crate::state::StateRestoreListener>,
     /// Where tasks list their stores for interactive queries.
@@ -118,6 +119,8 @@ struct StreamThread<'a> {
     last_standby_update: Instant,
     /// The assignment data last seen (to notice a new assignment).
     last_user_data: Option<bytes::Bytes>,
+    /// The record-cache budget this thread's stores share.
+    cache: state_stores::CacheBudget,
 }
 
 impl<'a> StreamThread<'a> {
@@ -151,6 +154,7 @@ impl<'a> StreamThread<'a> {
             wanted_standbys: BTreeSet::new(),
             last_standby_update: Instant::now(),
             last_user_data: None,
+            cache: state_stores::CacheBudget::new(ctx.cache_bytes),
         })
     }
 
@@ -239,7 +243,7 @@ impl<'a> StreamThread<'a> {
                 .join(&self.ctx.config.application_id)
                 .join(id.to_string()),
             rocks: &self.ctx.rocks,
-            cache_bytes: 0,
+            cache: state_stores::CacheBudget::new(0),
             registry: Some(self.ctx.registry.clone()),
             standby: true,
         };
@@ -387,7 +391,7 @@ impl<'a> StreamThread<'a> {
             let env = crate::task::StoreEnv {
                 app_dir: self.ctx.config.state_dir.join(&self.ctx.config.application_id),
                 rocks: &self.ctx.rocks,
-                cache_bytes: self.ctx.cache_bytes,
+                cache: self.cache.clone(),
                 listener: &*self.ctx.restore_listener,
                 registry: Some(self.ctx.registry.clone()),
             };

@@ -39,6 +39,7 @@
 mod builder;
 mod config;
 mod kgrouped;
+mod kgrouped_table;
 mod kstream;
 mod ktable;
 mod materialized;
@@ -47,6 +48,7 @@ mod serdes;
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Named, Printed, Produced, Repartitioned};
 pub use kgrouped::KGroupedStream;
+pub use kgrouped_table::KGroupedTable;
 pub use kstream::{Branched, BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
 pub use materialized::{Grouped, Materialized};
@@ -56,8 +58,8 @@ pub use serdes::{BincodeSerde, JsonSerde, ProstSerde};
 pub mod prelude {
     pub use crate::{
         BincodeSerde, Branched, BranchedKStream, Change, Consumed, Grouped, JsonSerde,
-        KGroupedStream, KStream, KTable, Materialized, Named, Printed, Produced, ProstSerde,
-        Repartitioned, StreamsBuilder,
+        KGroupedStream, KGroupedTable, KStream, KTable, Materialized, Named, Printed, Produced,
+        ProstSerde, Repartitioned, StreamsBuilder,
     };
     pub use streams_core::{
         DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, KafkaStreams, KeyQueryMetadata,

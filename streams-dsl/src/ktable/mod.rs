@@ -3,6 +3,7 @@
 mod change;
 mod filter;
 pub(crate) mod flushed;
+pub(crate) mod group_by;
 mod map_values;
 pub(crate) mod source;
 mod to_stream;

@@ -82,6 +82,9 @@ pub enum TopologyError {
         /// The missing store.
         store: String,
     },
+    /// A global store with a changelog (its source topic is its changelog).
+    #[error("global store `{0}` must have logging disabled: its source topic is its changelog")]
+    GlobalStoreLogged(String),
     /// A topology with nothing to read.
     #[error("the topology has no source")]
     Empty,

@@ -161,6 +161,34 @@ impl StreamsBuilder {
         crate::ktable::KTable::new(self.state.clone(), node.node, Some(store_name), key_serde, None)
     }
 
+    /// The topic `topic` read in full by every instance as a [`GlobalKTable`](crate::GlobalKTable)
+    /// (Kafka's `builder.globalTable`): each record upserts its key, a null value deletes it. The
+    /// table is materialized in a store named `<topic>-STATE-STORE-<n>` unless `materialized`
+    /// names it; the store has no changelog (the topic is one), so `materialized`'s logging
+    /// settings are ignored.
+    pub fn global_table<K: Clone + 'static, V: Clone + 'static>(
+        &self,
+        topic: &str,
+        consumed: Consumed<K, Option<V>>,
+        materialized: crate::materialized::Materialized<K, V>,
+    ) -> crate::GlobalKTable<K, V> {
+        let mut st = self.state.borrow_mut();
+        let store_name = match &materialized.name {
+            Some(n) => n.clone(),
+            None => st.new_name(&format!("{topic}-STATE-STORE-")),
+        };
+        let generated = st.new_name("KSTREAM-SOURCE-");
+        let source_name = consumed.name.clone().unwrap_or(generated);
+        let (source, key_serde, _) = consumed.apply(Source::topics(&[topic]));
+        let processor = st.new_name("KTABLE-SOURCE-");
+        let mut m = materialized;
+        m.key_serde = m.key_serde.or(key_serde);
+        let store = m.store(&store_name).with_logging_disabled();
+        let r = st.topology.add_global_store(store, &source_name, source, &processor).map(|_| ());
+        st.record(r);
+        crate::GlobalKTable::new(store_name)
+    }
+
     /// The topology built so far, or the first error any operation met (a duplicate name, say).
     pub fn build(self) -> Result<Topology, TopologyError> {
         let mut st = self.state.borrow_mut();

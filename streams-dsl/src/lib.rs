@@ -38,6 +38,7 @@
 
 mod builder;
 mod config;
+mod global_ktable;
 mod kgrouped;
 mod kgrouped_table;
 mod kstream;
@@ -47,6 +48,7 @@ mod serdes;
 
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Named, Printed, Produced, Repartitioned};
+pub use global_ktable::GlobalKTable;
 pub use kgrouped::KGroupedStream;
 pub use kgrouped_table::KGroupedTable;
 pub use kstream::{Branched, BranchedKStream, KStream};
@@ -57,9 +59,9 @@ pub use serdes::{BincodeSerde, JsonSerde, ProstSerde};
 /// Everything an application needs, in one `use streams_dsl::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Branched, BranchedKStream, Change, Consumed, Grouped, JsonSerde,
-        KGroupedStream, KGroupedTable, KStream, KTable, Materialized, Named, Printed, Produced,
-        ProstSerde, Repartitioned, StreamsBuilder,
+        BincodeSerde, Branched, BranchedKStream, Change, Consumed, GlobalKTable, Grouped,
+        JsonSerde, KGroupedStream, KGroupedTable, KStream, KTable, Materialized, Named, Printed,
+        Produced, ProstSerde, Repartitioned, StreamsBuilder,
     };
     pub use streams_core::{
         DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, KafkaStreams, KeyQueryMetadata,
@@ -68,6 +70,6 @@ pub mod prelude {
         RecordMetadata, Serde, SerdeError, Serdes, State, StateRestoreListener, StoreBuilder,
         StoreQueryParameters, StreamThreadExceptionResponse, StreamsConfig, StreamsError,
         StreamsMetadata, TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata,
-        TimestampExtractor, Topology, TopologyTestDriver,
+        TimestampExtractor, Topology, TopologyError, TopologyTestDriver,
     };
 }

@@ -183,7 +183,7 @@ impl AppShared {
         }
     }
 
-    fn fail(&self, why: String) {
+    pub(crate) fn fail(&self, why: String) {
         self.failure.lock().get_or_insert(why);
         self.set_state(State::PendingError);
         self.shutdown.store(true, Ordering::SeqCst);
@@ -530,11 +530,28 @@ impl KafkaStreams {
         }
         // Preparing drives the client runtime, which must not happen on a thread that is itself
         // running async code (start may be called from one): do it on a plain thread.
-        let ctx = std::thread::scope(|s| match s.spawn(|| self.prepare()).join() {
+        let (ctx, globals) = std::thread::scope(|s| match s.spawn(|| self.prepare()).join() {
             Ok(r) => r,
             Err(_) => Err(StreamsError::IllegalState("preparing the application panicked".into())),
         })?;
         self.shared.set_state(State::Rebalancing);
+        if let Some(globals) = globals {
+            let shared = self.shared.clone();
+            let backend = self.backend.clone();
+            let config = self.config.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-GlobalStreamThread", self.config.application_id))
+                .spawn(move || crate::state::global::run(globals, &*backend, &shared, &config));
+            match spawned {
+                Ok(h) => self.handles.lock().push(h),
+                Err(e) => {
+                    self.shared.fail(format!("cannot start the global thread: {e}"));
+                    return Err(StreamsError::IllegalState(format!(
+                        "cannot start the global thread: {e}"
+                    )));
+                }
+            }
+        }
         REGISTRY.lock().entry(self.key.clone()).or_default().push(Arc::downgrade(&self.shared));
         let n = self.config.num_stream_threads;
         *self.shared.threads.lock() = (0..n)
@@ -571,7 +588,9 @@ impl KafkaStreams {
     }
 
     /// Checks the topics, creates the internal ones, and gathers what every thread needs.
-    fn prepare(&self) -> Result<ThreadContext, StreamsError> {
+    fn prepare(
+        &self,
+    ) -> Result<(ThreadContext, Option<crate::state::global::GlobalStores>), StreamsError> {
         let app = &self.config.application_id;
         let subs = sub_topologies(&self.topology.nodes);
         let mut counts: HashMap<String, i32> = HashMap::new();
@@ -654,6 +673,11 @@ impl KafkaStreams {
         let mut per_sub = Vec::new();
         let mut subscribe: Vec<String> = Vec::new();
         for sub in &subs {
+            if sub.global {
+                // Read by the global thread, not by tasks.
+                per_sub.push((Vec::new(), Vec::new()));
+                continue;
+            }
             let named: Vec<String> = sub.source_topics.iter().map(|t| t.resolve(app)).collect();
             let patterns: Vec<regex::Regex> = sub
                 .pattern_sources
@@ -688,9 +712,36 @@ impl KafkaStreams {
             .with_local_client(LocalClient {
                 process_id: self.process_id(),
                 endpoint: self.config.application_server.clone(),
-                app_dir,
+                app_dir: app_dir.clone(),
             });
-        Ok(ThreadContext {
+        let rocks = state_stores::RocksDbConfig::new(64 << 20);
+        let restore_listener = self.restore_listener.lock().clone();
+        // Global stores load completely before any stream thread starts.
+        let global_specs: Vec<(crate::state::StoreSpec, String, u32)> = self
+            .topology
+            .global_stores()
+            .into_iter()
+            .filter_map(|(spec, topic)| {
+                let sub = subs.iter().find(|s| {
+                    s.global
+                        && self.topology.stores_of(&s.nodes).iter().any(|x| x.name == spec.name)
+                })?;
+                Some((spec, topic, sub.id))
+            })
+            .collect();
+        let globals = if global_specs.is_empty() {
+            None
+        } else {
+            Some(crate::state::global::GlobalStores::open(
+                &global_specs,
+                &app_dir,
+                &rocks,
+                Some(&*self.backend),
+                &*restore_listener,
+                Some(self.shared.stores.clone()),
+            )?)
+        };
+        let ctx = ThreadContext {
             topology: self.topology.clone(),
             subs: Arc::new(subs),
             config: self.config.clone(),
@@ -699,11 +750,13 @@ impl KafkaStreams {
             registry: self.shared.stores.clone(),
             subscribe,
             instance: self.instance.clone(),
-            rocks: state_stores::RocksDbConfig::new(64 << 20),
+            rocks,
             cache_bytes: self.config.statestore_cache_max_bytes
                 / self.config.num_stream_threads.max(1),
-            restore_listener: self.restore_listener.lock().clone(),
-        })
+            restore_listener,
+            globals: globals.as_ref().map(|g| g.handles()).unwrap_or_default(),
+        };
+        Ok((ctx, globals))
     }
 
     /// Stops the threads: each commits its tasks, closes them and leaves the group. Waits up to

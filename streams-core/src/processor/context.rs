@@ -131,7 +131,8 @@ impl<K, V> ProcessorContext<K, V> {
         &self,
         name: &str,
     ) -> Result<crate::state::KeyValueStore<KS, VS>, crate::processor::ProcessError> {
-        if !self.stores.iter().any(|s| s == name) {
+        let global = self.task.globals.borrow().iter().any(|(spec, _)| spec.name == name);
+        if !global && !self.stores.iter().any(|s| s == name) {
             return Err(
                 format!("processor `{}` is not connected to store `{name}`", self.name).into()
             );

@@ -13,6 +13,7 @@
 //! [`Topology::add_state_store`]: crate::Topology::add_state_store
 
 pub(crate) mod checkpoint;
+pub(crate) mod global;
 pub(crate) mod handle;
 pub(crate) mod query;
 pub(crate) mod registry;
@@ -130,6 +131,7 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
             key_type: TypeId::of::<K>(),
             value_type: TypeId::of::<V>(),
             type_names: (std::any::type_name::<K>(), std::any::type_name::<V>()),
+            global: false,
             key_serde: Arc::new(handle::KeySerde(self.key_serde.clone())),
             serdes: Arc::new(handle::TypedSerdes { key: self.key_serde, value: self.value_serde }),
         }
@@ -147,6 +149,8 @@ pub(crate) struct StoreSpec {
     pub(crate) key_type: TypeId,
     pub(crate) value_type: TypeId,
     pub(crate) type_names: (&'static str, &'static str),
+    /// A global store (one copy per instance, filled from its source topic).
+    pub(crate) global: bool,
     /// `handle::KeySerde<K>`.
     pub(crate) key_serde: Arc<dyn std::any::Any + Send + Sync>,
     /// `handle::TypedSerdes<K, V>`.

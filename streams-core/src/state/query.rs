@@ -95,7 +95,9 @@ impl<K: 'static, V: 'static> ReadOnlyKeyValueStore<K, V> {
             .find(&self.params.name)
             .into_iter()
             .filter(|s| self.params.stale || !s.standby)
-            .filter(|s| self.params.partition.is_none_or(|p| s.task.partition == p))
+            .filter(|s| {
+                s.spec.global || self.params.partition.is_none_or(|p| s.task.partition == p)
+            })
             .collect();
         // With stale stores allowed, a task hosted both ways answers from its active copy.
         let mut deduped: Vec<Arc<LocalStore>> = Vec::with_capacity(found.len());

@@ -288,7 +288,7 @@ fn restore(
 /// A position outside the changelog (it was truncated or recreated) empties the store and starts
 /// over. Returns the next offset to read and how many records were applied.
 #[allow(clippy::too_many_arguments)]
-fn apply_changelog(
+pub(crate) fn apply_changelog(
     store: &mut dyn BytesStore,
     backend: &dyn Backend,
     topic: &str,
@@ -355,33 +355,45 @@ pub(crate) fn typed_store<K: 'static, V: 'static>(
     name: &str,
 ) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
     let stores = shared.stores.borrow();
-    let Some(stores) = stores.as_ref() else {
-        return Err(format!("the stores of task {} are not open", shared.id).into());
-    };
-    let Some(s) = stores.stores.iter().find(|s| s.spec.name == name) else {
+    let globals = shared.globals.borrow();
+    let found = stores
+        .as_ref()
+        .and_then(|t| t.stores.iter().find(|s| s.spec.name == name))
+        .map(|s| (&s.spec, &s.store))
+        .or_else(|| globals.iter().find(|(spec, _)| spec.name == name).map(|(sp, st)| (sp, st)));
+    let Some((spec, store)) = found else {
         return Err(format!("task {} has no store `{name}`", shared.id).into());
     };
-    if s.spec.key_type != std::any::TypeId::of::<K>()
-        || s.spec.value_type != std::any::TypeId::of::<V>()
+    typed_handle(spec, store, &shared.serdes, name)
+}
+
+/// The typed handle of store `name` (declared as `spec`, open as `store`).
+pub(crate) fn typed_handle<K: 'static, V: 'static>(
+    spec: &StoreSpec,
+    store: &crate::state::registry::SharedStore,
+    registry: &crate::serde::SerdeRegistry,
+    name: &str,
+) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
+    if spec.key_type != std::any::TypeId::of::<K>()
+        || spec.value_type != std::any::TypeId::of::<V>()
     {
         return Err(format!(
             "store `{name}` holds ({}, {}), not ({}, {})",
-            s.spec.type_names.0,
-            s.spec.type_names.1,
+            spec.type_names.0,
+            spec.type_names.1,
             std::any::type_name::<K>(),
             std::any::type_name::<V>()
         )
         .into());
     }
-    let serdes = s
-        .spec
+    let serdes = spec
         .serdes
         .downcast_ref::<crate::state::handle::TypedSerdes<K, V>>()
-        .and_then(|t| t.resolve(&shared.serdes))
+        .and_then(|t| t.resolve(registry))
         .ok_or_else(|| format!("store `{name}` needs serdes for its key and value types"))?;
     Ok(crate::state::KeyValueStore {
         name: Arc::from(name),
-        inner: s.store.clone(),
+        inner: store.clone(),
         key_serde: serdes.0,
         value_serde: serdes.1,
     })

@@ -43,6 +43,8 @@ pub(crate) struct StoreEnv<'a> {
     pub(crate) listener: &'a dyn crate::state::StateRestoreListener,
     /// Where the instance lists its stores for queries (none under the test driver).
     pub(crate) registry: Option<Arc<crate::state::registry::StoreRegistry>>,
+    /// The instance's global stores.
+    pub(crate) globals: Vec<(crate::state::StoreSpec, crate::state::registry::SharedStore)>,
 }
 
 /// A task's identity: its sub-topology and partition number (`<subtopology>_<partition>`).
@@ -206,6 +208,7 @@ impl Task {
         restore_from: Option<&dyn crate::client::Backend>,
     ) -> Result<(), StreamsError> {
         self.transition(TaskState::Restoring)?;
+        *self.shared.globals.borrow_mut() = env.globals.clone();
         if !self.store_specs.is_empty() {
             let ctx = StoreContext {
                 task: self.id,

@@ -102,6 +102,9 @@ pub(crate) struct TaskShared {
     pub(crate) stores: RefCell<Option<crate::state::task_stores::TaskStores>>,
     /// Default serdes, for typed store handles.
     pub(crate) serdes: crate::serde::SerdeRegistry,
+    /// The instance's global stores, which every processor may read.
+    pub(crate) globals:
+        RefCell<Vec<(crate::state::StoreSpec, crate::state::registry::SharedStore)>>,
 }
 
 impl TaskShared {
@@ -130,6 +133,7 @@ impl TaskShared {
             phase: Cell::new(Phase::Initializing),
             stores: RefCell::new(None),
             serdes,
+            globals: RefCell::new(Vec::new()),
         }
     }
 

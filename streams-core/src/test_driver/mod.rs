@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     config: StreamsConfig,
     clock: Arc<MockClock>,
     tasks: Vec<Task>,
+    /// The global stores, fed straight from their topics.
+    globals: crate::state::global::GlobalStores,
     pending: Rc<RefCell<VecDeque<OutgoingRecord>>>,
     outputs: HashMap<String, VecDeque<OutgoingRecord>>,
     next_offset: HashMap<String, i64>,
@@ -118,15 +120,36 @@ impl TopologyTestDriver {
             .map_err(|e| StreamsError::State(format!("creating a state directory: {e}")))?;
         let rocks = state_stores::RocksDbConfig::new(8 << 20);
         let listener = crate::state::LoggingRestoreListener;
+        let app_dir = state_dir.path().join(&config.application_id);
+        let subs = sub_topologies(&topology.nodes);
+        let global_specs: Vec<(crate::state::StoreSpec, String, u32)> = topology
+            .global_stores()
+            .into_iter()
+            .filter_map(|(spec, topic)| {
+                let sub = subs.iter().find(|s| {
+                    s.global && topology.stores_of(&s.nodes).iter().any(|x| x.name == spec.name)
+                })?;
+                Some((spec, topic, sub.id))
+            })
+            .collect();
+        let globals = crate::state::global::GlobalStores::open(
+            &global_specs,
+            &app_dir,
+            &rocks,
+            None,
+            &listener,
+            None,
+        )?;
         let env = crate::task::StoreEnv {
-            app_dir: state_dir.path().join(&config.application_id),
+            app_dir,
             rocks: &rocks,
             cache: state_stores::CacheBudget::new(config.statestore_cache_max_bytes),
             listener: &listener,
             registry: None,
+            globals: globals.handles(),
         };
         let mut tasks = Vec::new();
-        for sub in sub_topologies(&topology.nodes) {
+        for sub in subs.into_iter().filter(|s| !s.global) {
             let partitions: Vec<(Arc<str>, i32)> = sub
                 .source_topics
                 .iter()
@@ -149,6 +172,7 @@ impl TopologyTestDriver {
             config,
             clock,
             tasks,
+            globals,
             pending,
             outputs: HashMap::new(),
             next_offset: HashMap::new(),
@@ -233,7 +257,13 @@ impl TopologyTestDriver {
                 return t.key_value_store(name).map(Some);
             }
         }
-        Ok(None)
+        match inner.globals.handles().iter().find(|(spec, _)| spec.name == name) {
+            Some((spec, store)) => {
+                crate::state::task_stores::typed_handle(spec, store, &inner.config.serdes, name)
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// The state directory the driver's persistent stores live in (removed with the driver).
@@ -255,6 +285,7 @@ impl Drop for TopologyTestDriver {
             for t in &mut inner.tasks {
                 t.close();
             }
+            inner.globals.close();
         }
     }
 }
@@ -286,6 +317,11 @@ impl Inner {
         timestamp: i64,
         headers: Vec<Header>,
     ) -> Result<bool, StreamsError> {
+        if self.globals.reads(topic) {
+            // A global store's topic: the store takes the record as it is.
+            self.globals.apply(topic, key, value)?;
+            return Ok(true);
+        }
         let topic_arc: Arc<str> = Arc::from(topic);
         let Some(task) = self.tasks.iter_mut().find_map(|t| t.reads(&topic_arc).then_some(t))
         else {

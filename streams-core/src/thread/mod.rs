@@ -41,6 +41,8 @@ pub(crate) struct ThreadContext {
     pub(crate) restore_listener: Arc<dyn crate::state::StateRestoreListener>,
     /// Where tasks list their stores for interactive queries.
     pub(crate) registry: Arc<StoreRegistry>,
+    /// The instance's global stores, loaded before the threads start.
+    pub(crate) globals: Vec<(crate::state::StoreSpec, crate::state::registry::SharedStore)>,
 }
 
 /// How often a thread applies its standby replicas' changelogs, and how many records per store
@@ -394,6 +396,7 @@ impl<'a> StreamThread<'a> {
                 cache: self.cache.clone(),
                 listener: &*self.ctx.restore_listener,
                 registry: Some(self.ctx.registry.clone()),
+                globals: self.ctx.globals.clone(),
             };
             task.initialize(&env, Some(&*self.ctx.backend))?;
             tracing::info!(task = %id, partitions = parts.len(), "task created");

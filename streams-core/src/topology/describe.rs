@@ -50,6 +50,9 @@ pub struct SubTopologyDescription {
     pub id: u32,
     /// Its nodes, in Kafka's order.
     pub nodes: Vec<NodeDescription>,
+    /// A global store's sub-topology (no task runs it): its source and the processor writing
+    /// the store.
+    pub global: bool,
 }
 
 /// A topology's description (Kafka's `TopologyDescription`); `Display` prints Kafka's text, and
@@ -120,6 +123,7 @@ pub(crate) fn describe(topology: &Topology) -> TopologyDescription {
             SubTopologyDescription {
                 id: g.id,
                 nodes: described.into_iter().map(|(_, d)| d).collect(),
+                global: g.global,
             }
         })
         .collect();
@@ -177,6 +181,14 @@ impl fmt::Display for NodeDescription {
 
 impl fmt::Display for SubTopologyDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.global {
+            // Kafka's `GlobalStore.toString`: no blank line after it.
+            writeln!(f, "Sub-topology: {} for global store (will not generate tasks)", self.id)?;
+            for n in &self.nodes {
+                writeln!(f, "    {n}")?;
+            }
+            return Ok(());
+        }
         writeln!(f, "Sub-topology: {}", self.id)?;
         for n in &self.nodes {
             writeln!(f, "    {n}")?;

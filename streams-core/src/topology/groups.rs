@@ -12,6 +12,8 @@ pub(crate) struct SubTopology {
     pub(crate) source_topics: Vec<TopicRef>,
     /// The indices of its pattern sources.
     pub(crate) pattern_sources: Vec<usize>,
+    /// A global store's source and processor: numbered like the others, but no task runs it.
+    pub(crate) global: bool,
 }
 
 fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -60,6 +62,7 @@ pub(crate) fn sub_topologies(nodes: &[NodeSpec]) -> Vec<SubTopology> {
                 nodes: Vec::new(),
                 source_topics: Vec::new(),
                 pattern_sources: Vec::new(),
+                global: false,
             });
         }
     }
@@ -68,6 +71,7 @@ pub(crate) fn sub_topologies(nodes: &[NodeSpec]) -> Vec<SubTopology> {
         let Some(id) = id_of_root[root] else { continue };
         let g = &mut groups[id as usize];
         g.nodes.push(i);
+        g.global |= n.global;
         if let NodeKind::Source { topics, pattern, .. } = &n.kind {
             g.source_topics.extend(topics.iter().cloned());
             if pattern.is_some() {

@@ -28,6 +28,21 @@ use crate::processor::Processor;
 use crate::state::{StoreBuilder, StoreSpec};
 use crate::time::TimestampExtractor;
 
+/// The node that writes a global store. The global store's thread applies the topic's records
+/// to the store directly (the bytes on the topic are the bytes in the store), so no task ever
+/// runs this processor.
+struct GlobalWriter;
+
+impl<K: 'static, V: 'static> Processor<K, V, (), ()> for GlobalWriter {
+    fn process(
+        &mut self,
+        _ctx: &mut crate::ProcessorContext<(), ()>,
+        _record: crate::Record<K, V>,
+    ) -> Result<(), crate::ProcessError> {
+        Ok(())
+    }
+}
+
 /// The types a node takes or forwards, for checking links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TypeKey {
@@ -80,6 +95,8 @@ pub(crate) struct NodeSpec {
     pub(crate) children: Vec<usize>,
     pub(crate) output: Option<TypeKey>,
     pub(crate) factory: Arc<dyn NodeFactory>,
+    /// A node of a global store (its source and the processor that fills the store).
+    pub(crate) global: bool,
 }
 
 /// A topic the application creates and owns, named `<application.id>-<name>`.
@@ -268,6 +285,86 @@ impl Topology {
         Ok(self)
     }
 
+    /// Declares a global store: every instance keeps a full copy of `store`, filled from all
+    /// partitions of `source`'s topic, loaded completely before any task processes a record and
+    /// kept current while the application runs (Kafka's `addGlobalStore`, as a `GlobalKTable`
+    /// uses it). The store mirrors the topic: each record sets its key to its value, a null value
+    /// deletes the key. The topic itself is the store's changelog, so `store` must have logging
+    /// disabled; every processor may read the store
+    /// ([`ProcessorContext::key_value_store`](crate::ProcessorContext::key_value_store)) without
+    /// being connected to it.
+    ///
+    /// Unlike Kafka's `addGlobalStore`, no custom processor runs between the topic and the store:
+    /// `processor_name` names the node that writes it. The source's value type `VS` may differ
+    /// from the store's (`Option<V>` for a table whose topic carries tombstones) as long as both
+    /// serdes agree on the bytes.
+    pub fn add_global_store<K: Clone + 'static, V: 'static, VS: Clone + 'static>(
+        &mut self,
+        store: StoreBuilder<K, V>,
+        source_name: &str,
+        source: Source<K, VS>,
+        processor_name: &str,
+    ) -> Result<&mut Self, TopologyError> {
+        if store.logging {
+            return Err(TopologyError::GlobalStoreLogged(store.name.clone()));
+        }
+        if source.topic_count() != 1 {
+            return Err(TopologyError::NoTopics(source_name.to_string()));
+        }
+        if self.stores.iter().any(|s| s.name == store.name) {
+            return Err(TopologyError::DuplicateStore(store.name.clone()));
+        }
+        self.check_new_name(source_name)?;
+        self.check_new_name(processor_name)?;
+        let (kind, factory) = source.into_parts(source_name)?;
+        if let NodeKind::Source { topics, .. } = &kind {
+            for t in topics {
+                if let Some(other) = self.source_of(t) {
+                    return Err(TopologyError::TopicReadTwice {
+                        topic: t.name.clone(),
+                        source_node: other.to_string(),
+                    });
+                }
+            }
+        }
+        let store_name = store.name.clone();
+        let mut spec = store.into_spec();
+        spec.global = true;
+        self.stores.push(spec);
+        self.push(source_name, kind, Vec::new(), Some(TypeKey::of::<K, VS>()), factory);
+        let source_index = self.nodes.len() - 1;
+        self.nodes[source_index].global = true;
+        let writer = factory::processor::<K, VS, (), (), GlobalWriter>(|| GlobalWriter);
+        self.push(
+            processor_name,
+            NodeKind::Processor { stores: vec![store_name] },
+            vec![source_index],
+            Some(TypeKey::of::<(), ()>()),
+            writer,
+        );
+        let processor_index = self.nodes.len() - 1;
+        self.nodes[processor_index].global = true;
+        Ok(self)
+    }
+
+    /// The global stores: each with the topic that fills it.
+    pub(crate) fn global_stores(&self) -> Vec<(StoreSpec, String)> {
+        self.nodes
+            .iter()
+            .filter(|n| n.global)
+            .filter_map(|n| match &n.kind {
+                NodeKind::Processor { stores } => {
+                    let parent = n.parents.first().map(|&p| &self.nodes[p].kind)?;
+                    let NodeKind::Source { topics, .. } = parent else { return None };
+                    let topic = topics.first()?.name.clone();
+                    let spec = self.stores.iter().find(|s| stores.contains(&s.name))?.clone();
+                    Some((spec, topic))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether a node called `name` exists.
     pub fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
@@ -332,7 +429,15 @@ impl Topology {
             self.nodes[p].children.push(index);
         }
         self.by_name.insert(name.clone(), index);
-        self.nodes.push(NodeSpec { name, kind, parents, children: Vec::new(), output, factory });
+        self.nodes.push(NodeSpec {
+            name,
+            kind,
+            parents,
+            children: Vec::new(),
+            output,
+            factory,
+            global: false,
+        });
     }
 
     fn source_of(&self, topic: &TopicRef) -> Option<&str> {

@@ -78,6 +78,11 @@ impl<K: Clone + 'static, V: Clone + 'static> Source<K, V> {
         self
     }
 
+    /// How many named topics the source reads (0 for a pattern source).
+    pub(crate) fn topic_count(&self) -> usize {
+        if self.pattern.is_some() { 0 } else { self.topics.len() }
+    }
+
     pub(crate) fn into_parts(
         self,
         name: &str,

@@ -46,6 +46,8 @@ mod key_value;
 mod metrics;
 mod record_cache;
 mod rocks;
+mod segments;
+mod window;
 
 pub use changelog::ChangelogWriter;
 pub use error::StoreError;
@@ -58,3 +60,6 @@ pub use key_value::rocks::RocksDbKeyValueStore;
 pub use key_value::{FlushListener, KeyValueIterator, KeyValueStore};
 pub use metrics::{KeyValueStoreMetrics, OperationMetrics, StoreOperation};
 pub use rocks::config::RocksDbConfig;
+pub use window::in_memory::InMemoryWindowStore;
+pub use window::rocks::RocksDbWindowStore;
+pub use window::{WindowFlushListener, WindowIterator, WindowStore, WindowedKey};

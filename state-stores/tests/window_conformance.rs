@@ -490,5 +490,19 @@ macro_rules! conformance {
 
 conformance! {
     memory_bare => memory_window;
+    memory_metered => |dir, spec| window_metered(memory_window(dir, spec));
+    memory_caching => |dir, spec| window_caching(memory_window(dir, spec), ROOMY);
+    memory_caching_tiny => |dir, spec| window_caching(memory_window(dir, spec), TINY);
+    memory_caching_zero => |dir, spec| window_caching(memory_window(dir, spec), 0);
+    memory_logging => |dir, spec| window_logging(memory_window(dir, spec));
+    memory_stacked => |dir, spec| window_stacked(memory_window(dir, spec), ROOMY);
+    memory_stacked_tiny => |dir, spec| window_stacked(memory_window(dir, spec), TINY);
     rocksdb_bare => rocks_window;
+    rocksdb_metered => |dir, spec| window_metered(rocks_window(dir, spec));
+    rocksdb_caching => |dir, spec| window_caching(rocks_window(dir, spec), ROOMY);
+    rocksdb_caching_tiny => |dir, spec| window_caching(rocks_window(dir, spec), TINY);
+    rocksdb_caching_zero => |dir, spec| window_caching(rocks_window(dir, spec), 0);
+    rocksdb_logging => |dir, spec| window_logging(rocks_window(dir, spec));
+    rocksdb_stacked => |dir, spec| window_stacked(rocks_window(dir, spec), ROOMY);
+    rocksdb_stacked_tiny => |dir, spec| window_stacked(rocks_window(dir, spec), TINY);
 }

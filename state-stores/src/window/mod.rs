@@ -23,8 +23,12 @@
 //! result (fixed-length keys, for instance) a multi-key scan is in `(key, window start)` order.
 //! Backward scans give the exact reverse.
 
+pub(crate) mod builder;
+pub(crate) mod caching;
 pub(crate) mod core;
 pub(crate) mod in_memory;
+pub(crate) mod logging;
+pub(crate) mod metered;
 pub(crate) mod rocks;
 
 use bytes::Bytes;

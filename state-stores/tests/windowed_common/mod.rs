@@ -94,3 +94,32 @@ pub fn recording_writer() -> (Log, impl FnMut(&Bytes, Option<&Bytes>) + Send + '
 pub fn take<T>(list: &Mutex<Vec<T>>) -> Vec<T> {
     std::mem::take(&mut *list.lock().unwrap())
 }
+
+/// A cache that holds everything the scenarios write.
+pub const ROOMY: usize = 1024 * 1024;
+/// A cache that holds about three small entries, so that most writes evict.
+pub const TINY: usize = 240;
+
+pub fn window_metered(store: Box<dyn WindowStore>) -> Box<dyn WindowStore> {
+    state_stores::WindowStoreBuilder::from_boxed(store)
+        .with_metrics(Arc::new(state_stores::KeyValueStoreMetrics::new()))
+        .build()
+}
+
+pub fn window_caching(store: Box<dyn WindowStore>, max_bytes: usize) -> Box<dyn WindowStore> {
+    state_stores::WindowStoreBuilder::from_boxed(store).with_caching(max_bytes).build()
+}
+
+pub fn window_logging(store: Box<dyn WindowStore>) -> Box<dyn WindowStore> {
+    state_stores::WindowStoreBuilder::from_boxed(store)
+        .with_logging(|_: &Bytes, _: Option<&Bytes>| {})
+        .build()
+}
+
+pub fn window_stacked(store: Box<dyn WindowStore>, max_bytes: usize) -> Box<dyn WindowStore> {
+    state_stores::WindowStoreBuilder::from_boxed(store)
+        .with_metrics(Arc::new(state_stores::KeyValueStoreMetrics::new()))
+        .with_caching(max_bytes)
+        .with_logging(|_: &Bytes, _: Option<&Bytes>| {})
+        .build()
+}

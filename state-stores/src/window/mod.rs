@@ -6,22 +6,7 @@
 //! trait; [`WindowStoreBuilder`](builder::WindowStoreBuilder) stacks them the way Kafka Streams
 //! does: metered → caching → change-logging → backend.
 //!
-//! # Retention
-//!
-//! A store's *stream time* is the largest window start written to it. A record whose window start
-//! is at or before `stream time - retention period` has expired: a `put` of it is dropped (with
-//! Kafka's warning "Skipping record for expired segment."), and no fetch returns it. Window
-//! starts are milliseconds since the epoch and never negative: a `put` with a negative start is
-//! dropped with a warning, and fetch bounds below zero mean zero.
-//!
-//! # Order
-//!
-//! Every store orders records by the bytes of `[key][window start, 8 bytes big-endian][sequence
-//! number, 4 bytes big-endian]`, compared as unsigned bytes: the RocksDB layout, which the
-//! in-memory store shares. So the windows of one key come in ascending start order (duplicates
-//! in the order they were written), and when no key is a proper prefix of another key in the
-//! result (fixed-length keys, for instance) a multi-key scan is in `(key, window start)` order.
-//! Backward scans give the exact reverse.
+//! What users rely on (retention, scan order) is documented on the [`WindowStore`] trait.
 
 pub(crate) mod builder;
 pub(crate) mod caching;
@@ -168,7 +153,7 @@ impl WindowQuery {
 }
 
 /// An iterator over windowed records `(windowed key, value)`, in the order described in the
-/// [module docs](self): ascending (`fetch*`, `all`) or descending (`backward_*`).
+/// [store order](WindowStore#order): ascending (`fetch*`, `all`) or descending (`backward_*`).
 ///
 /// It borrows the store, so the store cannot be written while the iterator lives. Items are
 /// `Result`s because a persistent store can hit an I/O error or corruption mid-scan; after an
@@ -200,12 +185,25 @@ pub type WindowFlushListener = Box<dyn FnMut(&WindowedKey, Option<&Bytes>, Optio
 /// (stream-stream joins), every `put` with a value adds a record, even for a key and window that
 /// already have one, and `put(key, None, start)` does nothing, as in Kafka.
 ///
-/// # Retention and order
+/// # Retention
 ///
-/// See the [module docs](crate::window): records at or before `stream time - retention` are
-/// dropped and never returned; scans follow the byte order of `[key][start][seq]`. Time bounds
-/// of every fetch are inclusive; a fetch whose `time_from` is after its `time_to`, or whose
-/// `key_from` is after its `key_to`, is empty.
+/// A store's *stream time* is the largest window start written to it. A record whose window start
+/// is at or before `stream time - retention period` has expired: a `put` of it is dropped (with
+/// Kafka's warning "Skipping record for expired segment."), and no fetch returns it. Window
+/// starts are milliseconds since the epoch and never negative: a `put` with a negative start is
+/// dropped with a warning, and fetch bounds below zero mean zero.
+///
+/// # Order
+///
+/// Every store orders records by the bytes of `[key][window start, 8 bytes big-endian][sequence
+/// number, 4 bytes big-endian]`, compared as unsigned bytes: the RocksDB layout, which the
+/// in-memory store shares. So the windows of one key come in ascending start order (duplicates
+/// in the order they were written), and when no key is a proper prefix of another key in the
+/// result (fixed-length keys, for instance) a multi-key scan is in `(key, window start)` order.
+/// Backward scans give the exact reverse.
+///
+/// Time bounds of every fetch are inclusive; a fetch whose `time_from` is after its `time_to`,
+/// or whose `key_from` is after its `key_to`, is empty.
 pub trait WindowStore: Send {
     /// The store's name (its changelog topic is derived from it).
     fn name(&self) -> &str;
@@ -239,7 +237,7 @@ pub trait WindowStore: Send {
     fn init(&mut self) -> Result<(), StoreError>;
 
     /// Sets the value of `key`'s window starting at `window_start`; `None` deletes it. Expired
-    /// records and negative starts are dropped (see the [module docs](crate::window)).
+    /// records and negative starts are dropped (see [retention](WindowStore#retention)).
     ///
     /// # Errors
     ///

@@ -123,3 +123,66 @@ pub fn window_stacked(store: Box<dyn WindowStore>, max_bytes: usize) -> Box<dyn 
         .with_logging(|_: &Bytes, _: Option<&Bytes>| {})
         .build()
 }
+
+// ---- Session stores ----
+
+use state_stores::{
+    InMemorySessionStore, RocksDbSessionStore, SessionIterator, SessionKey, SessionStore,
+    SessionStoreBuilder,
+};
+
+/// Opens (creates, closed) a session store with `retention_ms` whose data lives under `dir`.
+pub type OpenSession = fn(&Path, u64) -> Box<dyn SessionStore>;
+
+pub fn memory_session(_dir: &Path, retention_ms: u64) -> Box<dyn SessionStore> {
+    Box::new(InMemorySessionStore::new("store", Duration::from_millis(retention_ms)))
+}
+
+pub fn rocks_session(dir: &Path, retention_ms: u64) -> Box<dyn SessionStore> {
+    Box::new(RocksDbSessionStore::new(
+        "store",
+        dir.join("store"),
+        &ROCKS,
+        Duration::from_millis(retention_ms),
+    ))
+}
+
+pub fn session_metered(store: Box<dyn SessionStore>) -> Box<dyn SessionStore> {
+    SessionStoreBuilder::from_boxed(store)
+        .with_metrics(Arc::new(state_stores::KeyValueStoreMetrics::new()))
+        .build()
+}
+
+pub fn session_caching(store: Box<dyn SessionStore>, max_bytes: usize) -> Box<dyn SessionStore> {
+    SessionStoreBuilder::from_boxed(store).with_caching(max_bytes).build()
+}
+
+pub fn session_logging(store: Box<dyn SessionStore>) -> Box<dyn SessionStore> {
+    SessionStoreBuilder::from_boxed(store).with_logging(|_: &Bytes, _: Option<&Bytes>| {}).build()
+}
+
+pub fn session_stacked(store: Box<dyn SessionStore>, max_bytes: usize) -> Box<dyn SessionStore> {
+    SessionStoreBuilder::from_boxed(store)
+        .with_metrics(Arc::new(state_stores::KeyValueStoreMetrics::new()))
+        .with_caching(max_bytes)
+        .with_logging(|_: &Bytes, _: Option<&Bytes>| {})
+        .build()
+}
+
+/// Every session of a search, failing the test on a storage error.
+pub fn sessions(iter: Result<SessionIterator<'_>, StoreError>) -> Vec<(SessionKey, Bytes)> {
+    iter.expect("search starts").collect::<Result<Vec<_>, _>>().expect("search completes")
+}
+
+/// `(key, start, end)` of a search.
+pub fn spans(iter: Result<SessionIterator<'_>, StoreError>) -> Vec<(Bytes, i64, i64)> {
+    sessions(iter).into_iter().map(|(s, _)| (s.key, s.start, s.end)).collect()
+}
+
+/// The documented store order: by the bytes of `[key][end BE][start BE]`.
+pub fn session_order_key(key: &[u8], start: i64, end: i64) -> Vec<u8> {
+    let mut raw = key.to_vec();
+    raw.extend_from_slice(&end.to_be_bytes());
+    raw.extend_from_slice(&start.to_be_bytes());
+    raw
+}

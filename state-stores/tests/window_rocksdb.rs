@@ -179,3 +179,23 @@ fn a_damaged_segment_is_reported_as_corruption_of_its_directory() {
     assert!(matches!(&err, StoreError::Corrupted { path: p, .. } if p == &segment), "{err:?}");
     assert!(err.to_string().contains("changelog"), "says how to recover: {err}");
 }
+
+#[test]
+fn stream_time_survives_a_restart_even_when_every_segment_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clicks");
+    let mut store = store_at(&path);
+    store.init().unwrap();
+    put(&mut store, b"a", 0);
+    // A delete far ahead moves stream time past every segment: segment 0 is deleted.
+    store.put(b(b"nothing"), None, 10_000_000).unwrap();
+    assert!(segment_dirs(&path).is_empty());
+    store.close().unwrap();
+
+    let mut reopened = store_at(&path);
+    reopened.init().unwrap();
+    assert_eq!(reopened.observed_stream_time(), Some(10_000_000));
+    put(&mut reopened, b"a", 0);
+    assert_eq!(reopened.fetch(b"a", 0).unwrap(), None, "still expired after the restart");
+    reopened.close().unwrap();
+}

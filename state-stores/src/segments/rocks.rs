@@ -17,7 +17,8 @@
 //! Besides data, the newest segment holds one entry under the key `"\0streamtime"` (11 bytes,
 //! shorter than any data key, which ends in a 12- or 16-byte time suffix): the stream time as of
 //! the last flush, big-endian, so that a reopened store expires exactly what it had expired
-//! before. Scans never return it.
+//! before. Scans never return it. If every segment has expired, a flush creates the (empty)
+//! segment that stream time falls in to hold it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,10 +140,24 @@ impl RocksSegments {
     }
 
     fn flush_open(&mut self, stream_time: i64) -> Result<(), StoreError> {
-        let Some(open) = self.open.as_mut() else {
+        let Some(open) = self.open.as_ref() else {
             return Err(StoreError::Closed { store: self.store.clone() });
         };
         if stream_time != open.saved_stream_time && stream_time != NO_STREAM_TIME {
+            if open.segments.is_empty() {
+                // Every segment expired (or none was written): keep the stream time in the
+                // segment it falls in, which is live, so that a reopened store still knows it.
+                let id = stream_time.max(0) / self.interval;
+                let path =
+                    self.dir.join(format!("{}.{}", self.store, id.saturating_mul(self.interval)));
+                let segment = self.open_segment(path)?;
+                if let Some(open) = self.open.as_mut() {
+                    open.segments.insert(id, segment);
+                }
+            }
+            let Some(open) = self.open.as_mut() else {
+                return Err(StoreError::Closed { store: self.store.clone() });
+            };
             if let Some(newest) = open.segments.values().next_back() {
                 newest
                     .db
@@ -151,6 +166,9 @@ impl RocksSegments {
                 open.saved_stream_time = stream_time;
             }
         }
+        let Some(open) = self.open.as_ref() else {
+            return Err(StoreError::Closed { store: self.store.clone() });
+        };
         for segment in open.segments.values() {
             segment
                 .db

@@ -275,12 +275,13 @@ impl<S: WindowStore> WindowStore for CachingWindowStore<S> {
     }
 
     fn init(&mut self) -> Result<(), StoreError> {
-        if self.inner.is_open() {
-            return Ok(());
+        if !self.inner.is_open() {
+            self.cache.get_mut().clear();
+            self.stream_time = NO_STREAM_TIME;
+            self.inner.init()?;
         }
-        self.cache.get_mut().clear();
-        self.inner.init()?;
-        self.stream_time = self.inner.observed_stream_time().unwrap_or(NO_STREAM_TIME);
+        let below = self.inner.observed_stream_time().unwrap_or(NO_STREAM_TIME);
+        self.stream_time = self.stream_time.max(below);
         Ok(())
     }
 

@@ -126,8 +126,13 @@ impl WindowQuery {
         min_live: i64,
         max_time: Option<i64>,
     ) -> Option<Self> {
-        let time_from = time_from.max(min_live).max(0);
         let time_to = time_to.min(max_time?);
+        if let (Some(from), Some(to)) = (key_from, key_to) {
+            if from == to {
+                return Self::single_key(from, time_from, time_to, min_live);
+            }
+        }
+        let time_from = time_from.max(min_live).max(0);
         if time_to < time_from {
             return None;
         }

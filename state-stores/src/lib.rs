@@ -38,6 +38,60 @@
 //! store.close()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Windowed state has two more traits over the same layers. A [`WindowStore`] maps a key and a
+//! window start to a value (windowed aggregations; with duplicates, stream-stream joins); a
+//! [`SessionStore`] maps a key and a session's `[start, end]` to a value (session windows). Both
+//! keep records for a *retention period* of stream time (the largest window start, or session
+//! end, written so far) and drop older ones, as Kafka does. Their RocksDB backends split the store
+//! into time segments, one RocksDB instance each, so that expiry deletes whole directories; keys
+//! are laid out `[key][time, big-endian]...` so that the windows or sessions of a key are scanned
+//! in time order, and the in-memory backends use the same layout and order.
+//! [`WindowStoreBuilder`] and [`SessionStoreBuilder`] stack the layers, and the change-logging
+//! layers write Kafka's changelog keys ([`WindowedKey::to_changelog_key`],
+//! [`SessionKey::to_changelog_key`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use state_stores::{RocksDbConfig, RocksDbWindowStore, WindowStore, WindowStoreBuilder};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let config = RocksDbConfig::new(8 * 1024 * 1024);
+//! // Page views per user and one-minute window, kept for an hour of stream time.
+//! let backend = RocksDbWindowStore::new(
+//!     "views-per-minute",
+//!     dir.path().join("views-per-minute"),
+//!     &config,
+//!     Duration::from_secs(3600), // retention: 30-minute segments
+//!     Duration::from_secs(60),   // window size
+//!     false,                     // one value per key and window
+//! );
+//! let mut store = WindowStoreBuilder::new(backend).with_caching(1024 * 1024).build();
+//! store.init()?;
+//!
+//! for (user, ts) in [("alice", 5_000), ("bob", 30_000), ("alice", 65_000), ("alice", 70_000)] {
+//!     let window_start = ts - ts % 60_000;
+//!     let count = match store.fetch(user.as_bytes(), window_start)? {
+//!         Some(n) => u64::from_be_bytes(n.as_ref().try_into()?) + 1,
+//!         None => 1,
+//!     };
+//!     store.put(Bytes::from(user), Some(Bytes::copy_from_slice(&count.to_be_bytes())), window_start)?;
+//! }
+//! store.flush()?;
+//!
+//! // Alice's windows starting in the first two minutes, in start order.
+//! let alice: Vec<_> = store.fetch_range(b"alice", 0, 119_999)?.collect::<Result<_, _>>()?;
+//! let starts: Vec<i64> = alice.iter().map(|(key, _)| key.window_start).collect();
+//! assert_eq!(starts, vec![0, 60_000]);
+//! assert_eq!(alice[1].1, Bytes::copy_from_slice(&2u64.to_be_bytes()));
+//!
+//! // An hour of stream time later the first window has expired: it is never returned again.
+//! store.put(Bytes::from("bob"), Some(Bytes::copy_from_slice(&1u64.to_be_bytes())), 3_600_000)?;
+//! assert_eq!(store.fetch(b"alice", 0)?, None);
+//! store.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod bounds;
 mod cache_budget;
@@ -47,6 +101,9 @@ mod key_value;
 mod metrics;
 mod record_cache;
 mod rocks;
+mod segments;
+mod session;
+mod window;
 
 pub use cache_budget::CacheBudget;
 pub use changelog::ChangelogWriter;
@@ -60,3 +117,17 @@ pub use key_value::rocks::RocksDbKeyValueStore;
 pub use key_value::{FlushListener, KeyValueIterator, KeyValueStore};
 pub use metrics::{KeyValueStoreMetrics, OperationMetrics, StoreOperation};
 pub use rocks::config::RocksDbConfig;
+pub use session::builder::SessionStoreBuilder;
+pub use session::caching::CachingSessionStore;
+pub use session::in_memory::InMemorySessionStore;
+pub use session::logging::ChangeLoggingSessionStore;
+pub use session::metered::MeteredSessionStore;
+pub use session::rocks::RocksDbSessionStore;
+pub use session::{SessionFlushListener, SessionIterator, SessionKey, SessionStore};
+pub use window::builder::WindowStoreBuilder;
+pub use window::caching::CachingWindowStore;
+pub use window::in_memory::InMemoryWindowStore;
+pub use window::logging::ChangeLoggingWindowStore;
+pub use window::metered::MeteredWindowStore;
+pub use window::rocks::RocksDbWindowStore;
+pub use window::{WindowFlushListener, WindowIterator, WindowStore, WindowedKey};

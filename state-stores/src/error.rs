@@ -65,4 +65,13 @@ pub enum StoreError {
         /// What the storage engine reported.
         message: String,
     },
+
+    /// A key or value the store cannot take (a windowed key without its time suffix, say).
+    #[error("state store `{store}`: {message}")]
+    InvalidInput {
+        /// The store's name.
+        store: String,
+        /// What is wrong with the input.
+        message: String,
+    },
 }

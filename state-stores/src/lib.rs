@@ -124,6 +124,7 @@ pub use session::logging::ChangeLoggingSessionStore;
 pub use session::metered::MeteredSessionStore;
 pub use session::rocks::RocksDbSessionStore;
 pub use session::{SessionFlushListener, SessionIterator, SessionKey, SessionStore};
+pub use window::as_key_value::WindowKeyValueStore;
 pub use window::builder::WindowStoreBuilder;
 pub use window::caching::CachingWindowStore;
 pub use window::in_memory::InMemoryWindowStore;

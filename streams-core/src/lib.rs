@@ -64,8 +64,8 @@ pub use serde::{
     Serdes, SharedSerde, StringSerde, UnitSerde,
 };
 pub use state::{
-    KeyValueStore, LagInfo, LoggingRestoreListener, ReadOnlyKeyValueStore, StateRestoreListener,
-    StoreBuilder, StoreQueryParameters,
+    KeyValueStore, LagInfo, LoggingRestoreListener, ReadOnlyKeyValueStore, ReadOnlyWindowStore,
+    StateRestoreListener, StoreBuilder, StoreQueryParameters, WindowStore,
 };
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};

@@ -8,6 +8,7 @@
 //!
 //! What users rely on (retention, scan order) is documented on the [`WindowStore`] trait.
 
+pub(crate) mod as_key_value;
 pub(crate) mod builder;
 pub(crate) mod caching;
 pub(crate) mod core;

@@ -436,6 +436,43 @@ impl KafkaStreams {
         })
     }
 
+    /// A read-only view of window store `params.name` across this instance's tasks (Kafka's
+    /// `KafkaStreams.store` with `QueryableStoreTypes.windowStore()`).
+    ///
+    /// # Errors
+    ///
+    /// As [`store`](Self::store); also if the store is not a window store.
+    pub fn window_store<K: 'static, V: 'static>(
+        &self,
+        params: StoreQueryParameters,
+    ) -> Result<crate::state::ReadOnlyWindowStore<K, V>, StreamsError> {
+        let Some(spec) = self.topology.stores.iter().find(|s| s.name == params.name) else {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "the topology has no store `{}`",
+                params.name
+            )));
+        };
+        if !matches!(spec.kind, crate::state::StoreKind::Window { .. }) {
+            return Err(StreamsError::InvalidStateStore(format!(
+                "store `{}` is not a window store",
+                params.name
+            )));
+        }
+        let kv = self.store::<K, V>(params)?;
+        Ok(crate::state::ReadOnlyWindowStore {
+            raw: ReadOnlyKeyValueStore {
+                params: kv.params,
+                registry: kv.registry,
+                app: kv.app,
+                key_serde: Arc::new(crate::serde::BytesSerde),
+                value_serde: kv.value_serde,
+                _types: std::marker::PhantomData,
+            },
+            key_serde: kv.key_serde,
+            _types: std::marker::PhantomData,
+        })
+    }
+
     /// How far each local copy of each logged store is behind its changelog, by store name and
     /// partition (Kafka's `allLocalStorePartitionLags`): active copies report lag 0, standby
     /// copies the changelog records they have yet to apply.
@@ -655,11 +692,9 @@ impl KafkaStreams {
                 .max()
                 .unwrap_or(1);
             let topic = spec.changelog_topic(app);
-            let mut configs: Vec<(&str, &str)> = vec![("cleanup.policy", "compact")];
-            for (k, v) in &spec.changelog_configs {
-                configs.retain(|(ck, _)| ck != k);
-                configs.push((k.as_str(), v.as_str()));
-            }
+            let owned = spec.changelog_topic_configs();
+            let configs: Vec<(&str, &str)> =
+                owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             self.backend.create_topic(&topic, partitions, &configs)?;
             let actual = self.backend.partition_count(&topic)?.unwrap_or(partitions);
             if actual != partitions {

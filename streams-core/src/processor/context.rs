@@ -140,6 +140,19 @@ impl<K, V> ProcessorContext<K, V> {
         crate::state::task_stores::typed_store(&self.task, name)
     }
 
+    /// The window store `name`, typed; the processor must be connected to it.
+    pub fn window_store<KS: 'static, VS: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::WindowStore<KS, VS>, crate::processor::ProcessError> {
+        if !self.stores.iter().any(|s| s == name) {
+            return Err(
+                format!("processor `{}` is not connected to store `{name}`", self.name).into()
+            );
+        }
+        crate::state::task_stores::typed_window_store(&self.task, name)
+    }
+
     /// Moves the task's stream time to `ts` if it is later (sources do, for each good record).
     pub(crate) fn advance_stream_time(&self, ts: i64) {
         self.task.advance_stream_time(ts);

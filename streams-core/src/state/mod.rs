@@ -19,12 +19,14 @@ pub(crate) mod query;
 pub(crate) mod registry;
 pub(crate) mod restore;
 pub(crate) mod task_stores;
+pub(crate) mod window_handle;
 
 use std::any::TypeId;
 use std::sync::Arc;
 
 pub use handle::KeyValueStore;
 pub use query::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
+pub use window_handle::{ReadOnlyWindowStore, WindowStore};
 pub use restore::{LoggingRestoreListener, StateRestoreListener};
 
 use crate::serde::{Serde, SharedSerde};
@@ -36,6 +38,15 @@ pub(crate) enum Backing {
     InMemory,
 }
 
+/// What a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreKind {
+    KeyValue,
+    /// Values per key and time window, kept `retention_ms` of stream time past their start and
+    /// segmented by time (Kafka's window store, without duplicates).
+    Window { retention_ms: i64, size_ms: i64 },
+}
+
 /// Declares a key-value store for a topology (Kafka's `Stores.keyValueStoreBuilder`).
 ///
 /// Caching is on by default (updates to one key between commits are merged, within
@@ -43,6 +54,7 @@ pub(crate) enum Backing {
 pub struct StoreBuilder<K, V> {
     pub(crate) name: String,
     pub(crate) backing: Backing,
+    pub(crate) kind: StoreKind,
     pub(crate) caching: bool,
     pub(crate) logging: bool,
     pub(crate) changelog_configs: Vec<(String, String)>,
@@ -72,10 +84,38 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
         Self::new(name.into(), Backing::InMemory)
     }
 
+    /// A RocksDB window store called `name` (Kafka's `Stores.persistentWindowStore`): windows of
+    /// `size` kept `retention` of stream time past their start, in time segments of
+    /// `max(retention / 2, 60 s)` that expire whole. Its changelog is compacted and deleted after
+    /// `retention` plus one day, as Kafka's.
+    pub fn persistent_window(
+        name: impl Into<String>,
+        retention: std::time::Duration,
+        size: std::time::Duration,
+    ) -> Self {
+        Self::new(name.into(), Backing::RocksDb).windowed(retention, size)
+    }
+
+    /// An in-memory window store (restored from its changelog on every start).
+    pub fn in_memory_window(
+        name: impl Into<String>,
+        retention: std::time::Duration,
+        size: std::time::Duration,
+    ) -> Self {
+        Self::new(name.into(), Backing::InMemory).windowed(retention, size)
+    }
+
+    fn windowed(mut self, retention: std::time::Duration, size: std::time::Duration) -> Self {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.kind = StoreKind::Window { retention_ms: ms(retention), size_ms: ms(size).max(1) };
+        self
+    }
+
     fn new(name: String, backing: Backing) -> Self {
         Self {
             name,
             backing,
+            kind: StoreKind::KeyValue,
             caching: true,
             logging: true,
             changelog_configs: Vec::new(),
@@ -125,6 +165,7 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
         StoreSpec {
             name: self.name,
             backing: self.backing,
+            kind: self.kind,
             caching: self.caching,
             logging: self.logging,
             changelog_configs: self.changelog_configs,
@@ -143,6 +184,7 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
 pub(crate) struct StoreSpec {
     pub(crate) name: String,
     pub(crate) backing: Backing,
+    pub(crate) kind: StoreKind,
     pub(crate) caching: bool,
     pub(crate) logging: bool,
     pub(crate) changelog_configs: Vec<(String, String)>,
@@ -158,6 +200,24 @@ pub(crate) struct StoreSpec {
 }
 
 impl StoreSpec {
+    /// The changelog topic's configs: compacted; windowed stores' also deleted after their
+    /// retention plus a day (Kafka's `windowstore.changelog.additional.retention.ms`); then the
+    /// store's own.
+    pub(crate) fn changelog_topic_configs(&self) -> Vec<(String, String)> {
+        let mut configs: Vec<(String, String)> = match self.kind {
+            StoreKind::KeyValue => vec![("cleanup.policy".into(), "compact".into())],
+            StoreKind::Window { retention_ms, .. } => vec![
+                ("cleanup.policy".into(), "compact,delete".into()),
+                ("retention.ms".into(), retention_ms.saturating_add(86_400_000).to_string()),
+            ],
+        };
+        for (k, v) in &self.changelog_configs {
+            configs.retain(|(ck, _)| ck != k);
+            configs.push((k.clone(), v.clone()));
+        }
+        configs
+    }
+
     /// The changelog topic of this store for `application_id`.
     pub(crate) fn changelog_topic(&self, application_id: &str) -> String {
         format!("{application_id}-{}-changelog", self.name)

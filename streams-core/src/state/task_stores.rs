@@ -18,7 +18,7 @@ use crate::error::StreamsError;
 use crate::state::checkpoint::{self, Offsets};
 use crate::state::registry::{LocalStore, SharedStore, StoreRegistry};
 use crate::state::restore::StateRestoreListener;
-use crate::state::{Backing, StoreSpec};
+use crate::state::{Backing, StoreKind, StoreSpec};
 use crate::task::TaskId;
 use crate::task::shared::OutgoingRecord;
 
@@ -96,12 +96,7 @@ impl TaskStores {
                 // Without a checkpoint the local files cannot be trusted: start empty.
                 std::fs::remove_dir_all(&dir).map_err(|e| io("wiping", &dir, e))?;
             }
-            let mut backing: Box<dyn BytesStore> = match spec.backing {
-                Backing::RocksDb => {
-                    Box::new(RocksDbKeyValueStore::new(&spec.name, &dir, ctx.rocks))
-                }
-                Backing::InMemory => Box::new(InMemoryKeyValueStore::new(&spec.name)),
-            };
+            let mut backing = backing_store(spec, &dir, ctx.rocks);
             backing
                 .init()
                 .map_err(|e| StreamsError::State(format!("opening store `{}`: {e}", spec.name)))?;
@@ -269,6 +264,37 @@ impl TaskStores {
     }
 }
 
+/// The bottom of a store's stack: the backend its spec asks for (a window store is seen through
+/// its windowed changelog keys, so every key-value layer and the restore path serve it too).
+pub(crate) fn backing_store(spec: &StoreSpec, dir: &Path, rocks: &RocksDbConfig) -> Box<dyn BytesStore> {
+    use state_stores::{InMemoryWindowStore, RocksDbWindowStore, WindowKeyValueStore};
+    let ms = |v: i64| std::time::Duration::from_millis(u64::try_from(v).unwrap_or(0));
+    match (spec.kind, spec.backing) {
+        (StoreKind::KeyValue, Backing::RocksDb) => {
+            Box::new(RocksDbKeyValueStore::new(&spec.name, dir, rocks))
+        }
+        (StoreKind::KeyValue, Backing::InMemory) => Box::new(InMemoryKeyValueStore::new(&spec.name)),
+        (StoreKind::Window { retention_ms, size_ms }, Backing::RocksDb) => {
+            Box::new(WindowKeyValueStore::new(RocksDbWindowStore::new(
+                &spec.name,
+                dir,
+                rocks,
+                ms(retention_ms),
+                ms(size_ms),
+                false,
+            )))
+        }
+        (StoreKind::Window { retention_ms, size_ms }, Backing::InMemory) => {
+            Box::new(WindowKeyValueStore::new(InMemoryWindowStore::new(
+                &spec.name,
+                ms(retention_ms),
+                ms(size_ms),
+                false,
+            )))
+        }
+    }
+}
+
 /// Replays `topic`-`task.partition` from `from` (or from its start) to its current end into
 /// `store`, in batches. Returns the next offset to read.
 fn restore(
@@ -396,5 +422,31 @@ pub(crate) fn typed_handle<K: 'static, V: 'static>(
         inner: store.clone(),
         key_serde: serdes.0,
         value_serde: serdes.1,
+    })
+}
+
+/// The typed window-store handle of store `name` of the task behind `shared`.
+pub(crate) fn typed_window_store<K: 'static, V: 'static>(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<crate::state::WindowStore<K, V>, crate::processor::ProcessError> {
+    let size_ms = {
+        let stores = shared.stores.borrow();
+        let spec = stores.as_ref().and_then(|t| t.stores.iter().find(|s| s.spec.name == name));
+        match spec.map(|s| s.spec.kind) {
+            Some(StoreKind::Window { size_ms, .. }) => size_ms,
+            Some(StoreKind::KeyValue) => {
+                return Err(format!("store `{name}` is a key-value store, not a window store").into());
+            }
+            None => return Err(format!("task {} has no store `{name}`", shared.id).into()),
+        }
+    };
+    let kv = typed_store::<K, V>(shared, name)?;
+    Ok(crate::state::WindowStore {
+        name: kv.name,
+        inner: kv.inner,
+        key_serde: kv.key_serde,
+        value_serde: kv.value_serde,
+        size_ms,
     })
 }

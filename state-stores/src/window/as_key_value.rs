@@ -1,0 +1,181 @@
+//! A window store seen as a key-value store over Kafka's windowed changelog keys.
+
+use bytes::Bytes;
+
+use crate::StoreError;
+use crate::key_value::{KeyValueIterator, KeyValueStore};
+use crate::window::{WindowStore, WindowedKey};
+
+/// The 12-byte suffix of a windowed key: window start (8 bytes) and sequence number (4 bytes).
+const SUFFIX: usize = 12;
+
+/// Presents a window store (without duplicates) as a [`KeyValueStore`] whose keys are Kafka's
+/// windowed changelog keys `[key][window start, 8 bytes BE][seq 0, 4 bytes BE]`
+/// ([`WindowedKey::to_changelog_key`]).
+///
+/// This lets the key-value layers (record cache, change-logging, metering) and everything built
+/// on key-value stores (restoration from a changelog, standby replicas, queries) serve window
+/// stores too: the changelog it writes is exactly a Kafka window store's, and the window store
+/// below keeps its time segments, retention and expiry. Keys shorter than the suffix are refused.
+///
+/// Scans are in the window store's order, the byte order of these keys. A range scan whose two
+/// ends share one key (`[k][from][0]` to `[k][to][u32::MAX]`, a fetch of `k`'s windows in a time
+/// range) reads only that key's windows.
+///
+/// ```
+/// use bytes::Bytes;
+/// use state_stores::{InMemoryWindowStore, KeyValueStore, WindowKeyValueStore, WindowedKey};
+/// use std::time::Duration;
+///
+/// let day = Duration::from_secs(86_400);
+/// let minute = Duration::from_secs(60);
+/// let mut store = WindowKeyValueStore::new(InMemoryWindowStore::new("w", day, minute, false));
+/// store.init()?;
+/// let k = WindowedKey::new(Bytes::from("page"), 60_000).to_changelog_key(0);
+/// store.put(k.clone(), Some(Bytes::from("3")))?;
+/// assert_eq!(store.window_store().fetch(b"page", 60_000)?, Some(Bytes::from("3")));
+/// assert_eq!(store.get(&k)?, Some(Bytes::from("3")));
+/// # Ok::<(), state_stores::StoreError>(())
+/// ```
+pub struct WindowKeyValueStore<W> {
+    inner: W,
+}
+
+impl<W: WindowStore> WindowKeyValueStore<W> {
+    /// Wraps `inner`, which must not retain duplicates.
+    pub fn new(inner: W) -> Self {
+        Self { inner }
+    }
+
+    /// The window store below.
+    pub fn window_store(&self) -> &W {
+        &self.inner
+    }
+
+    fn split(&self, raw: &[u8]) -> Result<(Bytes, i64), StoreError> {
+        let raw = Bytes::copy_from_slice(raw);
+        WindowedKey::from_changelog_key(&raw).map(|(k, _)| (k.key, k.window_start)).ok_or_else(
+            || StoreError::InvalidInput {
+                store: self.inner.name().to_owned(),
+                message: format!(
+                    "a windowed key needs at least {SUFFIX} bytes ([key][start][seq]); got {}",
+                    raw.len()
+                ),
+            },
+        )
+    }
+
+    fn entries(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+    ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Ok(Vec::new());
+            }
+        }
+        // Narrow the scan to the keys the bounds name; the byte bounds then cut the rest.
+        let key_of = |b: &[u8]| (b.len() >= SUFFIX).then(|| b[..b.len() - SUFFIX].to_vec());
+        let key_from = from.and_then(key_of);
+        let key_to = to.and_then(key_of);
+        let mut out = Vec::new();
+        for item in self.inner.fetch_key_range(
+            key_from.as_deref(),
+            key_to.as_deref(),
+            i64::MIN,
+            i64::MAX,
+        )? {
+            let (wk, v) = item?;
+            let k = wk.to_changelog_key(0);
+            if from.is_some_and(|f| k.as_ref() < f) || to.is_some_and(|t| k.as_ref() > t) {
+                continue;
+            }
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+}
+
+impl<W: WindowStore> KeyValueStore for WindowKeyValueStore<W> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
+
+    fn is_open(&self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn init(&mut self) -> Result<(), StoreError> {
+        self.inner.init()
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
+        let (k, start) = self.split(key)?;
+        self.inner.fetch(&k, start)
+    }
+
+    fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<(), StoreError> {
+        let (k, start) = self.split(&key)?;
+        self.inner.put(k, value, start)
+    }
+
+    fn put_if_absent(&mut self, key: Bytes, value: Bytes) -> Result<Option<Bytes>, StoreError> {
+        let existing = self.get(&key)?;
+        if existing.is_none() {
+            self.put(key, Some(value))?;
+        }
+        Ok(existing)
+    }
+
+    fn put_all(&mut self, entries: &[(Bytes, Option<Bytes>)]) -> Result<(), StoreError> {
+        for (k, v) in entries {
+            self.put(k.clone(), v.clone())?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &Bytes) -> Result<Option<Bytes>, StoreError> {
+        let old = self.get(key)?;
+        self.put(key.clone(), None)?;
+        Ok(old)
+    }
+
+    fn range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+    ) -> Result<KeyValueIterator<'_>, StoreError> {
+        Ok(Box::new(self.entries(from, to)?.into_iter().map(Ok)))
+    }
+
+    fn reverse_range(
+        &self,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+    ) -> Result<KeyValueIterator<'_>, StoreError> {
+        Ok(Box::new(self.entries(from, to)?.into_iter().rev().map(Ok)))
+    }
+
+    fn prefix_scan(&self, prefix: &[u8]) -> Result<KeyValueIterator<'_>, StoreError> {
+        let all = self.entries(None, None)?;
+        let prefix = prefix.to_vec();
+        Ok(Box::new(all.into_iter().filter(move |(k, _)| k.starts_with(&prefix)).map(Ok)))
+    }
+
+    fn approximate_num_entries(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.all()?.count() as u64)
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        self.inner.close()
+    }
+}

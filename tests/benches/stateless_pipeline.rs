@@ -21,18 +21,13 @@
 use std::time::Duration;
 
 use broker_embedded::{
-    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerConfig,
-    ProducerRecord, TopicPartition,
+    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerRecord,
+    TopicPartition,
 };
 use bytes::Bytes;
-use integration_tests::bench::{Sample, Stopwatch, arg, full_run, median};
-use streams_dsl::prelude::*;
-
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
-
-fn producer_config() -> ProducerConfig {
-    ProducerConfig::default().batch_size(256 << 10).linger(Duration::from_millis(5))
-}
+use integration_tests::bench::{
+    BenchResult, Sample, Stopwatch, arg, full_run, median, producer_config, stateless_pipeline,
+};
 
 async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
     let producer = broker.producer(producer_config())?;
@@ -47,10 +42,6 @@ async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
     }
     producer.flush().await?;
     Ok(())
-}
-
-async fn high_watermark(broker: &Broker, topic: &str) -> BenchResult<i64> {
-    Ok(broker.admin().describe_topic(topic)?.partitions.iter().map(|p| p.high_watermark).sum())
 }
 
 /// The plain clients: read everything, append each record unchanged.
@@ -84,41 +75,6 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
     Ok(clock.sample())
 }
 
-/// The topology, timed from start until the output holds every record.
-async fn pipeline(
-    broker: &Broker,
-    records: usize,
-    out: &str,
-    app_id: &str,
-    threads: usize,
-    max_poll: usize,
-) -> BenchResult<Sample> {
-    let builder = StreamsBuilder::new();
-    builder
-        .stream_with::<Bytes, Bytes>(&["input"], Consumed::with(Serdes::bytes(), Serdes::bytes()))
-        .map_values(|v: Bytes| v.slice(1..))
-        .filter(|_, v| !v.is_empty())
-        .to_with(out, Produced::with(Serdes::bytes(), Serdes::bytes()));
-    let dir = tempfile::tempdir()?;
-    let mut config = StreamsConfig::new(app_id).num_stream_threads(threads).state_dir(dir.path());
-    config.max_poll_records = max_poll;
-    let app = KafkaStreams::new(builder.build()?, config, broker)?;
-    let clock = Stopwatch::start();
-    app.start()?;
-    while (high_watermark(broker, out).await? as usize) < records {
-        if app.state() == State::Error {
-            return Err(format!("the application failed: {:?}", app.failure()).into());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let sample = clock.sample();
-    let closed = tokio::task::spawn_blocking(move || app.close(Duration::from_secs(60))).await?;
-    if !closed {
-        return Err("the application did not close in time".into());
-    }
-    Ok(sample)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> BenchResult<()> {
     let records: usize = arg("--records", if full_run() { 10_000_000 } else { 50_000 });
@@ -148,8 +104,16 @@ async fn main() -> BenchResult<()> {
         base.push(b);
         let out = format!("pipeline-out-{run}");
         broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
-        let p =
-            pipeline(&broker, records, &out, &format!("bench-{run}"), threads, max_poll).await?;
+        let p = stateless_pipeline(
+            &broker,
+            "input",
+            records,
+            &out,
+            &format!("bench-{run}"),
+            threads,
+            max_poll,
+        )
+        .await?;
         eprintln!(
             "[run {run}/{runs}] pipeline  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
             p.secs,

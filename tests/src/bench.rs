@@ -1,6 +1,14 @@
-//! What the benchmark binaries share: arguments and time measurement.
+//! What the benchmark binaries share: arguments, time measurement, a Zipf sampler, and the
+//! stateless pipeline that several benchmarks use as their baseline.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use broker_embedded::{Broker, ProducerConfig};
+use bytes::Bytes;
+use streams_dsl::prelude::*;
+
+/// What a benchmark step returns.
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// `/proc` ticks per second on Linux.
 const USER_HZ: f64 = 100.0;
@@ -72,4 +80,179 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// Medians of several samples of a phase that handled `records` records.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// Median wall-clock seconds.
+    pub secs: f64,
+    /// Median CPU seconds (whole process).
+    pub cpu_secs: f64,
+    /// Records per wall-clock second (at the median time).
+    pub rate: f64,
+    /// Records per CPU second (at the median CPU time).
+    pub per_cpu: f64,
+}
+
+impl Summary {
+    /// The medians of `samples`, each of which handled `records` records.
+    pub fn of(samples: &[Sample], records: usize) -> Self {
+        let secs = median(samples.iter().map(|s| s.secs).collect());
+        let cpu_secs = median(samples.iter().map(|s| s.cpu_secs).collect());
+        let n = records as f64;
+        Self { secs, cpu_secs, rate: n / secs, per_cpu: n / cpu_secs }
+    }
+}
+
+/// Ranks `0..n` drawn with probability proportional to `1 / (rank + 1)^exponent` (a Zipf
+/// distribution: rank 0 is the most frequent), by inverting the cumulative distribution, which is
+/// exact for a finite `n`. Feed [`rank`](Self::rank) uniform numbers in `[0, 1)`.
+///
+/// ```
+/// use integration_tests::bench::Zipf;
+///
+/// let zipf = Zipf::new(3, 1.0).unwrap();
+/// // Weights 1, 1/2, 1/3: rank 0 covers 6/11 of the unit interval, rank 1 3/11, rank 2 2/11.
+/// assert_eq!(zipf.rank(0.0), 0);
+/// assert_eq!(zipf.rank(0.54), 0);
+/// assert_eq!(zipf.rank(0.55), 1);
+/// assert_eq!(zipf.rank(0.99), 2);
+/// assert!((zipf.probability(0) - 6.0 / 11.0).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Zipf {
+    /// `cdf[i]`: the probability of a rank `<= i`; the last entry is exactly 1.
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    /// The distribution over `n` ranks; `n` must be at least 1 and `exponent` finite and
+    /// non-negative.
+    pub fn new(n: usize, exponent: f64) -> Result<Self, String> {
+        if n == 0 {
+            return Err("a Zipf distribution needs at least one rank".into());
+        }
+        if !exponent.is_finite() || exponent < 0.0 {
+            return Err(format!("Zipf exponent {exponent} must be finite and >= 0"));
+        }
+        let mut cdf = Vec::with_capacity(n);
+        let mut sum = 0.0;
+        for k in 1..=n {
+            sum += (k as f64).powf(-exponent);
+            cdf.push(sum);
+        }
+        for c in &mut cdf {
+            *c /= sum;
+        }
+        if let Some(last) = cdf.last_mut() {
+            *last = 1.0;
+        }
+        Ok(Self { cdf })
+    }
+
+    /// The rank for the uniform number `u` in `[0, 1)`: the first rank whose cumulative
+    /// probability exceeds `u`.
+    pub fn rank(&self, u: f64) -> usize {
+        self.cdf.partition_point(|&c| c <= u).min(self.cdf.len() - 1)
+    }
+
+    /// The probability of `rank`.
+    pub fn probability(&self, rank: usize) -> f64 {
+        match rank {
+            0 => self.cdf[0],
+            r if r < self.cdf.len() => self.cdf[r] - self.cdf[r - 1],
+            _ => 0.0,
+        }
+    }
+}
+
+/// The producer settings of the benchmarks' loaders and baselines: 256 KiB batches, 5 ms linger.
+pub fn producer_config() -> ProducerConfig {
+    ProducerConfig::default().batch_size(256 << 10).linger(Duration::from_millis(5))
+}
+
+/// The sum of a topic's partitions' high watermarks.
+pub fn high_watermark(broker: &Broker, topic: &str) -> BenchResult<i64> {
+    Ok(broker.admin().describe_topic(topic)?.partitions.iter().map(|p| p.high_watermark).sum())
+}
+
+/// The stateless pipeline: a `KafkaStreams` application with `threads` stream threads reads
+/// `input` (byte keys and values), maps each value (drops its first byte), filters (keeps
+/// non-empty values) and writes the records to `out`, which must exist. Timed from `start()` until
+/// `out` holds `records` records; then the application is closed (not timed).
+pub async fn stateless_pipeline(
+    broker: &Broker,
+    input: &str,
+    records: usize,
+    out: &str,
+    app_id: &str,
+    threads: usize,
+    max_poll: usize,
+) -> BenchResult<Sample> {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream_with::<Bytes, Bytes>(&[input], Consumed::with(Serdes::bytes(), Serdes::bytes()))
+        .map_values(|v: Bytes| v.slice(1..))
+        .filter(|_, v| !v.is_empty())
+        .to_with(out, Produced::with(Serdes::bytes(), Serdes::bytes()));
+    let dir = tempfile::tempdir()?;
+    let mut config = StreamsConfig::new(app_id).num_stream_threads(threads).state_dir(dir.path());
+    config.max_poll_records = max_poll;
+    let app = KafkaStreams::new(builder.build()?, config, broker)?;
+    let clock = Stopwatch::start();
+    app.start()?;
+    while (high_watermark(broker, out)? as usize) < records {
+        if app.state() == State::Error {
+            return Err(format!("the application failed: {:?}", app.failure()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let sample = clock.sample();
+    let closed = tokio::task::spawn_blocking(move || app.close(Duration::from_secs(60))).await?;
+    if !closed {
+        return Err("the application did not close in time".into());
+    }
+    Ok(sample)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With evenly spaced uniform numbers, each rank gets its probability's share of them, to
+    /// within one.
+    #[test]
+    fn zipf_ranks_follow_their_probabilities() {
+        let (n, draws) = (50, 200_000);
+        for exponent in [0.0, 0.5, 1.0, 1.3] {
+            let zipf = Zipf::new(n, exponent).unwrap();
+            let harmonic: f64 = (1..=n).map(|k| (k as f64).powf(-exponent)).sum();
+            let mut counts = vec![0usize; n];
+            for i in 0..draws {
+                counts[zipf.rank((i as f64 + 0.5) / draws as f64)] += 1;
+            }
+            for (rank, &count) in counts.iter().enumerate() {
+                let p = ((rank + 1) as f64).powf(-exponent) / harmonic;
+                assert!((zipf.probability(rank) - p).abs() < 1e-12);
+                let expected = p * draws as f64;
+                assert!(
+                    (count as f64 - expected).abs() <= 1.0,
+                    "exponent {exponent}, rank {rank}: {count} draws, expected {expected:.1}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zipf_rank_stays_in_range_and_rejects_bad_parameters() {
+        let zipf = Zipf::new(10, 1.0).unwrap();
+        assert_eq!(zipf.rank(0.0), 0);
+        assert_eq!(zipf.rank(1.0 - f64::EPSILON), 9);
+        assert_eq!(zipf.rank(1.0), 9);
+        assert_eq!(zipf.probability(10), 0.0);
+        assert!(Zipf::new(0, 1.0).is_err());
+        assert!(Zipf::new(5, -1.0).is_err());
+        assert!(Zipf::new(5, f64::NAN).is_err());
+    }
 }

@@ -163,6 +163,9 @@ impl RecordCache {
             self.push_back(List::Lru, idx);
             return;
         }
+        // The key may be a slice of a much larger buffer (a consumer's fetch): keep a copy of
+        // its own, so a cached entry holds only what it is charged for.
+        let key = Bytes::copy_from_slice(&key);
         let node =
             Node { key: key.clone(), value, dirty: true, lru: UNLINKED, dirty_links: UNLINKED };
         let idx = match self.free.pop() {

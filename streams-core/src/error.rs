@@ -82,6 +82,14 @@ pub enum TopologyError {
         /// The missing store.
         store: String,
     },
+    /// A store declared with settings that cannot work.
+    #[error("store `{store}`: {message}")]
+    InvalidStore {
+        /// The store.
+        store: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A global store with a changelog (its source topic is its changelog).
     #[error("global store `{0}` must have logging disabled: its source topic is its changelog")]
     GlobalStoreLogged(String),

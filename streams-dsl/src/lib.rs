@@ -45,31 +45,35 @@ mod kstream;
 mod ktable;
 mod materialized;
 mod serdes;
+mod windows;
 
 pub use builder::StreamsBuilder;
 pub use config::{Consumed, Named, Printed, Produced, Repartitioned};
 pub use global_ktable::GlobalKTable;
-pub use kgrouped::KGroupedStream;
+pub use kgrouped::{KGroupedStream, TimeWindowedKStream};
 pub use kgrouped_table::KGroupedTable;
 pub use kstream::{Branched, BranchedKStream, KStream};
 pub use ktable::{Change, KTable};
 pub use materialized::{Grouped, Materialized};
 pub use serdes::{BincodeSerde, JsonSerde, ProstSerde};
+pub use windows::{TimeWindow, TimeWindows, Windowed, WindowedSerde};
 
 /// Everything an application needs, in one `use streams_dsl::prelude::*;`.
 pub mod prelude {
     pub use crate::{
         BincodeSerde, Branched, BranchedKStream, Change, Consumed, GlobalKTable, Grouped,
         JsonSerde, KGroupedStream, KGroupedTable, KStream, KTable, Materialized, Named, Printed,
-        Produced, ProstSerde, Repartitioned, StreamsBuilder,
+        Produced, ProstSerde, Repartitioned, StreamsBuilder, TimeWindow, TimeWindowedKStream,
+        TimeWindows, Windowed, WindowedSerde,
     };
     pub use streams_core::{
-        DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, KafkaStreams, KeyQueryMetadata,
-        KeyValueStore, LagInfo, LogAndContinue, LogAndFail, ProcessError, ProcessingGuarantee,
-        Processor, ProcessorContext, PunctuationType, ReadOnlyKeyValueStore, Record,
-        RecordMetadata, Serde, SerdeError, Serdes, State, StateRestoreListener, StoreBuilder,
-        StoreQueryParameters, StreamThreadExceptionResponse, StreamsConfig, StreamsError,
-        StreamsMetadata, TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata,
-        TimestampExtractor, Topology, TopologyError, TopologyTestDriver,
+        DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, I64Serde, KafkaStreams,
+        KeyQueryMetadata, KeyValueStore, LagInfo, LogAndContinue, LogAndFail, ProcessError,
+        ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, ReadOnlyKeyValueStore,
+        ReadOnlyWindowStore, Record, RecordMetadata, Serde, SerdeError, Serdes, State,
+        StateRestoreListener, StoreBuilder, StoreQueryParameters, StreamThreadExceptionResponse,
+        StreamsConfig, StreamsError, StreamsMetadata, StringSerde, TaskId, TestInputTopic,
+        TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor, Topology, TopologyError,
+        TopologyTestDriver, WindowStore,
     };
 }

@@ -14,6 +14,8 @@ pub struct Materialized<K, V> {
     pub(crate) caching: bool,
     pub(crate) logging: bool,
     pub(crate) changelog_configs: Vec<(String, String)>,
+    /// For windowed stores: how long windows are kept (default: window size + grace).
+    pub(crate) retention: Option<std::time::Duration>,
 }
 
 impl<K, V> Default for Materialized<K, V> {
@@ -26,6 +28,7 @@ impl<K, V> Default for Materialized<K, V> {
             caching: true,
             logging: true,
             changelog_configs: Vec::new(),
+            retention: None,
         }
     }
 }
@@ -97,12 +100,38 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
     }
 
     /// The store builder for a store called `name`.
+    /// For a windowed aggregation: keeps windows `retention` of stream time past their start
+    /// (Kafka's `withRetention`); it must be at least the window size plus the grace period.
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
     pub(crate) fn store(&self, name: &str) -> StoreBuilder<K, V> {
-        let mut b = if self.in_memory {
+        let b = if self.in_memory {
             StoreBuilder::in_memory_key_value(name)
         } else {
             StoreBuilder::persistent_key_value(name)
         };
+        self.configure(b)
+    }
+
+    /// A window store of windows of `size`, kept `retention`.
+    pub(crate) fn window_store(
+        &self,
+        name: &str,
+        retention: std::time::Duration,
+        size: std::time::Duration,
+    ) -> StoreBuilder<K, V> {
+        let b = if self.in_memory {
+            StoreBuilder::in_memory_window(name, retention, size)
+        } else {
+            StoreBuilder::persistent_window(name, retention, size)
+        };
+        self.configure(b)
+    }
+
+    fn configure(&self, mut b: StoreBuilder<K, V>) -> StoreBuilder<K, V> {
         b = b.with_caching(self.caching);
         if self.logging {
             let configs: Vec<(&str, &str)> =

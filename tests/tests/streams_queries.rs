@@ -205,3 +205,76 @@ async fn metadata_locates_each_key_and_standbys_answer_stale_queries() {
     assert!(a.close(Duration::from_secs(30)));
     assert!(b.close(Duration::from_secs(30)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_windowed_count_is_queryable_and_restores_from_its_changelog() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    let minute = Duration::from_secs(60);
+    let start_app = |state: std::path::PathBuf| {
+        let builder = StreamsBuilder::new();
+        builder
+            .stream::<String, String>("words")
+            .group_by_key()
+            .windowed_by(TimeWindows::of_size_with_no_grace(minute))
+            .count_with(
+                Materialized::as_("per-minute").with_retention(Duration::from_secs(86_400)),
+            );
+        let config = StreamsConfig::new("windowed-app")
+            .commit_interval(Duration::from_millis(100))
+            .state_dir(state);
+        let app = Arc::new(KafkaStreams::new(builder.build().unwrap(), config, &broker).unwrap());
+        app.start().unwrap();
+        app
+    };
+    // Word `w<i>` i+1 times in minute 0, then each once in minute 2 (in time order: the
+    // windows have no grace, so a record after its window's end would be dropped).
+    let producer = broker.producer(Default::default()).unwrap();
+    let base = 1_700_000_000_000i64 / 60_000 * 60_000;
+    let mut expected: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for i in 0..WORDS {
+        let w = format!("w{i:02}");
+        for n in 0..=i {
+            let r = ProducerRecord::new("words", "x").key(w.clone()).timestamp(base + n as i64);
+            drop(producer.send(r).await.unwrap());
+        }
+        expected.insert(w, vec![(base, i as i64 + 1), (base + 120_000, 1)]);
+    }
+    for w in expected.keys() {
+        let r = ProducerRecord::new("words", "x").key(w.clone()).timestamp(base + 120_000);
+        drop(producer.send(r).await.unwrap());
+    }
+    producer.flush().await.unwrap();
+
+    let state = dir.path().join("state");
+    let app = start_app(state.clone());
+    let per_minute = |app: &KafkaStreams| {
+        app.window_store::<String, i64>(StoreQueryParameters::from_name("per-minute")).unwrap()
+    };
+    let store = per_minute(&app);
+    eventually("every window is counted", || {
+        expected.iter().all(|(w, windows)| {
+            store.fetch_range(w, base, base + 180_000).ok().as_ref() == Some(windows)
+        })
+    })
+    .await;
+    assert_eq!(store.fetch(&"w03".to_string(), base).unwrap(), Some(4));
+    assert_eq!(store.all().unwrap().len(), WORDS * 2);
+    let err = app.store::<String, i64>(StoreQueryParameters::from_name("nope")).unwrap_err();
+    assert!(matches!(err, StreamsError::InvalidStateStore(_)));
+    assert!(app.close(Duration::from_secs(30)));
+    drop(app);
+
+    // Without local state the windows come back from the changelog.
+    std::fs::remove_dir_all(&state).unwrap();
+    let app = start_app(state);
+    let store = per_minute(&app);
+    eventually("the restored windows are queryable", || {
+        expected.iter().all(|(w, windows)| {
+            store.fetch_range(w, base, base + 180_000).ok().as_ref() == Some(windows)
+        })
+    })
+    .await;
+    assert!(app.close(Duration::from_secs(30)));
+}

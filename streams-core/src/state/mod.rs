@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 pub use handle::KeyValueStore;
 pub use query::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
-pub use window_handle::{ReadOnlyWindowStore, WindowStore};
 pub use restore::{LoggingRestoreListener, StateRestoreListener};
+pub use window_handle::{ReadOnlyWindowStore, WindowStore};
 
 use crate::serde::{Serde, SharedSerde};
 
@@ -44,7 +44,10 @@ pub(crate) enum StoreKind {
     KeyValue,
     /// Values per key and time window, kept `retention_ms` of stream time past their start and
     /// segmented by time (Kafka's window store, without duplicates).
-    Window { retention_ms: i64, size_ms: i64 },
+    Window {
+        retention_ms: i64,
+        size_ms: i64,
+    },
 }
 
 /// Declares a key-value store for a topology (Kafka's `Stores.keyValueStoreBuilder`).

@@ -129,7 +129,9 @@ impl TaskStores {
                     pending.lock().push((k.clone(), v.cloned()));
                 });
             }
-            if spec.caching && !ctx.standby {
+            // A zero budget caches nothing: leave the layer out (every write goes through, and
+            // the processors forward each update themselves).
+            if spec.caching && !ctx.standby && ctx.cache.max_bytes() > 0 {
                 builder = builder.with_cache_budget(ctx.cache.clone());
             }
             let mut store = builder.build();
@@ -266,14 +268,20 @@ impl TaskStores {
 
 /// The bottom of a store's stack: the backend its spec asks for (a window store is seen through
 /// its windowed changelog keys, so every key-value layer and the restore path serve it too).
-pub(crate) fn backing_store(spec: &StoreSpec, dir: &Path, rocks: &RocksDbConfig) -> Box<dyn BytesStore> {
+pub(crate) fn backing_store(
+    spec: &StoreSpec,
+    dir: &Path,
+    rocks: &RocksDbConfig,
+) -> Box<dyn BytesStore> {
     use state_stores::{InMemoryWindowStore, RocksDbWindowStore, WindowKeyValueStore};
     let ms = |v: i64| std::time::Duration::from_millis(u64::try_from(v).unwrap_or(0));
     match (spec.kind, spec.backing) {
         (StoreKind::KeyValue, Backing::RocksDb) => {
             Box::new(RocksDbKeyValueStore::new(&spec.name, dir, rocks))
         }
-        (StoreKind::KeyValue, Backing::InMemory) => Box::new(InMemoryKeyValueStore::new(&spec.name)),
+        (StoreKind::KeyValue, Backing::InMemory) => {
+            Box::new(InMemoryKeyValueStore::new(&spec.name))
+        }
         (StoreKind::Window { retention_ms, size_ms }, Backing::RocksDb) => {
             Box::new(WindowKeyValueStore::new(RocksDbWindowStore::new(
                 &spec.name,
@@ -436,7 +444,9 @@ pub(crate) fn typed_window_store<K: 'static, V: 'static>(
         match spec.map(|s| s.spec.kind) {
             Some(StoreKind::Window { size_ms, .. }) => size_ms,
             Some(StoreKind::KeyValue) => {
-                return Err(format!("store `{name}` is a key-value store, not a window store").into());
+                return Err(
+                    format!("store `{name}` is a key-value store, not a window store").into()
+                );
             }
             None => return Err(format!("task {} has no store `{name}`", shared.id).into()),
         }

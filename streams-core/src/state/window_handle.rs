@@ -121,8 +121,9 @@ impl<K: 'static, V: 'static> WindowStore<K, V> {
 
     /// The key and window start of a windowed key this store reported.
     pub fn windowed_key_from_bytes(&self, raw: &Bytes) -> Result<(K, i64), ProcessError> {
-        let (k, start) = split_windowed_key(raw)
-            .ok_or_else(|| format!("store `{}`: a windowed key of {} bytes", self.name, raw.len()))?;
+        let (k, start) = split_windowed_key(raw).ok_or_else(|| {
+            format!("store `{}`: a windowed key of {} bytes", self.name, raw.len())
+        })?;
         Ok((self.key_serde.deserialize(&self.name, Some(&k))?, start))
     }
 
@@ -154,7 +155,9 @@ impl<K: 'static, V: 'static> ReadOnlyWindowStore<K, V> {
             .serialize(name, key)
             .map_err(|e| StreamsError::InvalidStateStore(format!("store `{name}`: {e}")))?
             .ok_or_else(|| {
-                StreamsError::InvalidStateStore(format!("store `{name}`: the key serializes to null"))
+                StreamsError::InvalidStateStore(format!(
+                    "store `{name}`: the key serializes to null"
+                ))
             })
     }
 

@@ -533,6 +533,14 @@ impl Task {
         crate::state::task_stores::typed_store(&self.shared, name)
     }
 
+    /// The typed window-store handle of this task's store `name`.
+    pub(crate) fn window_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::WindowStore<K, V>, crate::processor::ProcessError> {
+        crate::state::task_stores::typed_window_store(&self.shared, name)
+    }
+
     /// Whether this task reads `topic` (by name or pattern).
     pub(crate) fn reads(&mut self, topic: &Arc<str>) -> bool {
         self.source_for(topic).is_some()

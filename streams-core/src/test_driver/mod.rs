@@ -245,6 +245,21 @@ impl TopologyTestDriver {
         inner.drain()
     }
 
+    /// The window store `name` of the task that holds it, typed (Kafka's `getWindowStore`).
+    /// `None` if no task has it; an error if it is not a window store of these types.
+    pub fn window_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::state::WindowStore<K, V>>, crate::processor::ProcessError> {
+        let inner = self.inner.borrow();
+        for t in &inner.tasks {
+            if t.has_store(name) {
+                return t.window_store(name).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
     /// The key-value store `name` of the task that holds it, typed (Kafka's
     /// `getKeyValueStore`). `None` if no task has it; an error if the types are not the store's.
     pub fn key_value_store<K: 'static, V: 'static>(

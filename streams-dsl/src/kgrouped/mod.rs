@@ -1,6 +1,10 @@
 //! `KGroupedStream`: a stream grouped by key, ready to aggregate into a table.
 
 mod aggregate;
+mod window_aggregate;
+mod windowed;
+
+pub use windowed::TimeWindowedKStream;
 
 use std::sync::Arc;
 
@@ -144,6 +148,22 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
 
     /// Names the store and processor as Kafka does (store first), repartitions if the key
     /// changed, and adds the aggregation with its store.
+    /// The stream an aggregation reads: this one, or (after a key change) its repartition
+    /// through `<application.id>-<name or store>-repartition`.
+    pub(crate) fn aggregation_source(&self, store_name: &str) -> KStream<K, V> {
+        if self.stream.repartition_required {
+            let prefix = self.grouped.name.clone().unwrap_or_else(|| store_name.to_string());
+            let produced = Produced {
+                key_serde: self.grouped.key_serde.clone(),
+                value_serde: self.grouped.value_serde.clone(),
+                ..Produced::default()
+            };
+            self.stream.through_internal_topic(&prefix, None, produced)
+        } else {
+            self.stream.clone()
+        }
+    }
+
     fn aggregate_impl<VA: Clone + 'static>(
         &self,
         prefix: &str,
@@ -160,17 +180,7 @@ impl<K: Clone + 'static, V: Clone + 'static> KGroupedStream<K, V> {
             materialized.key_serde =
                 self.grouped.key_serde.clone().or_else(|| self.stream.key_serde.clone());
         }
-        let source = if self.stream.repartition_required {
-            let prefix = self.grouped.name.clone().unwrap_or_else(|| store_name.clone());
-            let produced = Produced {
-                key_serde: self.grouped.key_serde.clone(),
-                value_serde: self.grouped.value_serde.clone(),
-                ..Produced::default()
-            };
-            self.stream.through_internal_topic(&prefix, None, produced)
-        } else {
-            self.stream.clone()
-        };
+        let source = self.aggregation_source(&store_name);
         let key_serde = materialized.key_serde.clone();
         let value_serde = materialized.value_serde.clone();
         {

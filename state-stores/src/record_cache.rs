@@ -11,7 +11,8 @@
 //! live nodes; the dirty list holds exactly the live nodes marked dirty, in last-write order;
 //! `bytes` is the sum of [`entry_size`] over live nodes.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::ops::RangeBounds;
 
 use bytes::Bytes;
 
@@ -73,7 +74,9 @@ pub(crate) struct Evicted {
 /// A byte-bounded write-back cache of one store's records.
 #[derive(Debug)]
 pub(crate) struct RecordCache {
-    index: BTreeMap<Bytes, usize>,
+    /// Key → node. Hashed: every read and write looks a key up, while only scans need order
+    /// (they sort what they collect).
+    index: HashMap<Bytes, usize>,
     nodes: Vec<Node>,
     free: Vec<usize>,
     lru: Ends,
@@ -90,7 +93,7 @@ impl RecordCache {
     /// An empty cache that evicts once it holds more than `max_bytes`.
     pub(crate) fn new(max_bytes: usize) -> Self {
         Self {
-            index: BTreeMap::new(),
+            index: HashMap::new(),
             nodes: Vec::new(),
             free: Vec::new(),
             lru: EMPTY,
@@ -247,14 +250,15 @@ impl RecordCache {
         from: Option<&[u8]>,
         to: Option<&[u8]>,
     ) -> Vec<(Bytes, Option<Bytes>)> {
-        self.collect(self.index.range::<[u8], _>(bounds::inclusive(from, to)))
+        let range = bounds::inclusive(from, to);
+        self.collect(|k| RangeBounds::<&[u8]>::contains(&range, &k))
     }
 
     /// Cached entries whose key starts with `prefix`, in ascending key order.
     pub(crate) fn prefix(&self, prefix: &[u8]) -> Vec<(Bytes, Option<Bytes>)> {
         let (start, end) = bounds::prefix_bounds(prefix);
         let range = (start.as_ref().map(Vec::as_slice), end.as_ref().map(Vec::as_slice));
-        self.collect(self.index.range::<[u8], _>(range))
+        self.collect(|k| RangeBounds::<&[u8]>::contains(&range, &k))
     }
 
     /// Drops every entry, dirty ones included.
@@ -269,11 +273,16 @@ impl RecordCache {
         self.settle();
     }
 
-    fn collect<'a>(
-        &self,
-        range: impl Iterator<Item = (&'a Bytes, &'a usize)>,
-    ) -> Vec<(Bytes, Option<Bytes>)> {
-        range.map(|(key, &idx)| (key.clone(), self.nodes[idx].value.clone())).collect()
+    /// The entries whose key `keep` accepts, in ascending key order.
+    fn collect(&self, keep: impl Fn(&[u8]) -> bool) -> Vec<(Bytes, Option<Bytes>)> {
+        let mut out: Vec<(Bytes, Option<Bytes>)> = self
+            .index
+            .iter()
+            .filter(|(key, _)| keep(key))
+            .map(|(key, &idx)| (key.clone(), self.nodes[idx].value.clone()))
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     fn remove_node(&mut self, idx: usize, key: &Bytes) -> Evicted {
@@ -398,6 +407,7 @@ impl Drop for RecordCache {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())

@@ -97,6 +97,32 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         Ok(())
     }
 
+    /// Reads `key`, computes its new value from the old one with `f`, and writes it, serializing
+    /// the key once and holding the store for the whole step (what an aggregation does per
+    /// record). Returns the old value (only if `want_old`) and the new one; `None` if the key
+    /// serializes to null (nothing is read or written).
+    pub fn update(
+        &self,
+        key: &K,
+        want_old: bool,
+        f: impl FnOnce(Option<V>) -> V,
+    ) -> Result<Option<(Option<V>, V)>, ProcessError>
+    where
+        V: Clone,
+    {
+        let Some(k) = self.key_serde.serialize(&self.name, key)? else { return Ok(None) };
+        let guard = self.inner.lock();
+        let old = match guard.borrow().get(&k)? {
+            Some(v) => Some(self.value_of(Some(&v))?),
+            None => None,
+        };
+        let kept = if want_old { old.clone() } else { None };
+        let new = f(old);
+        let bytes = self.value_serde.serialize(&self.name, &new)?;
+        guard.borrow_mut().put(k, bytes)?;
+        Ok(Some((kept, new)))
+    }
+
     /// Deletes `key`; returns its value, if it had one.
     pub fn delete(&self, key: &K) -> Result<Option<V>, ProcessError> {
         let k = self.key_bytes(key)?;

@@ -54,13 +54,14 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Cha
         r: Record<K, V>,
     ) -> Result<(), ProcessError> {
         let Some(store) = &self.store else { return Ok(()) };
-        if store.is_null_key(&r.key)? {
+        let step = &self.step;
+        let value = r.value;
+        let Some((old, new)) =
+            store.update(&r.key, !self.cached, |old| step(&r.key, value, old))?
+        else {
             tracing::debug!(store = %self.store_name, "skipping a record with a null key");
             return Ok(());
-        }
-        let old = store.get(&r.key)?;
-        let new = (self.step)(&r.key, r.value, old.clone());
-        store.put(&r.key, new.clone())?;
+        };
         if self.cached {
             self.forward_flushed(ctx)
         } else {

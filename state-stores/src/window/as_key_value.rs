@@ -24,7 +24,9 @@ const SUFFIX: usize = 12;
 ///
 /// ```
 /// use bytes::Bytes;
-/// use state_stores::{InMemoryWindowStore, KeyValueStore, WindowKeyValueStore, WindowedKey};
+/// use state_stores::{
+///     InMemoryWindowStore, KeyValueStore, WindowKeyValueStore, WindowStore, WindowedKey,
+/// };
 /// use std::time::Duration;
 ///
 /// let day = Duration::from_secs(86_400);

@@ -35,7 +35,7 @@ use crate::windows::{TimeWindows, Windowed, WindowedSerde};
 /// }
 /// let store = driver.window_store::<String, i64>("clicks-per-minute")?.unwrap();
 /// assert_eq!(store.fetch_range(&"home".into(), 0, 60_000)?, vec![(0, 2), (60_000, 1)]);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 /// ```
 pub struct TimeWindowedKStream<K, V> {
     grouped: KGroupedStream<K, V>,

@@ -25,7 +25,11 @@ use crate::windows::{TimeWindows, Windowed, WindowedSerde};
 ///     .stream::<String, String>("clicks")
 ///     .group_by_key()
 ///     .windowed_by(TimeWindows::of_size_with_no_grace(minute))
-///     .count_with(Materialized::as_("clicks-per-minute").with_caching_disabled())
+///     .count_with(
+///         Materialized::as_("clicks-per-minute")
+///             .with_caching_disabled()
+///             .with_retention(Duration::from_secs(3600)), // keep an hour of windows
+///     )
 ///     .to_stream()
 ///     .to_with("counts", Produced::with(WindowedSerde::new(StringSerde, minute), I64Serde));
 /// let driver = TopologyTestDriver::new(builder.build()?, StreamsConfig::new("doc"))?;

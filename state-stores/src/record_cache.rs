@@ -146,6 +146,14 @@ impl RecordCache {
         Some(self.nodes[idx].value.clone())
     }
 
+    /// As [`get`](Self::get), lending the cached value instead of copying it out.
+    pub(crate) fn peek(&mut self, key: &[u8]) -> Option<Option<&Bytes>> {
+        let idx = *self.index.get(key)?;
+        self.unlink(List::Lru, idx);
+        self.push_back(List::Lru, idx);
+        Some(self.nodes[idx].value.as_ref())
+    }
+
     /// Records a write of `key` (a `None` value is a delete): the entry becomes dirty, most
     /// recently used and last in flush order. The caller then evicts while
     /// [`over_budget`](Self::over_budget).

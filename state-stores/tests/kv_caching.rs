@@ -273,3 +273,33 @@ fn caches_sharing_a_budget_evict_from_the_one_being_written() {
     drop(sa);
     assert_eq!(budget.used_bytes(), sb.cached_bytes());
 }
+
+#[test]
+fn read_modify_write_sees_the_cached_value_then_the_stored_one() {
+    let (mut store, log, _) = stack(Box::new(InMemoryKeyValueStore::new("rmw")), 1 << 20, true);
+    let incr = |store: &mut Stack, key: &str| {
+        store
+            .read_modify_write(b(key.as_bytes()), &mut |old: Option<&Bytes>| {
+                let n = old.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap()));
+                Some(Some(Bytes::copy_from_slice(&(n + 1).to_be_bytes())))
+            })
+            .unwrap();
+    };
+    incr(&mut store, "k");
+    incr(&mut store, "k");
+    store.flush().unwrap();
+    assert_eq!(log.lock().unwrap().len(), 1, "two updates merged into one changelog record");
+    // After the flush the entry stays cached (clean); the next update starts from it.
+    incr(&mut store, "k");
+    assert_eq!(store.get(b"k").unwrap(), Some(Bytes::copy_from_slice(&3u64.to_be_bytes())));
+    // `None` from the function writes nothing.
+    store.read_modify_write(b(b"k"), &mut |_| None).unwrap();
+    store
+        .read_modify_write(b(b"absent"), &mut |old| {
+            assert!(old.is_none());
+            None
+        })
+        .unwrap();
+    assert_eq!(store.get(b"absent").unwrap(), None);
+    assert_eq!(store.get(b"k").unwrap(), Some(Bytes::copy_from_slice(&3u64.to_be_bytes())));
+}

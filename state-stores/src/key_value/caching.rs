@@ -260,6 +260,25 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
         self.cache_write(key, value)
     }
 
+    fn read_modify_write(
+        &mut self,
+        key: Bytes,
+        f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
+    ) -> Result<(), StoreError> {
+        self.check_open()?;
+        let new = match self.cache.get_mut().peek(&key) {
+            Some(cached) => f(cached),
+            None => {
+                let below = self.inner.get(&key)?;
+                f(below.as_ref())
+            }
+        };
+        match new {
+            Some(new) => self.cache_write(key, new),
+            None => Ok(()),
+        }
+    }
+
     fn put_if_absent(&mut self, key: Bytes, value: Bytes) -> Result<Option<Bytes>, StoreError> {
         if let Some(existing) = self.get(&key)? {
             return Ok(Some(existing));

@@ -174,6 +174,26 @@ pub trait KeyValueStore: Send {
     /// [`StoreError::Closed`] if the store is not open.
     fn approximate_num_entries(&self) -> Result<u64, StoreError>;
 
+    /// Reads `key`, asks `f` for its new value given the current one (`None`: absent), and
+    /// writes that (`Some(None)` deletes); `f` returning `None` writes nothing. One step where a
+    /// store can do better than [`get`](Self::get) then [`put`](Self::put): the caching layer
+    /// lends its cached bytes to `f` instead of copying them out.
+    ///
+    /// # Errors
+    ///
+    /// As `get` and `put`.
+    fn read_modify_write(
+        &mut self,
+        key: Bytes,
+        f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
+    ) -> Result<(), StoreError> {
+        let old = self.get(&key)?;
+        match f(old.as_ref()) {
+            Some(new) => self.put(key, new),
+            None => Ok(()),
+        }
+    }
+
     /// Makes every write so far durable in this store: a caching layer writes its dirty entries
     /// down, RocksDB writes its memtables to table files (the write-ahead log is off: the changelog
     /// is the source of truth, and a flush is what the runtime checkpoints against).
@@ -218,6 +238,13 @@ impl<S: KeyValueStore + ?Sized> KeyValueStore for Box<S> {
     }
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<(), StoreError> {
         (**self).put(key, value)
+    }
+    fn read_modify_write(
+        &mut self,
+        key: Bytes,
+        f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
+    ) -> Result<(), StoreError> {
+        (**self).read_modify_write(key, f)
     }
     fn put_if_absent(&mut self, key: Bytes, value: Bytes) -> Result<Option<Bytes>, StoreError> {
         (**self).put_if_absent(key, value)

@@ -112,15 +112,35 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     {
         let Some(k) = self.key_serde.serialize(&self.name, key)? else { return Ok(None) };
         let guard = self.inner.lock();
-        let old = match guard.borrow().get(&k)? {
-            Some(v) => Some(self.value_of(Some(&v))?),
-            None => None,
-        };
-        let kept = if want_old { old.clone() } else { None };
-        let new = f(old);
-        let bytes = self.value_serde.serialize(&self.name, &new)?;
-        guard.borrow_mut().put(k, bytes)?;
-        Ok(Some((kept, new)))
+        let mut f = Some(f);
+        let mut result: Option<Result<(Option<V>, V), ProcessError>> = None;
+        guard.borrow_mut().read_modify_write(k, &mut |old_bytes: Option<&Bytes>| {
+            let mut step = || -> Result<((Option<V>, V), Option<Bytes>), ProcessError> {
+                let old = match old_bytes {
+                    Some(b) => Some(self.value_of(Some(b))?),
+                    None => None,
+                };
+                let kept = if want_old { old.clone() } else { None };
+                let f = f.take().ok_or("the update function ran twice")?;
+                let new = f(old);
+                let bytes = self.value_serde.serialize(&self.name, &new)?;
+                Ok(((kept, new), bytes))
+            };
+            match step() {
+                Ok((out, bytes)) => {
+                    result = Some(Ok(out));
+                    Some(bytes)
+                }
+                Err(e) => {
+                    result = Some(Err(e));
+                    None
+                }
+            }
+        })?;
+        match result {
+            Some(r) => r.map(Some),
+            None => Err(format!("store `{}`: the update did not run", self.name).into()),
+        }
     }
 
     /// Deletes `key`; returns its value, if it had one.

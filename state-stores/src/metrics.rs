@@ -26,11 +26,14 @@ pub enum StoreOperation {
     PrefixScan,
     /// [`flush`](crate::KeyValueStore::flush).
     Flush,
+    /// [`read_modify_write`](crate::KeyValueStore::read_modify_write): the read and the write of
+    /// one aggregation step.
+    ReadModifyWrite,
 }
 
 impl StoreOperation {
     /// Every operation, in declaration order.
-    pub const ALL: [StoreOperation; 9] = [
+    pub const ALL: [StoreOperation; 10] = [
         Self::Get,
         Self::Put,
         Self::PutIfAbsent,
@@ -40,6 +43,7 @@ impl StoreOperation {
         Self::All,
         Self::PrefixScan,
         Self::Flush,
+        Self::ReadModifyWrite,
     ];
 
     fn index(self) -> usize {
@@ -58,6 +62,7 @@ impl StoreOperation {
             Self::All => "all",
             Self::PrefixScan => "prefix-scan",
             Self::Flush => "flush",
+            Self::ReadModifyWrite => "read-modify-write",
         }
     }
 }

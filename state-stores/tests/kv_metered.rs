@@ -37,6 +37,7 @@ fn each_operation_is_counted_under_its_own_name() {
         collect(store.all());
         collect(store.reverse_all());
         collect(store.prefix_scan(&[2]));
+        store.read_modify_write(b(&[2]), &mut |old| Some(old.cloned())).unwrap();
         store.flush().unwrap();
 
         let count = |op| metrics.operation(op).count;
@@ -49,6 +50,7 @@ fn each_operation_is_counted_under_its_own_name() {
         assert_eq!(count(StoreOperation::All), 2, "all and reverse_all");
         assert_eq!(count(StoreOperation::PrefixScan), 1);
         assert_eq!(count(StoreOperation::Flush), 1);
+        assert_eq!(count(StoreOperation::ReadModifyWrite), 1, "one step, not a get and a put");
         for op in StoreOperation::ALL {
             let m = metrics.operation(op);
             assert_eq!(m.errors, 0, "{op}");

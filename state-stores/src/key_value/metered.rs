@@ -153,6 +153,17 @@ impl<S: KeyValueStore> KeyValueStore for MeteredKeyValueStore<S> {
         result
     }
 
+    fn read_modify_write(
+        &mut self,
+        key: Bytes,
+        f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
+    ) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = self.inner.read_modify_write(key, f);
+        self.finish(StoreOperation::ReadModifyWrite, start.elapsed(), &result);
+        result
+    }
+
     fn put_if_absent(&mut self, key: Bytes, value: Bytes) -> Result<Option<Bytes>, StoreError> {
         let start = Instant::now();
         let result = self.inner.put_if_absent(key, value);

@@ -14,6 +14,10 @@ pub(crate) struct TypedSerdes<K, V> {
     pub(crate) value: Option<SharedSerde<V>>,
 }
 
+/// What one step of [`KeyValueStore::update`]'s closure yields: the old value (if wanted) and
+/// the new one, plus the new value's bytes (`None`: the value serializes to null).
+type UpdateStep<V> = Result<((Option<V>, V), Option<Bytes>), ProcessError>;
+
 impl<K: 'static, V: 'static> TypedSerdes<K, V> {
     pub(crate) fn resolve(
         &self,
@@ -115,7 +119,7 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
         let mut f = Some(f);
         let mut result: Option<Result<(Option<V>, V), ProcessError>> = None;
         guard.borrow_mut().read_modify_write(k, &mut |old_bytes: Option<&Bytes>| {
-            let mut step = || -> Result<((Option<V>, V), Option<Bytes>), ProcessError> {
+            let mut step = || -> UpdateStep<V> {
                 let old = match old_bytes {
                     Some(b) => Some(self.value_of(Some(b))?),
                     None => None,

@@ -64,8 +64,9 @@ pub use serde::{
     Serdes, SharedSerde, StringSerde, UnitSerde,
 };
 pub use state::{
-    KeyValueStore, LagInfo, LoggingRestoreListener, ReadOnlyKeyValueStore, ReadOnlyWindowStore,
-    StateRestoreListener, StoreBuilder, StoreQueryParameters, WindowStore,
+    KeyValueStore, LagInfo, LoggingRestoreListener, NO_TIMESTAMP, ReadOnlyKeyValueStore,
+    ReadOnlyWindowStore, StateRestoreListener, StoreBuilder, StoreQueryParameters,
+    TimestampedKeyValueStore, ValueAndTimestamp, WindowStore,
 };
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};

@@ -73,7 +73,7 @@ pub mod prelude {
         ReadOnlyWindowStore, Record, RecordMetadata, Serde, SerdeError, Serdes, State,
         StateRestoreListener, StoreBuilder, StoreQueryParameters, StreamThreadExceptionResponse,
         StreamsConfig, StreamsError, StreamsMetadata, StringSerde, TaskId, TestInputTopic,
-        TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor, Topology, TopologyError,
-        TopologyTestDriver, WindowStore,
+        TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor, TimestampedKeyValueStore,
+        Topology, TopologyError, TopologyTestDriver, ValueAndTimestamp, WindowStore,
     };
 }

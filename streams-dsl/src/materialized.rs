@@ -113,7 +113,7 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
         } else {
             StoreBuilder::persistent_key_value(name)
         };
-        self.configure(b)
+        self.configure(b.with_timestamps())
     }
 
     /// A window store of windows of `size`, kept `retention`.

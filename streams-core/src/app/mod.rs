@@ -16,6 +16,7 @@ pub use state::State;
 use crate::client::{Backend, EmbeddedBackend};
 use crate::config::StreamsConfig;
 use crate::error::StreamsError;
+use crate::serde::SharedSerde;
 use crate::state::registry::StoreRegistry;
 use crate::state::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
 use crate::task::TaskId;
@@ -382,7 +383,8 @@ impl KafkaStreams {
     }
 
     /// A read-only view of store `params.name` across this instance's tasks (Kafka's
-    /// `KafkaStreams.store`). `K` and `V` must be the types the store was declared with.
+    /// `KafkaStreams.store`). `K` and `V` must be the types the store was declared with; of a
+    /// timestamped store (the DSL's tables) this view gives the values alone.
     ///
     /// # Errors
     ///
@@ -392,40 +394,46 @@ impl KafkaStreams {
         &self,
         params: StoreQueryParameters,
     ) -> Result<ReadOnlyKeyValueStore<K, V>, StreamsError> {
+        self.query_view(params, |spec, serdes| spec.plain_serdes::<K, V>(serdes))
+    }
+
+    /// A read-only view of timestamped store `params.name` (Kafka's `KafkaStreams.store` with
+    /// `QueryableStoreTypes.timestampedKeyValueStore()`): each value with the timestamp of the
+    /// record that last wrote it.
+    ///
+    /// # Errors
+    ///
+    /// As [`store`](Self::store); also if the store keeps no timestamps.
+    pub fn timestamped_store<K: 'static, V: 'static>(
+        &self,
+        params: StoreQueryParameters,
+    ) -> Result<ReadOnlyKeyValueStore<K, crate::state::ValueAndTimestamp<V>>, StreamsError> {
+        self.query_view(params, |spec, serdes| spec.timestamped_serdes::<K, V>(serdes))
+    }
+
+    /// A read-only view of store `params.name` with the serdes `serdes_of` gives for it.
+    fn query_view<K: 'static, V: 'static>(
+        &self,
+        params: StoreQueryParameters,
+        serdes_of: impl FnOnce(
+            &crate::state::StoreSpec,
+            &crate::serde::SerdeRegistry,
+        ) -> Result<(SharedSerde<K>, SharedSerde<V>), String>,
+    ) -> Result<ReadOnlyKeyValueStore<K, V>, StreamsError> {
         let Some(spec) = self.topology.stores.iter().find(|s| s.name == params.name) else {
             return Err(StreamsError::InvalidStateStore(format!(
                 "the topology has no store `{}`",
                 params.name
             )));
         };
-        if spec.key_type != std::any::TypeId::of::<K>()
-            || spec.value_type != std::any::TypeId::of::<V>()
-        {
-            return Err(StreamsError::InvalidStateStore(format!(
-                "store `{}` holds ({}, {}), not ({}, {})",
-                spec.name,
-                spec.type_names.0,
-                spec.type_names.1,
-                std::any::type_name::<K>(),
-                std::any::type_name::<V>()
-            )));
-        }
+        let (key_serde, value_serde) =
+            serdes_of(spec, &self.config.serdes).map_err(StreamsError::InvalidStateStore)?;
         let state = self.state();
         if !state.is_running_or_rebalancing() {
             return Err(StreamsError::InvalidStateStore(format!(
                 "the application is {state:?}; stores can be queried while it is running or rebalancing"
             )));
         }
-        let (key_serde, value_serde) = spec
-            .serdes
-            .downcast_ref::<crate::state::handle::TypedSerdes<K, V>>()
-            .and_then(|t| t.resolve(&self.config.serdes))
-            .ok_or_else(|| {
-                StreamsError::InvalidStateStore(format!(
-                    "store `{}` needs serdes for its key and value types",
-                    spec.name
-                ))
-            })?;
         Ok(ReadOnlyKeyValueStore {
             params,
             registry: self.shared.stores.clone(),

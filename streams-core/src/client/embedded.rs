@@ -237,7 +237,12 @@ impl ChangelogReader for EmbeddedChangelogReader {
                 if r.offset + 1 >= self.until {
                     self.done = true;
                 }
-                out.push((r.offset, r.key, r.value));
+                out.push(ChangelogEntry {
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    key: r.key,
+                    value: r.value,
+                });
             }
             if !out.is_empty() {
                 return Ok(out);

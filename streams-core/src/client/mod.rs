@@ -57,12 +57,18 @@ pub(crate) trait Backend: Send + Sync {
 
 /// Reads a changelog partition in batches, for restoration.
 pub(crate) trait ChangelogReader {
-    /// The next records as `(offset, key, value)`; empty once `until` is reached.
+    /// The next records; empty once `until` is reached.
     fn next_batch(&mut self) -> Result<Vec<ChangelogEntry>, StreamsError>;
 }
 
-/// One changelog record: offset, key, value (`None`: a tombstone).
-pub(crate) type ChangelogEntry = (i64, Option<bytes::Bytes>, Option<bytes::Bytes>);
+/// One changelog record.
+pub(crate) struct ChangelogEntry {
+    pub(crate) offset: i64,
+    pub(crate) timestamp: i64,
+    pub(crate) key: Option<bytes::Bytes>,
+    /// `None`: a tombstone.
+    pub(crate) value: Option<bytes::Bytes>,
+}
 
 /// A group member reading its assigned partitions.
 pub(crate) trait BackendConsumer: Send {

@@ -126,18 +126,38 @@ impl<K, V> ProcessorContext<K, V> {
 
     /// The key-value store `name`, typed (Kafka's `getStateStore`). The processor must be
     /// connected to it (`Topology::add_state_store` / `connect_store`), and `K`, `V` must be the
-    /// types it was declared with.
+    /// types it was declared with. Of a timestamped store this is a plain view: reads see the
+    /// values alone, writes stamp [`NO_TIMESTAMP`](crate::NO_TIMESTAMP).
     pub fn key_value_store<KS: 'static, VS: 'static>(
         &self,
         name: &str,
     ) -> Result<crate::state::KeyValueStore<KS, VS>, crate::processor::ProcessError> {
+        self.check_connected(name)?;
+        crate::state::task_stores::typed_store(&self.task, name)
+    }
+
+    /// The timestamped key-value store `name` (declared with
+    /// [`StoreBuilder::with_timestamps`](crate::StoreBuilder::with_timestamps)), typed: its
+    /// values are [`ValueAndTimestamp`](crate::ValueAndTimestamp)s of `VS`. Connected as for
+    /// [`key_value_store`](Self::key_value_store).
+    pub fn timestamped_key_value_store<KS: 'static, VS: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::TimestampedKeyValueStore<KS, VS>, crate::processor::ProcessError>
+    {
+        self.check_connected(name)?;
+        crate::state::task_stores::typed_timestamped_store(&self.task, name)
+    }
+
+    /// An error unless this processor may use store `name` (connected to it, or a global store).
+    fn check_connected(&self, name: &str) -> Result<(), crate::processor::ProcessError> {
         let global = self.task.globals.borrow().iter().any(|(spec, _)| spec.name == name);
         if !global && !self.stores.iter().any(|s| s == name) {
             return Err(
                 format!("processor `{}` is not connected to store `{name}`", self.name).into()
             );
         }
-        crate::state::task_stores::typed_store(&self.task, name)
+        Ok(())
     }
 
     /// The window store `name`, typed; the processor must be connected to it.

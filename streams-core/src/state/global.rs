@@ -23,7 +23,7 @@ use crate::state::checkpoint::{self, Offsets};
 use crate::state::registry::{LocalStore, SharedStore, StoreRegistry};
 use crate::state::restore::StateRestoreListener;
 use crate::state::task_stores::apply_changelog;
-use crate::state::{Backing, StoreSpec};
+use crate::state::{Backing, StoreSpec, timestamped};
 use crate::task::TaskId;
 
 /// A global store and how far it has read its topic.
@@ -108,7 +108,7 @@ impl GlobalStores {
                         backend,
                         topic,
                         TaskId::new(*subtopology, p),
-                        &spec.name,
+                        spec,
                         from,
                         Some(listener),
                         usize::MAX,
@@ -157,11 +157,16 @@ impl GlobalStores {
         topic: &str,
         key: Option<Bytes>,
         value: Option<Bytes>,
+        timestamp: i64,
     ) -> Result<(), StreamsError> {
         let Some(key) = key else { return Ok(()) };
         for s in self.stores.iter().filter(|s| s.topic == topic) {
+            let value = match &value {
+                Some(v) if s.spec.timestamped => Some(timestamped::join(timestamp, v)),
+                v => v.clone(),
+            };
             let guard = s.store.lock();
-            guard.borrow_mut().put(key.clone(), value.clone()).map_err(|e| {
+            guard.borrow_mut().put(key.clone(), value).map_err(|e| {
                 StreamsError::State(format!("writing global store `{}`: {e}", s.spec.name))
             })?;
         }
@@ -187,7 +192,7 @@ impl GlobalStores {
                     backend,
                     &s.topic,
                     TaskId::new(s.subtopology, p),
-                    &s.spec.name,
+                    &s.spec,
                     from,
                     None,
                     max_records,

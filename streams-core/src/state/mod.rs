@@ -19,6 +19,7 @@ pub(crate) mod query;
 pub(crate) mod registry;
 pub(crate) mod restore;
 pub(crate) mod task_stores;
+pub(crate) mod timestamped;
 pub(crate) mod window_handle;
 
 use std::any::TypeId;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 pub use handle::KeyValueStore;
 pub use query::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
 pub use restore::{LoggingRestoreListener, StateRestoreListener};
+pub use timestamped::{NO_TIMESTAMP, TimestampedKeyValueStore, ValueAndTimestamp};
 pub use window_handle::{ReadOnlyWindowStore, WindowStore};
 
 use crate::serde::{Serde, SharedSerde};
@@ -58,6 +60,7 @@ pub struct StoreBuilder<K, V> {
     pub(crate) name: String,
     pub(crate) backing: Backing,
     pub(crate) kind: StoreKind,
+    pub(crate) timestamped: bool,
     pub(crate) caching: bool,
     pub(crate) logging: bool,
     pub(crate) changelog_configs: Vec<(String, String)>,
@@ -70,6 +73,7 @@ impl<K, V> std::fmt::Debug for StoreBuilder<K, V> {
         f.debug_struct("StoreBuilder")
             .field("name", &self.name)
             .field("backing", &self.backing)
+            .field("timestamped", &self.timestamped)
             .field("caching", &self.caching)
             .field("logging", &self.logging)
             .finish_non_exhaustive()
@@ -119,12 +123,26 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
             name,
             backing,
             kind: StoreKind::KeyValue,
+            timestamped: false,
             caching: true,
             logging: true,
             changelog_configs: Vec::new(),
             key_serde: None,
             value_serde: None,
         }
+    }
+
+    /// Keeps each value with the timestamp of the record that wrote it (Kafka's timestamped
+    /// stores, `Stores.timestampedKeyValueStoreBuilder`): processors read and write
+    /// [`ValueAndTimestamp`]s through
+    /// [`ProcessorContext::timestamped_key_value_store`](crate::ProcessorContext::timestamped_key_value_store);
+    /// a plain view ([`ProcessorContext::key_value_store`](crate::ProcessorContext::key_value_store),
+    /// queries with [`KafkaStreams::store`](crate::KafkaStreams::store)) sees the values alone.
+    /// The changelog holds the plain values with the timestamps as record timestamps, as Kafka's.
+    /// The DSL's tables are timestamped.
+    pub fn with_timestamps(mut self) -> Self {
+        self.timestamped = true;
+        self
     }
 
     /// Turns the record cache on or off for this store.
@@ -169,6 +187,7 @@ impl<K: 'static, V: 'static> StoreBuilder<K, V> {
             name: self.name,
             backing: self.backing,
             kind: self.kind,
+            timestamped: self.timestamped,
             caching: self.caching,
             logging: self.logging,
             changelog_configs: self.changelog_configs,
@@ -188,6 +207,8 @@ pub(crate) struct StoreSpec {
     pub(crate) name: String,
     pub(crate) backing: Backing,
     pub(crate) kind: StoreKind,
+    /// Values are stored as `[timestamp, 8 bytes big-endian][value]` (see [`timestamped`]).
+    pub(crate) timestamped: bool,
     pub(crate) caching: bool,
     pub(crate) logging: bool,
     pub(crate) changelog_configs: Vec<(String, String)>,
@@ -203,6 +224,59 @@ pub(crate) struct StoreSpec {
 }
 
 impl StoreSpec {
+    /// The declared serdes of this store's key and value, if `K`, `V` are its types (a missing
+    /// one is the registry's default for the type).
+    fn declared_serdes<K: 'static, V: 'static>(
+        &self,
+        registry: &crate::serde::SerdeRegistry,
+    ) -> Result<(SharedSerde<K>, SharedSerde<V>), String> {
+        if self.key_type != TypeId::of::<K>() || self.value_type != TypeId::of::<V>() {
+            return Err(format!(
+                "store `{}` holds ({}, {}), not ({}, {})",
+                self.name,
+                self.type_names.0,
+                self.type_names.1,
+                std::any::type_name::<K>(),
+                std::any::type_name::<V>()
+            ));
+        }
+        self.serdes
+            .downcast_ref::<handle::TypedSerdes<K, V>>()
+            .and_then(|t| t.resolve(registry))
+            .ok_or_else(|| {
+                format!("store `{}` needs serdes for its key and value types", self.name)
+            })
+    }
+
+    /// The serdes of a plain view of this store: values alone, whether or not the store keeps
+    /// their timestamps.
+    pub(crate) fn plain_serdes<K: 'static, V: 'static>(
+        &self,
+        registry: &crate::serde::SerdeRegistry,
+    ) -> Result<(SharedSerde<K>, SharedSerde<V>), String> {
+        let (k, v) = self.declared_serdes::<K, V>(registry)?;
+        if self.timestamped {
+            Ok((k, Arc::new(timestamped::PlainViewSerde(v))))
+        } else {
+            Ok((k, v))
+        }
+    }
+
+    /// The serdes of a timestamped view of this store; an error if it keeps no timestamps.
+    pub(crate) fn timestamped_serdes<K: 'static, V: 'static>(
+        &self,
+        registry: &crate::serde::SerdeRegistry,
+    ) -> Result<(SharedSerde<K>, SharedSerde<ValueAndTimestamp<V>>), String> {
+        if !self.timestamped {
+            return Err(format!(
+                "store `{}` keeps no timestamps (declare it with `StoreBuilder::with_timestamps`)",
+                self.name
+            ));
+        }
+        let (k, v) = self.declared_serdes::<K, V>(registry)?;
+        Ok((k, Arc::new(timestamped::TimestampedSerde(v))))
+    }
+
     /// The changelog topic's configs: compacted; windowed stores' also deleted after their
     /// retention plus a day (Kafka's `windowstore.changelog.additional.retention.ms`); then the
     /// store's own.

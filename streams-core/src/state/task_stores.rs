@@ -18,7 +18,7 @@ use crate::error::StreamsError;
 use crate::state::checkpoint::{self, Offsets};
 use crate::state::registry::{LocalStore, SharedStore, StoreRegistry};
 use crate::state::restore::StateRestoreListener;
-use crate::state::{Backing, StoreKind, StoreSpec};
+use crate::state::{Backing, StoreKind, StoreSpec, timestamped};
 use crate::task::TaskId;
 use crate::task::shared::OutgoingRecord;
 
@@ -111,7 +111,7 @@ impl TaskStores {
                         backend,
                         &topic,
                         ctx.task,
-                        &spec.name,
+                        spec,
                         from,
                         Some(listener),
                     )?;
@@ -182,7 +182,7 @@ impl TaskStores {
                 backend,
                 &c.topic,
                 self.task,
-                &s.spec.name,
+                &s.spec,
                 from,
                 None,
                 max_records,
@@ -209,6 +209,15 @@ impl TaskStores {
             let Some(c) = &s.changelog else { continue };
             let pending = std::mem::take(&mut *c.pending.lock());
             for (key, value) in pending {
+                // A timestamped store's changelog record holds the plain value, stamped with
+                // the value's timestamp (Kafka's format).
+                let (value, timestamp) = match value {
+                    Some(v) if s.spec.timestamped => match timestamped::split(&v) {
+                        Some((ts, plain)) => (Some(plain), ts),
+                        None => (Some(v), timestamp),
+                    },
+                    v => (v, timestamp),
+                };
                 out(OutgoingRecord {
                     topic: c.topic.clone(),
                     partition: Some(c.partition),
@@ -310,28 +319,30 @@ fn restore(
     backend: &dyn Backend,
     topic: &str,
     task: TaskId,
-    name: &str,
+    spec: &StoreSpec,
     from: Option<i64>,
     listener: Option<&dyn StateRestoreListener>,
 ) -> Result<i64, StreamsError> {
-    Ok(apply_changelog(store, backend, topic, task, name, from, listener, usize::MAX)?.0)
+    Ok(apply_changelog(store, backend, topic, task, spec, from, listener, usize::MAX)?.0)
 }
 
 /// Applies `topic`-`task.partition` from `from` (a checkpoint or standby position; `None`: the
 /// start, into an emptied store) towards its current end, at most about `max_records` records.
 /// A position outside the changelog (it was truncated or recreated) empties the store and starts
-/// over. Returns the next offset to read and how many records were applied.
+/// over. Returns the next offset to read and how many records were applied. A timestamped store
+/// gets each record's timestamp back in front of its value.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_changelog(
     store: &mut dyn BytesStore,
     backend: &dyn Backend,
     topic: &str,
     task: TaskId,
-    name: &str,
+    spec: &StoreSpec,
     from: Option<i64>,
     listener: Option<&dyn StateRestoreListener>,
     max_records: usize,
 ) -> Result<(i64, usize), StreamsError> {
+    let name = spec.name.as_str();
     let (start_offset, end) = backend.offset_range(topic, task.partition)?;
     let start = match from {
         Some(f) if (start_offset..=end).contains(&f) => f,
@@ -365,9 +376,18 @@ pub(crate) fn apply_changelog(
             next = end;
             break;
         }
-        let batch_end = batch.last().map_or(next, |(o, _, _)| o + 1);
-        let entries: Vec<(Bytes, Option<Bytes>)> =
-            batch.into_iter().filter_map(|(_, k, v)| k.map(|k| (k, v))).collect();
+        let batch_end = batch.last().map_or(next, |e| e.offset + 1);
+        let timestamped = spec.timestamped;
+        let entries: Vec<(Bytes, Option<Bytes>)> = batch
+            .into_iter()
+            .filter_map(|e| {
+                let value = match e.value {
+                    Some(v) if timestamped => Some(timestamped::join(e.timestamp, &v)),
+                    v => v,
+                };
+                e.key.map(|k| (k, value))
+            })
+            .collect();
         store
             .put_all(&entries)
             .map_err(|e| StreamsError::State(format!("restoring `{name}`: {e}")))?;
@@ -383,11 +403,16 @@ pub(crate) fn apply_changelog(
     Ok((next, total))
 }
 
-/// The typed handle of store `name` of the task behind `shared`.
-pub(crate) fn typed_store<K: 'static, V: 'static>(
+/// Calls `f` with the declaration and the open store `name` of the task behind `shared` (its
+/// own stores first, then the global ones).
+fn with_store<T>(
     shared: &crate::task::shared::TaskShared,
     name: &str,
-) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
+    f: impl FnOnce(
+        &StoreSpec,
+        &crate::state::registry::SharedStore,
+    ) -> Result<T, crate::processor::ProcessError>,
+) -> Result<T, crate::processor::ProcessError> {
     let stores = shared.stores.borrow();
     let globals = shared.globals.borrow();
     let found = stores
@@ -398,38 +423,54 @@ pub(crate) fn typed_store<K: 'static, V: 'static>(
     let Some((spec, store)) = found else {
         return Err(format!("task {} has no store `{name}`", shared.id).into());
     };
-    typed_handle(spec, store, &shared.serdes, name)
+    f(spec, store)
 }
 
-/// The typed handle of store `name` (declared as `spec`, open as `store`).
+/// The typed handle (a plain view) of store `name` of the task behind `shared`.
+pub(crate) fn typed_store<K: 'static, V: 'static>(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
+    with_store(shared, name, |spec, store| typed_handle(spec, store, &shared.serdes, name))
+}
+
+/// The timestamped handle of store `name` of the task behind `shared`.
+pub(crate) fn typed_timestamped_store<K: 'static, V: 'static>(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<crate::state::TimestampedKeyValueStore<K, V>, crate::processor::ProcessError> {
+    with_store(shared, name, |spec, store| timestamped_handle(spec, store, &shared.serdes, name))
+}
+
+/// The typed handle of store `name` (declared as `spec`, open as `store`): a plain view.
 pub(crate) fn typed_handle<K: 'static, V: 'static>(
     spec: &StoreSpec,
     store: &crate::state::registry::SharedStore,
     registry: &crate::serde::SerdeRegistry,
     name: &str,
 ) -> Result<crate::state::KeyValueStore<K, V>, crate::processor::ProcessError> {
-    if spec.key_type != std::any::TypeId::of::<K>()
-        || spec.value_type != std::any::TypeId::of::<V>()
-    {
-        return Err(format!(
-            "store `{name}` holds ({}, {}), not ({}, {})",
-            spec.type_names.0,
-            spec.type_names.1,
-            std::any::type_name::<K>(),
-            std::any::type_name::<V>()
-        )
-        .into());
-    }
-    let serdes = spec
-        .serdes
-        .downcast_ref::<crate::state::handle::TypedSerdes<K, V>>()
-        .and_then(|t| t.resolve(registry))
-        .ok_or_else(|| format!("store `{name}` needs serdes for its key and value types"))?;
+    let (key_serde, value_serde) = spec.plain_serdes::<K, V>(registry)?;
     Ok(crate::state::KeyValueStore {
         name: Arc::from(name),
         inner: store.clone(),
-        key_serde: serdes.0,
-        value_serde: serdes.1,
+        key_serde,
+        value_serde,
+    })
+}
+
+/// The timestamped handle of store `name` (declared as `spec`, open as `store`).
+pub(crate) fn timestamped_handle<K: 'static, V: 'static>(
+    spec: &StoreSpec,
+    store: &crate::state::registry::SharedStore,
+    registry: &crate::serde::SerdeRegistry,
+    name: &str,
+) -> Result<crate::state::TimestampedKeyValueStore<K, V>, crate::processor::ProcessError> {
+    let (key_serde, value_serde) = spec.timestamped_serdes::<K, V>(registry)?;
+    Ok(crate::state::KeyValueStore {
+        name: Arc::from(name),
+        inner: store.clone(),
+        key_serde,
+        value_serde,
     })
 }
 

@@ -533,6 +533,14 @@ impl Task {
         crate::state::task_stores::typed_store(&self.shared, name)
     }
 
+    /// The timestamped handle of this task's store `name`.
+    pub(crate) fn timestamped_key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::TimestampedKeyValueStore<K, V>, crate::processor::ProcessError> {
+        crate::state::task_stores::typed_timestamped_store(&self.shared, name)
+    }
+
     /// The typed window-store handle of this task's store `name`.
     pub(crate) fn window_store<K: 'static, V: 'static>(
         &self,

@@ -262,6 +262,7 @@ impl TopologyTestDriver {
 
     /// The key-value store `name` of the task that holds it, typed (Kafka's
     /// `getKeyValueStore`). `None` if no task has it; an error if the types are not the store's.
+    /// Of a timestamped store this is a plain view (values without their timestamps).
     pub fn key_value_store<K: 'static, V: 'static>(
         &self,
         name: &str,
@@ -277,6 +278,32 @@ impl TopologyTestDriver {
                 crate::state::task_stores::typed_handle(spec, store, &inner.config.serdes, name)
                     .map(Some)
             }
+            None => Ok(None),
+        }
+    }
+
+    /// The timestamped key-value store `name` of the task that holds it (Kafka's
+    /// `getTimestampedKeyValueStore`). `None` if no task has it; an error if it keeps no
+    /// timestamps or the types are not the store's.
+    pub fn timestamped_key_value_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::state::TimestampedKeyValueStore<K, V>>, crate::processor::ProcessError>
+    {
+        let inner = self.inner.borrow();
+        for t in &inner.tasks {
+            if t.has_store(name) {
+                return t.timestamped_key_value_store(name).map(Some);
+            }
+        }
+        match inner.globals.handles().iter().find(|(spec, _)| spec.name == name) {
+            Some((spec, store)) => crate::state::task_stores::timestamped_handle(
+                spec,
+                store,
+                &inner.config.serdes,
+                name,
+            )
+            .map(Some),
             None => Ok(None),
         }
     }
@@ -334,7 +361,7 @@ impl Inner {
     ) -> Result<bool, StreamsError> {
         if self.globals.reads(topic) {
             // A global store's topic: the store takes the record as it is.
-            self.globals.apply(topic, key, value)?;
+            self.globals.apply(topic, key, value, timestamp)?;
             return Ok(true);
         }
         let topic_arc: Arc<str> = Arc::from(topic);

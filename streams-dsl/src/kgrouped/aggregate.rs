@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{
+    ProcessError, Processor, ProcessorContext, Record, TimestampedKeyValueStore, ValueAndTimestamp,
+};
 
 use crate::ktable::Change;
 use crate::ktable::flushed::Flushed;
@@ -14,7 +16,7 @@ pub(crate) type Step<K, V, VA> = dyn Fn(&K, V, Option<VA>) -> VA + Send + Sync;
 pub(crate) struct Aggregate<K, V, VA> {
     store_name: Arc<str>,
     step: Arc<Step<K, V, VA>>,
-    store: Option<KeyValueStore<K, VA>>,
+    store: Option<TimestampedKeyValueStore<K, VA>>,
     flushed: Flushed,
     cached: bool,
 }
@@ -42,7 +44,7 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Cha
     for Aggregate<K, V, VA>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<K, Change<VA>>) -> Result<(), ProcessError> {
-        let store = ctx.key_value_store::<K, VA>(&self.store_name)?;
+        let store = ctx.timestamped_key_value_store::<K, VA>(&self.store_name)?;
         self.cached = self.flushed.listen(&store);
         self.store = Some(store);
         Ok(())
@@ -56,8 +58,12 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Cha
         let Some(store) = &self.store else { return Ok(()) };
         let step = &self.step;
         let value = r.value;
-        let Some((old, new)) =
-            store.update(&r.key, !self.cached, |old| step(&r.key, value, old))?
+        let ts = r.timestamp;
+        // The aggregate's timestamp is the latest of its records' (Kafka's KStreamAggregate).
+        let Some((old, new)) = store.update(&r.key, !self.cached, |old| {
+            let new_ts = old.as_ref().map_or(ts, |o| o.timestamp.max(ts));
+            ValueAndTimestamp::new(step(&r.key, value, old.map(|o| o.value)), new_ts)
+        })?
         else {
             tracing::debug!(store = %self.store_name, "skipping a record with a null key");
             return Ok(());
@@ -67,8 +73,8 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, V, K, Cha
         } else {
             ctx.forward(Record {
                 key: r.key,
-                value: Change::new(Some(new), old),
-                timestamp: r.timestamp,
+                value: Change::new(Some(new.value), old.map(|o| o.value)),
+                timestamp: new.timestamp,
                 headers: r.headers,
             });
             Ok(())

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{
+    ProcessError, Processor, ProcessorContext, Record, TimestampedKeyValueStore, ValueAndTimestamp,
+};
 
 use crate::ktable::Change;
 use crate::ktable::flushed::Flushed;
@@ -19,7 +21,7 @@ pub(crate) struct TableAggregate<K, V, VA> {
     store_name: Arc<str>,
     adder: Arc<Adder<K, V, VA>>,
     subtractor: Arc<Subtractor<K, V, VA>>,
-    store: Option<KeyValueStore<K, VA>>,
+    store: Option<TimestampedKeyValueStore<K, VA>>,
     flushed: Flushed,
     cached: bool,
 }
@@ -58,7 +60,7 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, Change<V>
     for TableAggregate<K, V, VA>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<K, Change<VA>>) -> Result<(), ProcessError> {
-        let store = ctx.key_value_store::<K, VA>(&self.store_name)?;
+        let store = ctx.timestamped_key_value_store::<K, VA>(&self.store_name)?;
         self.cached = self.flushed.listen(&store);
         self.store = Some(store);
         Ok(())
@@ -78,7 +80,11 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, Change<V>
             tracing::debug!(store = %self.store_name, "skipping a table change with a null key");
             return Ok(());
         }
-        let old_agg = store.get(&r.key)?;
+        let stored = store.get(&r.key)?;
+        // The aggregate's timestamp: the change's, or the latest of it and the existing
+        // aggregate's (Kafka's KTableAggregate).
+        let new_ts = stored.as_ref().map_or(r.timestamp, |a| a.timestamp.max(r.timestamp));
+        let old_agg = stored.map(|a| a.value);
         // Subtract first: an old value only counts against an aggregate that exists.
         let intermediate = match (old, old_agg.clone()) {
             (Some(v), Some(agg)) => Some((self.subtractor)(&r.key, v, agg)),
@@ -92,14 +98,14 @@ impl<K: Clone + 'static, V: 'static, VA: Clone + 'static> Processor<K, Change<V>
                 None => return Ok(()),
             },
         };
-        store.put(&r.key, new_agg.clone())?;
+        store.put(&r.key, ValueAndTimestamp::new(new_agg.clone(), new_ts))?;
         if self.cached {
             self.forward_flushed(ctx)
         } else {
             ctx.forward(Record {
                 key: r.key,
                 value: Change::new(Some(new_agg), old_agg),
-                timestamp: r.timestamp,
+                timestamp: new_ts,
                 headers: r.headers,
             });
             Ok(())

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use streams_core::{KeyValueStore, ProcessError, ProcessorContext, Record};
+use streams_core::{
+    KeyValueStore, ProcessError, ProcessorContext, Record, TimestampedKeyValueStore,
+};
 
 use crate::ktable::Change;
 
@@ -30,19 +32,23 @@ impl Flushed {
         )
     }
 
-    /// Forwards what the cache wrote down since the last call, stamped with the stream time.
+    /// Forwards what the cache wrote down since the last call, each update stamped with its new
+    /// value's timestamp (a delete with the stream time), as Kafka's
+    /// `TimestampedCacheFlushListener`.
     pub(crate) fn forward<K: Clone + 'static, V: Clone + 'static>(
         &self,
-        store: &KeyValueStore<K, V>,
+        store: &TimestampedKeyValueStore<K, V>,
         ctx: &mut ProcessorContext<K, Change<V>>,
     ) -> Result<(), ProcessError> {
         let flushed = std::mem::take(&mut *self.pending.lock());
-        let ts = ctx.current_stream_time_ms().max(0);
+        let now = ctx.current_stream_time_ms().max(0);
         for (k, new, old) in flushed {
             let key = store.key_from_bytes(&k)?;
             let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
             let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
-            ctx.forward(Record::new(key, Change::new(new, old), ts));
+            let ts = new.as_ref().map_or(now, |n| n.timestamp);
+            let change = Change::new(new.map(|n| n.value), old.map(|o| o.value));
+            ctx.forward(Record::new(key, change, ts));
         }
         Ok(())
     }

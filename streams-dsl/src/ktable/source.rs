@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use streams_core::{KeyValueStore, ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{
+    ProcessError, Processor, ProcessorContext, Record, TimestampedKeyValueStore, ValueAndTimestamp,
+};
 
 use crate::ktable::Change;
 use crate::ktable::flushed::Flushed;
@@ -11,7 +13,7 @@ use crate::ktable::flushed::Flushed;
 /// Upserts each record into the table's store (a null value deletes) and forwards the change.
 pub(crate) struct TableSource<K, V> {
     pub(crate) store_name: Arc<str>,
-    pub(crate) store: Option<KeyValueStore<K, V>>,
+    pub(crate) store: Option<TimestampedKeyValueStore<K, V>>,
     pub(crate) flushed: Flushed,
     pub(crate) cached: bool,
 }
@@ -38,7 +40,7 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
     for TableSource<K, V>
 {
     fn init(&mut self, ctx: &mut ProcessorContext<K, Change<V>>) -> Result<(), ProcessError> {
-        let store = ctx.key_value_store::<K, V>(&self.store_name)?;
+        let store = ctx.timestamped_key_value_store::<K, V>(&self.store_name)?;
         self.cached = self.flushed.listen(&store);
         self.store = Some(store);
         Ok(())
@@ -53,9 +55,9 @@ impl<K: Clone + 'static, V: Clone + 'static> Processor<K, Option<V>, K, Change<V
         if store.is_null_key(&r.key)? {
             return Ok(());
         }
-        let old = store.get(&r.key)?;
+        let old = store.get(&r.key)?.map(|o| o.value);
         match &r.value {
-            Some(v) => store.put(&r.key, v.clone())?,
+            Some(v) => store.put(&r.key, ValueAndTimestamp::new(v.clone(), r.timestamp))?,
             None => {
                 store.delete(&r.key)?;
             }

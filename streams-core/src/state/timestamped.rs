@@ -1,0 +1,167 @@
+//! Timestamped stores: each value kept with the timestamp of the record that made it (Kafka's
+//! `TimestampedKeyValueStore` and `ValueAndTimestamp`).
+//!
+//! In the store a timestamped value is Kafka's byte format: the timestamp as 8 big-endian bytes,
+//! then the value's own bytes. The changelog keeps Kafka's format too: the record value is the
+//! plain value and the record timestamp is the value's timestamp; restoration puts the two back
+//! together.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::serde::{Serde, SerdeError, SharedSerde};
+
+/// The timestamp a value written through a plain (not timestamped) view of a timestamped store
+/// gets: Kafka's `ConsumerRecord.NO_TIMESTAMP`.
+pub const NO_TIMESTAMP: i64 = -1;
+
+/// A value and the timestamp of the record it comes from (Kafka's `ValueAndTimestamp`): what a
+/// [`TimestampedKeyValueStore`] holds per key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ValueAndTimestamp<V> {
+    /// The value.
+    pub value: V,
+    /// Its timestamp, milliseconds since the epoch.
+    pub timestamp: i64,
+}
+
+impl<V> ValueAndTimestamp<V> {
+    /// `value` stamped `timestamp`.
+    pub fn new(value: V, timestamp: i64) -> Self {
+        Self { value, timestamp }
+    }
+}
+
+/// A key-value store whose values carry their timestamps. Get one with
+/// [`ProcessorContext::timestamped_key_value_store`](crate::ProcessorContext::timestamped_key_value_store)
+/// from a store declared with [`StoreBuilder::with_timestamps`](crate::StoreBuilder::with_timestamps).
+pub type TimestampedKeyValueStore<K, V> = crate::state::KeyValueStore<K, ValueAndTimestamp<V>>;
+
+/// Splits stored bytes into timestamp and plain value bytes; `None` if shorter than 8 bytes.
+pub(crate) fn split(stored: &Bytes) -> Option<(i64, Bytes)> {
+    let ts: [u8; 8] = stored.get(..8)?.try_into().ok()?;
+    Some((i64::from_be_bytes(ts), stored.slice(8..)))
+}
+
+/// The stored bytes of `plain` stamped `timestamp`.
+pub(crate) fn join(timestamp: i64, plain: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(8 + plain.len());
+    out.put_i64(timestamp);
+    out.put_slice(plain);
+    out.freeze()
+}
+
+fn split_or_error(topic: &str, stored: &Bytes) -> Result<(i64, Bytes), SerdeError> {
+    split(stored).ok_or_else(|| {
+        SerdeError::new(format!(
+            "store `{topic}`: a timestamped value needs at least 8 bytes, found {}",
+            stored.len()
+        ))
+    })
+}
+
+/// The serde of a timestamped store's values: Kafka's `ValueAndTimestampSerde` over the plain
+/// value's serde. A value that serializes to null is stored as null (a delete).
+pub(crate) struct TimestampedSerde<V>(pub(crate) SharedSerde<V>);
+
+impl<V: 'static> Serde<ValueAndTimestamp<V>> for TimestampedSerde<V> {
+    fn serialize(
+        &self,
+        topic: &str,
+        v: &ValueAndTimestamp<V>,
+    ) -> Result<Option<Bytes>, SerdeError> {
+        Ok(self.0.serialize(topic, &v.value)?.map(|plain| join(v.timestamp, &plain)))
+    }
+
+    fn serialize_owned(
+        &self,
+        topic: &str,
+        v: ValueAndTimestamp<V>,
+    ) -> Result<Option<Bytes>, SerdeError> {
+        let ts = v.timestamp;
+        Ok(self.0.serialize_owned(topic, v.value)?.map(|plain| join(ts, &plain)))
+    }
+
+    fn deserialize(
+        &self,
+        topic: &str,
+        bytes: Option<&Bytes>,
+    ) -> Result<ValueAndTimestamp<V>, SerdeError> {
+        let Some(stored) = bytes else {
+            return Err(SerdeError::new(format!("store `{topic}`: null timestamped value")));
+        };
+        let (timestamp, plain) = split_or_error(topic, stored)?;
+        Ok(ValueAndTimestamp { value: self.0.deserialize(topic, Some(&plain))?, timestamp })
+    }
+}
+
+/// A plain view of a timestamped store's values (Kafka's `KeyValueStoreFacade`): reads drop the
+/// timestamp, writes stamp [`NO_TIMESTAMP`].
+pub(crate) struct PlainViewSerde<V>(pub(crate) SharedSerde<V>);
+
+impl<V: 'static> Serde<V> for PlainViewSerde<V> {
+    fn serialize(&self, topic: &str, v: &V) -> Result<Option<Bytes>, SerdeError> {
+        Ok(self.0.serialize(topic, v)?.map(|plain| join(NO_TIMESTAMP, &plain)))
+    }
+
+    fn serialize_owned(&self, topic: &str, v: V) -> Result<Option<Bytes>, SerdeError> {
+        Ok(self.0.serialize_owned(topic, v)?.map(|plain| join(NO_TIMESTAMP, &plain)))
+    }
+
+    fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<V, SerdeError> {
+        match bytes {
+            Some(stored) => self.0.deserialize(topic, Some(&split_or_error(topic, stored)?.1)),
+            None => self.0.deserialize(topic, None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::serde::StringSerde;
+
+    #[test]
+    fn stored_bytes_are_kafkas_format() {
+        let serde = TimestampedSerde::<String>(Arc::new(StringSerde));
+        let bytes = serde.serialize("s", &ValueAndTimestamp::new("ab".into(), 258)).unwrap();
+        assert_eq!(bytes.as_deref(), Some(&[0, 0, 0, 0, 0, 0, 1, 2, b'a', b'b'][..]));
+    }
+
+    #[test]
+    fn short_bytes_are_an_error_not_a_panic() {
+        let serde = TimestampedSerde::<String>(Arc::new(StringSerde));
+        let err = serde.deserialize("s", Some(&Bytes::from_static(b"abc"))).unwrap_err();
+        assert!(err.to_string().contains("at least 8 bytes"), "{err}");
+        let plain = PlainViewSerde::<String>(Arc::new(StringSerde));
+        assert!(plain.deserialize("s", Some(&Bytes::from_static(b"abc"))).is_err());
+        assert!(serde.deserialize("s", None).is_err());
+    }
+
+    #[test]
+    fn the_plain_view_drops_and_stamps_timestamps() {
+        let plain = PlainViewSerde::<String>(Arc::new(StringSerde));
+        let stored = join(77, b"xy");
+        assert_eq!(plain.deserialize("s", Some(&stored)).unwrap(), "xy");
+        let written = plain.serialize("s", &"z".to_string()).unwrap().unwrap();
+        assert_eq!(split(&written), Some((NO_TIMESTAMP, Bytes::from_static(b"z"))));
+    }
+
+    proptest! {
+        #[test]
+        fn timestamped_values_round_trip(value in ".*", ts in any::<i64>()) {
+            let serde = TimestampedSerde::<String>(Arc::new(StringSerde));
+            let v = ValueAndTimestamp::new(value, ts);
+            let bytes = serde.serialize("s", &v).unwrap();
+            prop_assert_eq!(serde.deserialize("s", bytes.as_ref()).unwrap(), v.clone());
+            let owned = serde.serialize_owned("s", v.clone()).unwrap();
+            prop_assert_eq!(owned, bytes.clone());
+            let (t, plain) = split(bytes.as_ref().unwrap()).unwrap();
+            prop_assert_eq!(t, ts);
+            prop_assert_eq!(&plain[..], v.value.as_bytes());
+        }
+    }
+}

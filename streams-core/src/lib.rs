@@ -66,7 +66,7 @@ pub use serde::{
 pub use state::{
     KeyValueStore, LagInfo, LoggingRestoreListener, NO_TIMESTAMP, ReadOnlyKeyValueStore,
     ReadOnlyWindowStore, StateRestoreListener, StoreBuilder, StoreQueryParameters,
-    TimestampedKeyValueStore, ValueAndTimestamp, WindowStore,
+    TimestampedKeyValueStore, TimestampedWindowStore, ValueAndTimestamp, WindowStore,
 };
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};

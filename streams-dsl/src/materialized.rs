@@ -128,7 +128,7 @@ impl<K: 'static, V: 'static> Materialized<K, V> {
         } else {
             StoreBuilder::persistent_window(name, retention, size)
         };
-        self.configure(b)
+        self.configure(b.with_timestamps())
     }
 
     fn configure(&self, mut b: StoreBuilder<K, V>) -> StoreBuilder<K, V> {

@@ -185,3 +185,47 @@ fn processors_choose_timestamped_stores_and_plain_stores_have_no_timestamped_vie
     d.key_value_store::<String, String>("typed").unwrap().unwrap().put(&s("p"), s("w")).unwrap();
     assert_eq!(typed.get(&s("p")).unwrap(), Some(ValueAndTimestamp::new(s("w"), NO_TIMESTAMP)));
 }
+
+#[test]
+fn a_window_carries_the_latest_timestamp_of_its_records() {
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    for caching in [false, true] {
+        let builder = StreamsBuilder::new();
+        let m = Materialized::<String, i64>::as_("window-counts").with_retention(ms(10_000));
+        let m = if caching { m } else { m.with_caching_disabled() };
+        builder
+            .stream::<String, String>("in")
+            .group_by_key()
+            .windowed_by(TimeWindows::of_size_and_grace(ms(100), ms(1_000)))
+            .count_with(m)
+            .to_stream()
+            .to_with("out", Produced::with(WindowedSerde::new(StringSerde, ms(100)), I64Serde));
+        let d = driver(builder);
+        let input = d.input_topic::<String, String>("in");
+        // a's window [0, 100) gets records at 50, then 20 (late, within grace); b moves the
+        // stream time to 150 before a's last record.
+        input.pipe_input_at(s("a"), s("x"), 50).unwrap();
+        input.pipe_input_at(s("b"), s("x"), 150).unwrap();
+        input.pipe_input_at(s("a"), s("x"), 20).unwrap();
+        let got: Vec<(String, i64, Option<i64>, i64)> = d
+            .output_topic_with::<Windowed<String>, Option<i64>>(
+                "out",
+                WindowedSerde::new(StringSerde, ms(100)),
+                I64Serde,
+            )
+            .read_records_to_list()
+            .into_iter()
+            .map(|r| (r.key.key, r.key.window.start, r.value, r.timestamp))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(s("a"), 0, Some(1), 50), (s("b"), 100, Some(1), 150), (s("a"), 0, Some(2), 50),],
+            "caching {caching}"
+        );
+        let store = d.timestamped_window_store::<String, i64>("window-counts").unwrap().unwrap();
+        assert_eq!(store.fetch(&s("a"), 0).unwrap(), Some(ValueAndTimestamp::new(2, 50)));
+        let plain = d.window_store::<String, i64>("window-counts").unwrap().unwrap();
+        assert_eq!(plain.fetch(&s("a"), 0).unwrap(), Some(2));
+    }
+}

@@ -445,7 +445,8 @@ impl KafkaStreams {
     }
 
     /// A read-only view of window store `params.name` across this instance's tasks (Kafka's
-    /// `KafkaStreams.store` with `QueryableStoreTypes.windowStore()`).
+    /// `KafkaStreams.store` with `QueryableStoreTypes.windowStore()`); of a timestamped window
+    /// store (the DSL's windowed aggregations) it gives the values alone.
     ///
     /// # Errors
     ///
@@ -454,31 +455,42 @@ impl KafkaStreams {
         &self,
         params: StoreQueryParameters,
     ) -> Result<crate::state::ReadOnlyWindowStore<K, V>, StreamsError> {
-        let Some(spec) = self.topology.stores.iter().find(|s| s.name == params.name) else {
-            return Err(StreamsError::InvalidStateStore(format!(
+        self.check_window_store(&params)?;
+        Ok(crate::state::ReadOnlyWindowStore::over(self.store::<K, V>(params)?))
+    }
+
+    /// A read-only view of timestamped window store `params.name` (Kafka's
+    /// `QueryableStoreTypes.timestampedWindowStore()`): each window's value with the timestamp
+    /// of the latest record in it.
+    ///
+    /// # Errors
+    ///
+    /// As [`window_store`](Self::window_store); also if the store keeps no timestamps.
+    pub fn timestamped_window_store<K: 'static, V: 'static>(
+        &self,
+        params: StoreQueryParameters,
+    ) -> Result<
+        crate::state::ReadOnlyWindowStore<K, crate::state::ValueAndTimestamp<V>>,
+        StreamsError,
+    > {
+        self.check_window_store(&params)?;
+        Ok(crate::state::ReadOnlyWindowStore::over(self.timestamped_store::<K, V>(params)?))
+    }
+
+    fn check_window_store(&self, params: &StoreQueryParameters) -> Result<(), StreamsError> {
+        match self.topology.stores.iter().find(|s| s.name == params.name) {
+            None => Err(StreamsError::InvalidStateStore(format!(
                 "the topology has no store `{}`",
                 params.name
-            )));
-        };
-        if !matches!(spec.kind, crate::state::StoreKind::Window { .. }) {
-            return Err(StreamsError::InvalidStateStore(format!(
-                "store `{}` is not a window store",
-                params.name
-            )));
+            ))),
+            Some(spec) if !matches!(spec.kind, crate::state::StoreKind::Window { .. }) => {
+                Err(StreamsError::InvalidStateStore(format!(
+                    "store `{}` is not a window store",
+                    params.name
+                )))
+            }
+            Some(_) => Ok(()),
         }
-        let kv = self.store::<K, V>(params)?;
-        Ok(crate::state::ReadOnlyWindowStore {
-            raw: ReadOnlyKeyValueStore {
-                params: kv.params,
-                registry: kv.registry,
-                app: kv.app,
-                key_serde: Arc::new(crate::serde::BytesSerde),
-                value_serde: kv.value_serde,
-                _types: std::marker::PhantomData,
-            },
-            key_serde: kv.key_serde,
-            _types: std::marker::PhantomData,
-        })
     }
 
     /// How far each local copy of each logged store is behind its changelog, by store name and

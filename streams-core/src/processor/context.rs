@@ -160,17 +160,25 @@ impl<K, V> ProcessorContext<K, V> {
         Ok(())
     }
 
-    /// The window store `name`, typed; the processor must be connected to it.
+    /// The window store `name`, typed; the processor must be connected to it. Of a timestamped
+    /// window store this is a plain view.
     pub fn window_store<KS: 'static, VS: 'static>(
         &self,
         name: &str,
     ) -> Result<crate::state::WindowStore<KS, VS>, crate::processor::ProcessError> {
-        if !self.stores.iter().any(|s| s == name) {
-            return Err(
-                format!("processor `{}` is not connected to store `{name}`", self.name).into()
-            );
-        }
+        self.check_connected(name)?;
         crate::state::task_stores::typed_window_store(&self.task, name)
+    }
+
+    /// The timestamped window store `name` (declared with
+    /// [`StoreBuilder::with_timestamps`](crate::StoreBuilder::with_timestamps)): its values are
+    /// [`ValueAndTimestamp`](crate::ValueAndTimestamp)s of `VS`.
+    pub fn timestamped_window_store<KS: 'static, VS: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::TimestampedWindowStore<KS, VS>, crate::processor::ProcessError> {
+        self.check_connected(name)?;
+        crate::state::task_stores::typed_timestamped_window_store(&self.task, name)
     }
 
     /// Moves the task's stream time to `ts` if it is later (sources do, for each good record).

@@ -28,7 +28,9 @@ use std::sync::Arc;
 pub use handle::KeyValueStore;
 pub use query::{LagInfo, ReadOnlyKeyValueStore, StoreQueryParameters};
 pub use restore::{LoggingRestoreListener, StateRestoreListener};
-pub use timestamped::{NO_TIMESTAMP, TimestampedKeyValueStore, ValueAndTimestamp};
+pub use timestamped::{
+    NO_TIMESTAMP, TimestampedKeyValueStore, TimestampedWindowStore, ValueAndTimestamp,
+};
 pub use window_handle::{ReadOnlyWindowStore, WindowStore};
 
 use crate::serde::{Serde, SharedSerde};

@@ -474,30 +474,34 @@ pub(crate) fn timestamped_handle<K: 'static, V: 'static>(
     })
 }
 
-/// The typed window-store handle of store `name` of the task behind `shared`.
+/// The typed window-store handle (a plain view) of store `name` of the task behind `shared`.
 pub(crate) fn typed_window_store<K: 'static, V: 'static>(
     shared: &crate::task::shared::TaskShared,
     name: &str,
 ) -> Result<crate::state::WindowStore<K, V>, crate::processor::ProcessError> {
-    let size_ms = {
-        let stores = shared.stores.borrow();
-        let spec = stores.as_ref().and_then(|t| t.stores.iter().find(|s| s.spec.name == name));
-        match spec.map(|s| s.spec.kind) {
-            Some(StoreKind::Window { size_ms, .. }) => size_ms,
-            Some(StoreKind::KeyValue) => {
-                return Err(
-                    format!("store `{name}` is a key-value store, not a window store").into()
-                );
-            }
-            None => return Err(format!("task {} has no store `{name}`", shared.id).into()),
+    let size_ms = window_size(shared, name)?;
+    Ok(crate::state::WindowStore::over(typed_store::<K, V>(shared, name)?, size_ms))
+}
+
+/// The timestamped window-store handle of store `name` of the task behind `shared`.
+pub(crate) fn typed_timestamped_window_store<K: 'static, V: 'static>(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<crate::state::TimestampedWindowStore<K, V>, crate::processor::ProcessError> {
+    let size_ms = window_size(shared, name)?;
+    Ok(crate::state::WindowStore::over(typed_timestamped_store::<K, V>(shared, name)?, size_ms))
+}
+
+/// The window size of window store `name` of the task behind `shared`; an error if it has no
+/// such store or it is a key-value store.
+fn window_size(
+    shared: &crate::task::shared::TaskShared,
+    name: &str,
+) -> Result<i64, crate::processor::ProcessError> {
+    with_store(shared, name, |spec, _| match spec.kind {
+        StoreKind::Window { size_ms, .. } => Ok(size_ms),
+        StoreKind::KeyValue => {
+            Err(format!("store `{name}` is a key-value store, not a window store").into())
         }
-    };
-    let kv = typed_store::<K, V>(shared, name)?;
-    Ok(crate::state::WindowStore {
-        name: kv.name,
-        inner: kv.inner,
-        key_serde: kv.key_serde,
-        value_serde: kv.value_serde,
-        size_ms,
     })
 }

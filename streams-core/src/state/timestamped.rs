@@ -36,6 +36,11 @@ impl<V> ValueAndTimestamp<V> {
 /// from a store declared with [`StoreBuilder::with_timestamps`](crate::StoreBuilder::with_timestamps).
 pub type TimestampedKeyValueStore<K, V> = crate::state::KeyValueStore<K, ValueAndTimestamp<V>>;
 
+/// A window store whose values carry their timestamps (Kafka's `TimestampedWindowStore`). Get
+/// one with
+/// [`ProcessorContext::timestamped_window_store`](crate::ProcessorContext::timestamped_window_store).
+pub type TimestampedWindowStore<K, V> = crate::state::WindowStore<K, ValueAndTimestamp<V>>;
+
 /// Splits stored bytes into timestamp and plain value bytes; `None` if shorter than 8 bytes.
 pub(crate) fn split(stored: &Bytes) -> Option<(i64, Bytes)> {
     let ts: [u8; 8] = stored.get(..8)?.try_into().ok()?;

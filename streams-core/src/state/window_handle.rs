@@ -48,6 +48,17 @@ impl<K, V> std::fmt::Debug for WindowStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> WindowStore<K, V> {
+    /// The window-store view of `kv` (a handle on a window store's key-value face).
+    pub(crate) fn over(kv: crate::state::KeyValueStore<K, V>, size_ms: i64) -> Self {
+        Self {
+            name: kv.name,
+            inner: kv.inner,
+            key_serde: kv.key_serde,
+            value_serde: kv.value_serde,
+            size_ms,
+        }
+    }
+
     /// The store's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -149,6 +160,22 @@ impl<K, V> std::fmt::Debug for ReadOnlyWindowStore<K, V> {
 }
 
 impl<K: 'static, V: 'static> ReadOnlyWindowStore<K, V> {
+    /// The window-store view of `kv` (a query view of a window store's key-value face).
+    pub(crate) fn over(kv: ReadOnlyKeyValueStore<K, V>) -> Self {
+        Self {
+            raw: ReadOnlyKeyValueStore {
+                params: kv.params,
+                registry: kv.registry,
+                app: kv.app,
+                key_serde: Arc::new(crate::serde::BytesSerde),
+                value_serde: kv.value_serde,
+                _types: PhantomData,
+            },
+            key_serde: kv.key_serde,
+            _types: PhantomData,
+        }
+    }
+
     fn key_bytes(&self, key: &K) -> Result<Bytes, StreamsError> {
         let name = &self.raw.params.name;
         self.key_serde

@@ -549,6 +549,14 @@ impl Task {
         crate::state::task_stores::typed_window_store(&self.shared, name)
     }
 
+    /// The timestamped window-store handle of this task's store `name`.
+    pub(crate) fn timestamped_window_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<crate::state::TimestampedWindowStore<K, V>, crate::processor::ProcessError> {
+        crate::state::task_stores::typed_timestamped_window_store(&self.shared, name)
+    }
+
     /// Whether this task reads `topic` (by name or pattern).
     pub(crate) fn reads(&mut self, topic: &Arc<str>) -> bool {
         self.source_for(topic).is_some()

@@ -260,6 +260,22 @@ impl TopologyTestDriver {
         Ok(None)
     }
 
+    /// The timestamped window store `name` of the task that holds it (Kafka's
+    /// `getTimestampedWindowStore`). `None` if no task has it.
+    pub fn timestamped_window_store<K: 'static, V: 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::state::TimestampedWindowStore<K, V>>, crate::processor::ProcessError>
+    {
+        let inner = self.inner.borrow();
+        for t in &inner.tasks {
+            if t.has_store(name) {
+                return t.timestamped_window_store(name).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
     /// The key-value store `name` of the task that holds it, typed (Kafka's
     /// `getKeyValueStore`). `None` if no task has it; an error if the types are not the store's.
     /// Of a timestamped store this is a plain view (values without their timestamps).

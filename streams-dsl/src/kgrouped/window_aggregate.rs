@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use streams_core::{ProcessError, Processor, ProcessorContext, Record, WindowStore};
+use streams_core::{
+    ProcessError, Processor, ProcessorContext, Record, TimestampedWindowStore, ValueAndTimestamp,
+};
 
 use crate::kgrouped::aggregate::Step;
 use crate::ktable::Change;
@@ -17,7 +19,7 @@ pub(crate) struct WindowAggregate<K, V, VA> {
     store_name: Arc<str>,
     windows: TimeWindows,
     step: Arc<Step<K, V, VA>>,
-    store: Option<WindowStore<K, VA>>,
+    store: Option<TimestampedWindowStore<K, VA>>,
     /// What the store's cache wrote down, waiting to be forwarded.
     pending: Arc<Mutex<Vec<Update>>>,
     cached: bool,
@@ -48,20 +50,23 @@ impl<K: Clone + 'static, V: Clone + 'static, VA: Clone + 'static> WindowAggregat
         TimeWindow { start, end: start.saturating_add(self.windows.size_ms) }
     }
 
-    /// Forwards what the store's cache wrote down since the last call, stamped with stream time.
+    /// Forwards what the store's cache wrote down since the last call, each update stamped with
+    /// its new value's timestamp (a delete with the stream time).
     fn forward_flushed(
         &mut self,
         ctx: &mut ProcessorContext<Windowed<K>, Change<VA>>,
     ) -> Result<(), ProcessError> {
         let Some(store) = &self.store else { return Ok(()) };
         let flushed = std::mem::take(&mut *self.pending.lock());
-        let ts = ctx.current_stream_time_ms().max(0);
+        let now = ctx.current_stream_time_ms().max(0);
         for (k, new, old) in flushed {
             let (key, start) = store.windowed_key_from_bytes(&k)?;
             let new = new.map(|b| store.value_from_bytes(&b)).transpose()?;
             let old = old.map(|b| store.value_from_bytes(&b)).transpose()?;
+            let ts = new.as_ref().map_or(now, |n| n.timestamp);
+            let change = Change::new(new.map(|n| n.value), old.map(|o| o.value));
             let window = self.window(start);
-            ctx.forward(Record::new(Windowed { key, window }, Change::new(new, old), ts));
+            ctx.forward(Record::new(Windowed { key, window }, change, ts));
         }
         Ok(())
     }
@@ -74,7 +79,7 @@ impl<K: Clone + 'static, V: Clone + 'static, VA: Clone + 'static>
         &mut self,
         ctx: &mut ProcessorContext<Windowed<K>, Change<VA>>,
     ) -> Result<(), ProcessError> {
-        let store = ctx.window_store::<K, VA>(&self.store_name)?;
+        let store = ctx.timestamped_window_store::<K, VA>(&self.store_name)?;
         let sink = self.pending.clone();
         self.cached = store.set_flush_listener(
             move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
@@ -111,19 +116,23 @@ impl<K: Clone + 'static, V: Clone + 'static, VA: Clone + 'static>
                 continue;
             }
             let old = store.fetch(&r.key, start)?;
+            // A window's timestamp is the latest of its records' (Kafka's
+            // KStreamWindowAggregate).
+            let ts = old.as_ref().map_or(r.timestamp, |o| o.timestamp.max(r.timestamp));
+            let old = old.map(|o| o.value);
             let new = (self.step)(&r.key, r.value.clone(), old.clone());
-            store.put(&r.key, Some(new.clone()), start)?;
-            updates.push((start, new, old));
+            store.put(&r.key, Some(ValueAndTimestamp::new(new.clone(), ts)), start)?;
+            updates.push((start, new, old, ts));
         }
         if self.cached {
             return self.forward_flushed(ctx);
         }
-        for (start, new, old) in updates {
+        for (start, new, old, ts) in updates {
             let window = self.window(start);
             ctx.forward(Record {
                 key: Windowed { key: r.key.clone(), window },
                 value: Change::new(Some(new), old),
-                timestamp: r.timestamp,
+                timestamp: ts,
                 headers: r.headers.clone(),
             });
         }

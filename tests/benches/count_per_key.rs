@@ -191,8 +191,12 @@ fn check_store(path: &Path, workload: &Workload, expected: &[u64]) -> BenchResul
         let Some(&k) = index.get(key.as_ref()) else {
             return Err(format!("the store holds an unknown key {key:?}").into());
         };
+        // A timestamped value: the timestamp (8 bytes), then the count (8 bytes).
         let count = i64::from_be_bytes(
-            value.as_ref().try_into().map_err(|_| "a count in the store is not 8 bytes")?,
+            value
+                .get(8..)
+                .and_then(|c| c.try_into().ok())
+                .ok_or("a count in the store is not 8 bytes after its timestamp")?,
         );
         found[k] = count as u64;
         total += count as u64;

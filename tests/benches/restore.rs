@@ -214,7 +214,8 @@ fn check_store(path: &Path, records: &Records) -> BenchResult<()> {
         let (key, value) = item?;
         let k: usize = std::str::from_utf8(&key)?.parse()?;
         let expected = records.last.get(k).copied().flatten().map(|i| (i as i64).to_be_bytes());
-        if expected.as_ref().map(|e| &e[..]) != Some(&value[..]) {
+        // A timestamped value: the record's timestamp (8 bytes), then the value.
+        if expected.as_ref().map(|e| &e[..]) != value.get(8..) {
             return Err(format!("key {k} holds {value:?}, expected {expected:?}").into());
         }
         keys += 1;

@@ -377,17 +377,11 @@ pub(crate) fn apply_changelog(
             break;
         }
         let batch_end = batch.last().map_or(next, |e| e.offset + 1);
-        let timestamped = spec.timestamped;
-        let entries: Vec<(Bytes, Option<Bytes>)> = batch
-            .into_iter()
-            .filter_map(|e| {
-                let value = match e.value {
-                    Some(v) if timestamped => Some(timestamped::join(e.timestamp, &v)),
-                    v => v,
-                };
-                e.key.map(|k| (k, value))
-            })
-            .collect();
+        let entries = if spec.timestamped {
+            timestamped::join_batch(batch)
+        } else {
+            batch.into_iter().filter_map(|e| e.key.map(|k| (k, e.value))).collect()
+        };
         store
             .put_all(&entries)
             .map_err(|e| StreamsError::State(format!("restoring `{name}`: {e}")))?;

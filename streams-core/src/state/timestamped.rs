@@ -8,6 +8,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::client::ChangelogEntry;
 use crate::serde::{Serde, SerdeError, SharedSerde};
 
 /// The timestamp a value written through a plain (not timestamped) view of a timestamped store
@@ -53,6 +54,29 @@ pub(crate) fn join(timestamp: i64, plain: &[u8]) -> Bytes {
     out.put_i64(timestamp);
     out.put_slice(plain);
     out.freeze()
+}
+
+/// The store entries of a batch of changelog records of a timestamped store: each value joined
+/// with its record's timestamp, all values in one buffer (one allocation per batch); records
+/// without a key are skipped, tombstones stay deletes.
+pub(crate) fn join_batch(batch: Vec<ChangelogEntry>) -> Vec<(Bytes, Option<Bytes>)> {
+    let size: usize = batch.iter().map(|e| e.value.as_ref().map_or(0, |v| 8 + v.len())).sum();
+    let mut buf = BytesMut::with_capacity(size);
+    let mut spans = Vec::with_capacity(batch.len());
+    for e in &batch {
+        spans.push(e.value.as_ref().map(|v| {
+            let start = buf.len();
+            buf.put_i64(e.timestamp);
+            buf.put_slice(v);
+            start..buf.len()
+        }));
+    }
+    let values = buf.freeze();
+    batch
+        .into_iter()
+        .zip(spans)
+        .filter_map(|(e, span)| e.key.map(|k| (k, span.map(|r| values.slice(r)))))
+        .collect()
 }
 
 fn split_or_error(topic: &str, stored: &Bytes) -> Result<(i64, Bytes), SerdeError> {
@@ -153,6 +177,32 @@ mod tests {
         assert_eq!(plain.deserialize("s", Some(&stored)).unwrap(), "xy");
         let written = plain.serialize("s", &"z".to_string()).unwrap().unwrap();
         assert_eq!(split(&written), Some((NO_TIMESTAMP, Bytes::from_static(b"z"))));
+    }
+
+    #[test]
+    fn a_changelog_batch_is_joined_with_its_record_timestamps() {
+        let e = |offset, timestamp, key: Option<&'static [u8]>, value: Option<&'static [u8]>| {
+            ChangelogEntry {
+                offset,
+                timestamp,
+                key: key.map(Bytes::from_static),
+                value: value.map(Bytes::from_static),
+            }
+        };
+        let batch = vec![
+            e(0, 5, Some(b"a"), Some(b"1")),
+            e(1, 6, None, Some(b"ignored")),
+            e(2, 7, Some(b"b"), None),
+            e(3, 8, Some(b"a"), Some(b"22")),
+        ];
+        assert_eq!(
+            join_batch(batch),
+            vec![
+                (Bytes::from_static(b"a"), Some(join(5, b"1"))),
+                (Bytes::from_static(b"b"), None),
+                (Bytes::from_static(b"a"), Some(join(8, b"22"))),
+            ]
+        );
     }
 
     proptest! {

@@ -90,7 +90,30 @@ macro_rules! nullable_serde {
         );
     };
     ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr) => {
+        nullable_serde!(
+            $serde,
+            $t,
+            |$ser_v| $ser,
+            |$topic, $de_b| $de,
+            owned | $own_v | $own,
+            into | v,
+            out | {
+                let $ser_v = v;
+                out.extend_from_slice(&$ser);
+            }
+        );
+    };
+    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr, into |$into_v:ident, $out:ident| $into:expr) => {
         impl Serde<$t> for $serde {
+            fn serialize_into(
+                &self,
+                _topic: &str,
+                $into_v: &$t,
+                $out: &mut bytes::BytesMut,
+            ) -> Result<bool, SerdeError> {
+                $into;
+                Ok(true)
+            }
             fn serialize(&self, _topic: &str, $ser_v: &$t) -> Result<Option<Bytes>, SerdeError> {
                 Ok(Some($ser))
             }
@@ -107,6 +130,17 @@ macro_rules! nullable_serde {
             }
         }
         impl Serde<Option<$t>> for $serde {
+            fn serialize_into(
+                &self,
+                topic: &str,
+                value: &Option<$t>,
+                out: &mut bytes::BytesMut,
+            ) -> Result<bool, SerdeError> {
+                match value {
+                    Some(v) => <Self as Serde<$t>>::serialize_into(self, topic, v, out),
+                    None => Ok(false),
+                }
+            }
             fn serialize(
                 &self,
                 topic: &str,
@@ -150,16 +184,28 @@ nullable_serde!(
             SerdeError::new(format!("a record of topic `{topic}` is not valid UTF-8: {e}"))
         })
     },
-    owned | v | Bytes::from(v.into_bytes())
+    owned | v | Bytes::from(v.into_bytes()),
+    into | v,
+    out | out.extend_from_slice(v.as_bytes())
 );
 
-nullable_serde!(BytesSerde, Bytes, |v| v.clone(), |_topic, b| Ok(b.clone()), owned | v | v);
+nullable_serde!(
+    BytesSerde,
+    Bytes,
+    |v| v.clone(),
+    |_topic, b| Ok(b.clone()),
+    owned | v | v,
+    into | v,
+    out | out.extend_from_slice(v)
+);
 nullable_serde!(
     BytesSerde,
     Vec<u8>,
     |v| Bytes::copy_from_slice(v),
     |_topic, b| Ok(b.to_vec()),
-    owned | v | Bytes::from(v)
+    owned | v | Bytes::from(v),
+    into | v,
+    out | out.extend_from_slice(v)
 );
 
 /// Reads exactly `N` bytes or says how many there were.
@@ -169,21 +215,51 @@ fn fixed<const N: usize>(topic: &str, b: &[u8], what: &str) -> Result<[u8; N], S
     })
 }
 
-nullable_serde!(I16Serde, i16, |v| Bytes::copy_from_slice(&v.to_be_bytes()), |topic, b| {
-    Ok(i16::from_be_bytes(fixed(topic, b, "short")?))
-});
-nullable_serde!(I32Serde, i32, |v| Bytes::copy_from_slice(&v.to_be_bytes()), |topic, b| {
-    Ok(i32::from_be_bytes(fixed(topic, b, "integer")?))
-});
-nullable_serde!(I64Serde, i64, |v| Bytes::copy_from_slice(&v.to_be_bytes()), |topic, b| {
-    Ok(i64::from_be_bytes(fixed(topic, b, "long")?))
-});
-nullable_serde!(F32Serde, f32, |v| Bytes::copy_from_slice(&v.to_be_bytes()), |topic, b| {
-    Ok(f32::from_be_bytes(fixed(topic, b, "float")?))
-});
-nullable_serde!(F64Serde, f64, |v| Bytes::copy_from_slice(&v.to_be_bytes()), |topic, b| {
-    Ok(f64::from_be_bytes(fixed(topic, b, "double")?))
-});
+nullable_serde!(
+    I16Serde,
+    i16,
+    |v| Bytes::copy_from_slice(&v.to_be_bytes()),
+    |topic, b| Ok(i16::from_be_bytes(fixed(topic, b, "short")?)),
+    owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
+    into | v,
+    out | out.extend_from_slice(&v.to_be_bytes())
+);
+nullable_serde!(
+    I32Serde,
+    i32,
+    |v| Bytes::copy_from_slice(&v.to_be_bytes()),
+    |topic, b| Ok(i32::from_be_bytes(fixed(topic, b, "integer")?)),
+    owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
+    into | v,
+    out | out.extend_from_slice(&v.to_be_bytes())
+);
+nullable_serde!(
+    I64Serde,
+    i64,
+    |v| Bytes::copy_from_slice(&v.to_be_bytes()),
+    |topic, b| Ok(i64::from_be_bytes(fixed(topic, b, "long")?)),
+    owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
+    into | v,
+    out | out.extend_from_slice(&v.to_be_bytes())
+);
+nullable_serde!(
+    F32Serde,
+    f32,
+    |v| Bytes::copy_from_slice(&v.to_be_bytes()),
+    |topic, b| Ok(f32::from_be_bytes(fixed(topic, b, "float")?)),
+    owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
+    into | v,
+    out | out.extend_from_slice(&v.to_be_bytes())
+);
+nullable_serde!(
+    F64Serde,
+    f64,
+    |v| Bytes::copy_from_slice(&v.to_be_bytes()),
+    |topic, b| Ok(f64::from_be_bytes(fixed(topic, b, "double")?)),
+    owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
+    into | v,
+    out | out.extend_from_slice(&v.to_be_bytes())
+);
 
 impl Serde<()> for UnitSerde {
     fn serialize(&self, _topic: &str, _value: &()) -> Result<Option<Bytes>, SerdeError> {

@@ -48,6 +48,23 @@ pub trait Serde<T>: Send + Sync + 'static {
     }
     /// The value of a record of `topic` whose key or value is `bytes` (`None`: null).
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError>;
+    /// Appends the bytes of `value` to `out`, as [`Serde::serialize`] would make them; `false`
+    /// (and nothing appended) for a null. Lets a caller that wraps the bytes (a timestamped
+    /// store's value, say) build them in one buffer; the built-in serdes write straight into it.
+    fn serialize_into(
+        &self,
+        topic: &str,
+        value: &T,
+        out: &mut bytes::BytesMut,
+    ) -> Result<bool, SerdeError> {
+        match self.serialize(topic, value)? {
+            Some(b) => {
+                out.extend_from_slice(&b);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }
 
 impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
@@ -59,6 +76,14 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
     }
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError> {
         (**self).deserialize(topic, bytes)
+    }
+    fn serialize_into(
+        &self,
+        topic: &str,
+        value: &T,
+        out: &mut bytes::BytesMut,
+    ) -> Result<bool, SerdeError> {
+        (**self).serialize_into(topic, value, out)
     }
 }
 

@@ -5,6 +5,39 @@ use super::*;
 fn round_trip<T: PartialEq + std::fmt::Debug, S: Serde<T>>(serde: &S, v: T) {
     let bytes = serde.serialize("t", &v).expect("serialize");
     assert_eq!(serde.deserialize("t", bytes.as_ref()).expect("deserialize"), v);
+    same_bytes_into(serde, &v);
+}
+
+/// `serialize_into` appends exactly what `serialize` returns (nothing for a null).
+fn same_bytes_into<T, S: Serde<T>>(serde: &S, v: &T) {
+    let mut out = bytes::BytesMut::from(&b"prefix"[..]);
+    let wrote = serde.serialize_into("t", v, &mut out).expect("serialize_into");
+    match serde.serialize("t", v).expect("serialize") {
+        Some(b) => {
+            assert!(wrote);
+            assert_eq!(&out[..6], b"prefix");
+            assert_eq!(&out[6..], &b[..]);
+        }
+        None => {
+            assert!(!wrote);
+            assert_eq!(&out[..], b"prefix");
+        }
+    }
+}
+
+#[test]
+fn serialize_into_appends_what_serialize_returns() {
+    same_bytes_into(&Serdes::i16(), &-3i16);
+    same_bytes_into(&Serdes::i32(), &7i32);
+    same_bytes_into(&Serdes::i64(), &i64::MAX);
+    same_bytes_into(&Serdes::f32(), &1.5f32);
+    same_bytes_into(&Serdes::f64(), &-2.25f64);
+    same_bytes_into(&StringSerde, &"héllo".to_string());
+    same_bytes_into::<Option<String>, _>(&StringSerde, &None);
+    same_bytes_into::<Option<i64>, _>(&I64Serde, &Some(5));
+    same_bytes_into(&BytesSerde, &Bytes::from_static(b"raw"));
+    same_bytes_into(&BytesSerde, &vec![1u8, 2, 3]);
+    same_bytes_into(&UnitSerde, &());
 }
 
 #[test]

@@ -98,16 +98,10 @@ impl<V: 'static> Serde<ValueAndTimestamp<V>> for TimestampedSerde<V> {
         topic: &str,
         v: &ValueAndTimestamp<V>,
     ) -> Result<Option<Bytes>, SerdeError> {
-        Ok(self.0.serialize(topic, &v.value)?.map(|plain| join(v.timestamp, &plain)))
-    }
-
-    fn serialize_owned(
-        &self,
-        topic: &str,
-        v: ValueAndTimestamp<V>,
-    ) -> Result<Option<Bytes>, SerdeError> {
-        let ts = v.timestamp;
-        Ok(self.0.serialize_owned(topic, v.value)?.map(|plain| join(ts, &plain)))
+        // One buffer: the timestamp, then the value's bytes written straight after it.
+        let mut out = BytesMut::with_capacity(32);
+        out.put_i64(v.timestamp);
+        Ok(self.0.serialize_into(topic, &v.value, &mut out)?.then(|| out.freeze()))
     }
 
     fn deserialize(
@@ -129,7 +123,9 @@ pub(crate) struct PlainViewSerde<V>(pub(crate) SharedSerde<V>);
 
 impl<V: 'static> Serde<V> for PlainViewSerde<V> {
     fn serialize(&self, topic: &str, v: &V) -> Result<Option<Bytes>, SerdeError> {
-        Ok(self.0.serialize(topic, v)?.map(|plain| join(NO_TIMESTAMP, &plain)))
+        let mut out = BytesMut::with_capacity(32);
+        out.put_i64(NO_TIMESTAMP);
+        Ok(self.0.serialize_into(topic, v, &mut out)?.then(|| out.freeze()))
     }
 
     fn serialize_owned(&self, topic: &str, v: V) -> Result<Option<Bytes>, SerdeError> {
@@ -214,6 +210,9 @@ mod tests {
             prop_assert_eq!(serde.deserialize("s", bytes.as_ref()).unwrap(), v.clone());
             let owned = serde.serialize_owned("s", v.clone()).unwrap();
             prop_assert_eq!(owned, bytes.clone());
+            let mut into = BytesMut::new();
+            prop_assert!(serde.serialize_into("s", &v, &mut into).unwrap());
+            prop_assert_eq!(Some(into.freeze()), bytes.clone());
             let (t, plain) = split(bytes.as_ref().unwrap()).unwrap();
             prop_assert_eq!(t, ts);
             prop_assert_eq!(&plain[..], v.value.as_bytes());

@@ -115,6 +115,9 @@ impl RecordCache {
 
     /// Brings the shared budget's count in line with this cache's size.
     fn settle(&mut self) {
+        if self.charged == self.bytes {
+            return;
+        }
         if let Some(b) = &self.shared {
             b.recharge(self.charged, self.bytes);
             self.charged = self.bytes;
@@ -146,34 +149,48 @@ impl RecordCache {
         Some(self.nodes[idx].value.clone())
     }
 
-    /// As [`get`](Self::get), lending the cached value instead of copying it out.
-    pub(crate) fn peek(&mut self, key: &[u8]) -> Option<Option<&Bytes>> {
+    /// The slot of `key` if it is cached, marked most recently used: a handle for
+    /// [`value_at`](Self::value_at) and [`put_at`](Self::put_at) that saves looking the key up
+    /// again (valid until the next call that adds or removes an entry).
+    pub(crate) fn slot(&mut self, key: &[u8]) -> Option<usize> {
         let idx = *self.index.get(key)?;
         self.unlink(List::Lru, idx);
         self.push_back(List::Lru, idx);
-        Some(self.nodes[idx].value.as_ref())
+        Some(idx)
+    }
+
+    /// The value in `slot` (`None`: a pending delete).
+    pub(crate) fn value_at(&self, slot: usize) -> Option<&Bytes> {
+        self.nodes[slot].value.as_ref()
+    }
+
+    /// Overwrites the value in `slot` (from [`slot`](Self::slot)), as [`put`](Self::put) does for a
+    /// key that is cached.
+    pub(crate) fn put_at(&mut self, slot: usize, value: Option<Bytes>) {
+        let size = entry_size(&self.nodes[slot].key, value.as_ref());
+        let node = &mut self.nodes[slot];
+        self.bytes = self.bytes - entry_size(&node.key, node.value.as_ref()) + size;
+        node.value = value;
+        let was_dirty = std::mem::replace(&mut node.dirty, true);
+        if was_dirty {
+            self.unlink(List::Dirty, slot);
+        } else {
+            self.dirty_count += 1;
+        }
+        self.push_back(List::Dirty, slot);
+        self.unlink(List::Lru, slot);
+        self.push_back(List::Lru, slot);
     }
 
     /// Records a write of `key` (a `None` value is a delete): the entry becomes dirty, most
     /// recently used and last in flush order. The caller then evicts while
     /// [`over_budget`](Self::over_budget).
     pub(crate) fn put(&mut self, key: Bytes, value: Option<Bytes>) {
-        let size = entry_size(&key, value.as_ref());
         if let Some(&idx) = self.index.get(&key) {
-            let node = &mut self.nodes[idx];
-            self.bytes = self.bytes - entry_size(&node.key, node.value.as_ref()) + size;
-            node.value = value;
-            let was_dirty = std::mem::replace(&mut node.dirty, true);
-            if was_dirty {
-                self.unlink(List::Dirty, idx);
-            } else {
-                self.dirty_count += 1;
-            }
-            self.push_back(List::Dirty, idx);
-            self.unlink(List::Lru, idx);
-            self.push_back(List::Lru, idx);
+            self.put_at(idx, value);
             return;
         }
+        let size = entry_size(&key, value.as_ref());
         // The key may be a slice of a much larger buffer (a consumer's fetch): keep a copy of
         // its own, so a cached entry holds only what it is charged for.
         let key = Bytes::copy_from_slice(&key);

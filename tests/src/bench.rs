@@ -10,6 +10,16 @@ use streams_dsl::prelude::*;
 /// What a benchmark step returns.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// Lets the machine settle before a timed phase: writes every dirty page to disk (so the page
+/// cache writeback of the previous phase's output does not compete with the next one for the
+/// CPU and the disk) and waits a moment.
+pub fn settle() {
+    if let Err(e) = std::process::Command::new("sync").status() {
+        eprintln!("  (could not run sync: {e})");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+}
+
 /// `/proc` ticks per second on Linux.
 const USER_HZ: f64 = 100.0;
 

@@ -90,6 +90,11 @@ impl<S: KeyValueStore> CachingKeyValueStore<S> {
     /// Writes to the cache, then evicts (writing dirty victims down) until within budget.
     fn cache_write(&mut self, key: Bytes, value: Option<Bytes>) -> Result<(), StoreError> {
         self.cache.get_mut().put(key, value);
+        self.evict_while_over_budget()
+    }
+
+    /// Evicts least recently used entries, writing dirty ones down, while over budget.
+    fn evict_while_over_budget(&mut self) -> Result<(), StoreError> {
         loop {
             let cache = self.cache.get_mut();
             if !cache.over_budget() {
@@ -266,14 +271,17 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
         f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
     ) -> Result<(), StoreError> {
         self.check_open()?;
-        let new = match self.cache.get_mut().peek(&key) {
-            Some(cached) => f(cached),
-            None => {
-                let below = self.inner.get(&key)?;
-                f(below.as_ref())
+        let cache = self.cache.get_mut();
+        if let Some(slot) = cache.slot(&key) {
+            // Cached: update the entry in place, with one lookup of the key.
+            if let Some(new) = f(cache.value_at(slot)) {
+                cache.put_at(slot, new);
+                return self.evict_while_over_budget();
             }
-        };
-        match new {
+            return Ok(());
+        }
+        let below = self.inner.get(&key)?;
+        match f(below.as_ref()) {
             Some(new) => self.cache_write(key, new),
             None => Ok(()),
         }

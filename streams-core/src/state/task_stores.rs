@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -61,6 +61,9 @@ pub(crate) struct TaskStores {
     pub(crate) stores: Vec<OpenStore>,
     standby: bool,
     registry: Option<Arc<StoreRegistry>>,
+    /// Set by every changelog write, cleared when they are drained: lets the per-record check
+    /// for changelog writes skip the stores' queues when nothing was written.
+    written: Arc<AtomicBool>,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> StreamsError {
@@ -86,6 +89,7 @@ impl TaskStores {
             }
         };
         let mut stores = Vec::new();
+        let written = Arc::new(AtomicBool::new(false));
         for spec in specs {
             let dir = ctx.task_dir.join("rocksdb").join(&spec.name);
             let changelog_topic = spec.changelog_topic(ctx.application_id);
@@ -125,8 +129,10 @@ impl TaskStores {
             let mut builder = KeyValueStoreBuilder::from_boxed(backing);
             if let Some(c) = changelog.as_ref().filter(|_| !ctx.standby) {
                 let pending = c.pending.clone();
+                let written = written.clone();
                 builder = builder.with_logging(move |k: &Bytes, v: Option<&Bytes>| {
                     pending.lock().push((k.clone(), v.cloned()));
+                    written.store(true, Ordering::Release);
                 });
             }
             // A zero budget caches nothing: leave the layer out (every write goes through, and
@@ -161,6 +167,7 @@ impl TaskStores {
             stores,
             standby: ctx.standby,
             registry: ctx.registry.clone(),
+            written,
         })
     }
 
@@ -205,6 +212,9 @@ impl TaskStores {
 
     /// Moves the changelog writes made so far into `out`, stamped `timestamp`.
     pub(crate) fn drain_changelogs(&self, timestamp: i64, out: &mut dyn FnMut(OutgoingRecord)) {
+        if !self.written.swap(false, Ordering::AcqRel) {
+            return;
+        }
         for s in &self.stores {
             let Some(c) = &s.changelog else { continue };
             let pending = std::mem::take(&mut *c.pending.lock());
@@ -232,9 +242,7 @@ impl TaskStores {
 
     /// Whether any changelog write waits to be sent.
     pub(crate) fn has_pending(&self) -> bool {
-        self.stores
-            .iter()
-            .any(|s| s.changelog.as_ref().is_some_and(|c| !c.pending.lock().is_empty()))
+        self.written.load(Ordering::Acquire)
     }
 
     /// Writes the checkpoint: for each logged persistent store, the changelog's end offset (every

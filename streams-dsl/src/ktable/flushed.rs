@@ -2,6 +2,7 @@
 //! aggregations and table sources forward one merged update per key per commit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -18,15 +19,20 @@ type Update = (Bytes, Option<Bytes>, Option<Bytes>);
 #[derive(Default)]
 pub(crate) struct Flushed {
     pending: Arc<Mutex<Vec<Update>>>,
+    /// Set when the cache reports an update: the per-record check for updates to forward
+    /// costs one atomic load while there are none.
+    reported: Arc<AtomicBool>,
 }
 
 impl Flushed {
     /// Listens to `store`'s cache; false if it has none (then every update is forwarded at once).
     pub(crate) fn listen<K: 'static, V: 'static>(&self, store: &KeyValueStore<K, V>) -> bool {
         let sink = self.pending.clone();
+        let reported = self.reported.clone();
         store.set_flush_listener(
             move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
                 sink.lock().push((k.clone(), new.cloned(), old.cloned()));
+                reported.store(true, Ordering::Release);
             },
             true,
         )
@@ -40,6 +46,9 @@ impl Flushed {
         store: &TimestampedKeyValueStore<K, V>,
         ctx: &mut ProcessorContext<K, Change<V>>,
     ) -> Result<(), ProcessError> {
+        if !self.reported.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
         let flushed = std::mem::take(&mut *self.pending.lock());
         let now = ctx.current_stream_time_ms().max(0);
         for (k, new, old) in flushed {

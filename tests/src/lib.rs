@@ -31,6 +31,15 @@ pub async fn read_partition(
     Ok(out)
 }
 
+/// A broker for streams tests in `dir/broker`: interval flush every 50 ms and a 50 ms initial
+/// rebalance delay, so that application groups form quickly.
+pub async fn streams_broker(dir: &std::path::Path) -> broker_embedded::Result<Broker> {
+    let mut config = broker_embedded::BrokerConfig::new(dir.join("broker"))
+        .durability(broker_embedded::Durability::Interval(Duration::from_millis(50)));
+    config.group_initial_rebalance_delay = Duration::from_millis(50);
+    Broker::open(config).await
+}
+
 /// A seed from `TEST_SEED` when set (to replay a failure), else from the clock; printed by callers.
 pub fn seed_from_env() -> u64 {
     std::env::var("TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use broker_embedded::{Broker, BrokerConfig, Durability, NewTopic, Producer, ProducerRecord};
+use broker_embedded::{Broker, NewTopic, Producer, ProducerRecord};
 use integration_tests::{init_tracing, read_partition};
 use streams_dsl::prelude::*;
 
@@ -113,10 +113,7 @@ async fn state_of(app: Arc<KafkaStreams>, state: State) -> bool {
 async fn every_record_arrives_in_order_while_instances_join_and_leave() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = BrokerConfig::new(dir.path().join("broker"))
-        .durability(Durability::Interval(Duration::from_millis(50)));
-    config.group_initial_rebalance_delay = Duration::from_millis(50);
-    let broker = Broker::open(config).await.unwrap();
+    let broker = integration_tests::streams_broker(dir.path()).await.unwrap();
     broker.admin().create_topic(NewTopic::new("input", 4)).await.unwrap();
     broker.admin().create_topic(NewTopic::new("output", 4)).await.unwrap();
     let producer = broker.producer(Default::default()).unwrap();

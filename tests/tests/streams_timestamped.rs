@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_embedded::{
-    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerRecord,
-    TopicPartition,
+    Broker, ConsumerConfig, NewTopic, OffsetReset, ProducerRecord, TopicPartition,
 };
-use integration_tests::init_tracing;
+use integration_tests::{init_tracing, streams_broker};
 use streams_dsl::prelude::*;
 
 const APP: &str = "ts-app";
@@ -61,10 +60,7 @@ async fn wait_for(app: &Arc<KafkaStreams>, expected: &BTreeMap<String, (i64, i64
 async fn timestamps_survive_the_changelog_and_a_restore() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = BrokerConfig::new(dir.path().join("broker"))
-        .durability(Durability::Interval(Duration::from_millis(50)));
-    config.group_initial_rebalance_delay = Duration::from_millis(50);
-    let broker = Broker::open(config).await.unwrap();
+    let broker = streams_broker(dir.path()).await.unwrap();
     broker.admin().create_topic(NewTopic::new("events", 1)).await.unwrap();
 
     let producer = broker.producer(Default::default()).unwrap();

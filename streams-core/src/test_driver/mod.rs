@@ -283,19 +283,7 @@ impl TopologyTestDriver {
         &self,
         name: &str,
     ) -> Result<Option<crate::state::KeyValueStore<K, V>>, crate::processor::ProcessError> {
-        let inner = self.inner.borrow();
-        for t in &inner.tasks {
-            if t.has_store(name) {
-                return t.key_value_store(name).map(Some);
-            }
-        }
-        match inner.globals.handles().iter().find(|(spec, _)| spec.name == name) {
-            Some((spec, store)) => {
-                crate::state::task_stores::typed_handle(spec, store, &inner.config.serdes, name)
-                    .map(Some)
-            }
-            None => Ok(None),
-        }
+        self.find_store(name, |t| t.key_value_store(name), crate::state::task_stores::typed_handle)
     }
 
     /// The timestamped key-value store `name` of the task that holds it (Kafka's
@@ -306,20 +294,32 @@ impl TopologyTestDriver {
         name: &str,
     ) -> Result<Option<crate::state::TimestampedKeyValueStore<K, V>>, crate::processor::ProcessError>
     {
+        self.find_store(
+            name,
+            |t| t.timestamped_key_value_store(name),
+            crate::state::task_stores::timestamped_handle,
+        )
+    }
+
+    /// Store `name` through `of_task` from the task that holds it, else through `of_global`
+    /// from the global store of that name; `None` if there is neither.
+    fn find_store<T>(
+        &self,
+        name: &str,
+        of_task: impl FnOnce(&crate::task::Task) -> Result<T, crate::processor::ProcessError>,
+        of_global: impl FnOnce(
+            &crate::state::StoreSpec,
+            &crate::state::registry::SharedStore,
+            &crate::serde::SerdeRegistry,
+            &str,
+        ) -> Result<T, crate::processor::ProcessError>,
+    ) -> Result<Option<T>, crate::processor::ProcessError> {
         let inner = self.inner.borrow();
-        for t in &inner.tasks {
-            if t.has_store(name) {
-                return t.timestamped_key_value_store(name).map(Some);
-            }
+        if let Some(t) = inner.tasks.iter().find(|t| t.has_store(name)) {
+            return of_task(t).map(Some);
         }
         match inner.globals.handles().iter().find(|(spec, _)| spec.name == name) {
-            Some((spec, store)) => crate::state::task_stores::timestamped_handle(
-                spec,
-                store,
-                &inner.config.serdes,
-                name,
-            )
-            .map(Some),
+            Some((spec, store)) => of_global(spec, store, &inner.config.serdes, name).map(Some),
             None => Ok(None),
         }
     }

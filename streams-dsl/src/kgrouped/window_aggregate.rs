@@ -3,17 +3,14 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use parking_lot::Mutex;
 use streams_core::{
     ProcessError, Processor, ProcessorContext, Record, TimestampedWindowStore, ValueAndTimestamp,
 };
 
 use crate::kgrouped::aggregate::Step;
 use crate::ktable::Change;
+use crate::ktable::flushed::Flushed;
 use crate::windows::{TimeWindow, TimeWindows, Windowed};
-
-type Update = (Bytes, Option<Bytes>, Option<Bytes>);
 
 pub(crate) struct WindowAggregate<K, V, VA> {
     store_name: Arc<str>,
@@ -21,7 +18,7 @@ pub(crate) struct WindowAggregate<K, V, VA> {
     step: Arc<Step<K, V, VA>>,
     store: Option<TimestampedWindowStore<K, VA>>,
     /// What the store's cache wrote down, waiting to be forwarded.
-    pending: Arc<Mutex<Vec<Update>>>,
+    pending: Flushed,
     cached: bool,
     /// The largest record time seen (Kafka's `observedStreamTime`).
     observed: i64,
@@ -38,7 +35,7 @@ impl<K, V, VA> WindowAggregate<K, V, VA> {
             windows,
             step,
             store: None,
-            pending: Arc::default(),
+            pending: Flushed::default(),
             cached: false,
             observed: -1,
         }
@@ -57,7 +54,7 @@ impl<K: Clone + 'static, V: Clone + 'static, VA: Clone + 'static> WindowAggregat
         ctx: &mut ProcessorContext<Windowed<K>, Change<VA>>,
     ) -> Result<(), ProcessError> {
         let Some(store) = &self.store else { return Ok(()) };
-        let flushed = std::mem::take(&mut *self.pending.lock());
+        let flushed = self.pending.take();
         let now = ctx.current_stream_time_ms().max(0);
         for (k, new, old) in flushed {
             let (key, start) = store.windowed_key_from_bytes(&k)?;
@@ -80,13 +77,7 @@ impl<K: Clone + 'static, V: Clone + 'static, VA: Clone + 'static>
         ctx: &mut ProcessorContext<Windowed<K>, Change<VA>>,
     ) -> Result<(), ProcessError> {
         let store = ctx.timestamped_window_store::<K, VA>(&self.store_name)?;
-        let sink = self.pending.clone();
-        self.cached = store.set_flush_listener(
-            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
-                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
-            },
-            true,
-        );
+        self.cached = store.set_flush_listener(self.pending.listener(), true);
         self.store = Some(store);
         Ok(())
     }

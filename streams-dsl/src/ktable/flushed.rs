@@ -13,7 +13,7 @@ use streams_core::{
 use crate::ktable::Change;
 
 /// One update as a cache reports it: key, new value, old value.
-type Update = (Bytes, Option<Bytes>, Option<Bytes>);
+pub(crate) type Update = (Bytes, Option<Bytes>, Option<Bytes>);
 
 /// The updates a cache reported, in the order it wrote them down.
 #[derive(Default)]
@@ -27,15 +27,27 @@ pub(crate) struct Flushed {
 impl Flushed {
     /// Listens to `store`'s cache; false if it has none (then every update is forwarded at once).
     pub(crate) fn listen<K: 'static, V: 'static>(&self, store: &KeyValueStore<K, V>) -> bool {
+        store.set_flush_listener(self.listener(), true)
+    }
+
+    /// A cache flush listener that queues what it is told here.
+    pub(crate) fn listener(
+        &self,
+    ) -> impl FnMut(&Bytes, Option<&Bytes>, Option<&Bytes>) + Send + 'static {
         let sink = self.pending.clone();
         let reported = self.reported.clone();
-        store.set_flush_listener(
-            move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
-                sink.lock().push((k.clone(), new.cloned(), old.cloned()));
-                reported.store(true, Ordering::Release);
-            },
-            true,
-        )
+        move |k: &Bytes, new: Option<&Bytes>, old: Option<&Bytes>| {
+            sink.lock().push((k.clone(), new.cloned(), old.cloned()));
+            reported.store(true, Ordering::Release);
+        }
+    }
+
+    /// The updates reported since the last call, in order (no lock taken when there are none).
+    pub(crate) fn take(&self) -> Vec<Update> {
+        if !self.reported.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *self.pending.lock())
     }
 
     /// Forwards what the cache wrote down since the last call, each update stamped with its new
@@ -46,10 +58,10 @@ impl Flushed {
         store: &TimestampedKeyValueStore<K, V>,
         ctx: &mut ProcessorContext<K, Change<V>>,
     ) -> Result<(), ProcessError> {
-        if !self.reported.swap(false, Ordering::AcqRel) {
+        let flushed = self.take();
+        if flushed.is_empty() {
             return Ok(());
         }
-        let flushed = std::mem::take(&mut *self.pending.lock());
         let now = ctx.current_stream_time_ms().max(0);
         for (k, new, old) in flushed {
             let key = store.key_from_bytes(&k)?;

@@ -4,14 +4,14 @@ use bytes::Bytes;
 
 use crate::StoreError;
 use crate::key_value::{KeyValueIterator, KeyValueStore};
-use crate::window::{WindowStore, WindowedKey};
+use crate::window::WindowStore;
 
 /// The 12-byte suffix of a windowed key: window start (8 bytes) and sequence number (4 bytes).
 const SUFFIX: usize = 12;
 
 /// Presents a window store (without duplicates) as a [`KeyValueStore`] whose keys are Kafka's
 /// windowed changelog keys `[key][window start, 8 bytes BE][seq 0, 4 bytes BE]`
-/// ([`WindowedKey::to_changelog_key`]).
+/// ([`WindowedKey::to_changelog_key`](crate::WindowedKey::to_changelog_key)).
 ///
 /// This lets the key-value layers (record cache, change-logging, metering) and everything built
 /// on key-value stores (restoration from a changelog, standby replicas, queries) serve window
@@ -54,48 +54,53 @@ impl<W: WindowStore> WindowKeyValueStore<W> {
         &self.inner
     }
 
-    fn split(&self, raw: &[u8]) -> Result<(Bytes, i64), StoreError> {
-        let raw = Bytes::copy_from_slice(raw);
-        WindowedKey::from_changelog_key(&raw).map(|(k, _)| (k.key, k.window_start)).ok_or_else(
-            || StoreError::InvalidInput {
-                store: self.inner.name().to_owned(),
-                message: format!(
-                    "a windowed key needs at least {SUFFIX} bytes ([key][start][seq]); got {}",
-                    raw.len()
-                ),
-            },
-        )
+    /// The length of the key in windowed key `raw`, and the window start it names.
+    fn split(&self, raw: &[u8]) -> Result<(usize, i64), StoreError> {
+        let parsed = raw.len().checked_sub(SUFFIX).and_then(|n| {
+            let start: [u8; 8] = raw.get(n..n + 8)?.try_into().ok()?;
+            Some((n, i64::from_be_bytes(start)))
+        });
+        parsed.ok_or_else(|| StoreError::InvalidInput {
+            store: self.inner.name().to_owned(),
+            message: format!(
+                "a windowed key needs at least {SUFFIX} bytes ([key][start][seq]); got {}",
+                raw.len()
+            ),
+        })
     }
 
-    fn entries(
+    /// The windows whose windowed keys lie in `[from, to]` (`None` leaves that end open), in
+    /// store order or, `backward`, its reverse; read as the scan goes.
+    fn scan(
         &self,
         from: Option<&[u8]>,
         to: Option<&[u8]>,
-    ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
+        backward: bool,
+    ) -> Result<KeyValueIterator<'_>, StoreError> {
         if let (Some(f), Some(t)) = (from, to) {
             if f > t {
-                return Ok(Vec::new());
+                return Ok(Box::new(std::iter::empty()));
             }
         }
         // Narrow the scan to the keys the bounds name; the byte bounds then cut the rest.
         let key_of = |b: &[u8]| (b.len() >= SUFFIX).then(|| b[..b.len() - SUFFIX].to_vec());
-        let key_from = from.and_then(key_of);
-        let key_to = to.and_then(key_of);
-        let mut out = Vec::new();
-        for item in self.inner.fetch_key_range(
-            key_from.as_deref(),
-            key_to.as_deref(),
-            i64::MIN,
-            i64::MAX,
-        )? {
-            let (wk, v) = item?;
-            let k = wk.to_changelog_key(0);
-            if from.is_some_and(|f| k.as_ref() < f) || to.is_some_and(|t| k.as_ref() > t) {
-                continue;
+        let (key_from, key_to) = (from.and_then(key_of), to.and_then(key_of));
+        let (kf, kt) = (key_from.as_deref(), key_to.as_deref());
+        let windows = if backward {
+            self.inner.backward_fetch_key_range(kf, kt, i64::MIN, i64::MAX)?
+        } else {
+            self.inner.fetch_key_range(kf, kt, i64::MIN, i64::MAX)?
+        };
+        let (from, to) = (from.map(<[u8]>::to_vec), to.map(<[u8]>::to_vec));
+        Ok(Box::new(windows.filter_map(move |item| match item {
+            Err(e) => Some(Err(e)),
+            Ok((wk, v)) => {
+                let k = wk.to_changelog_key(0);
+                let below = from.as_deref().is_some_and(|f| k.as_ref() < f);
+                let above = to.as_deref().is_some_and(|t| k.as_ref() > t);
+                (!below && !above).then_some(Ok((k, v)))
             }
-            out.push((k, v));
-        }
-        Ok(out)
+        })))
     }
 }
 
@@ -117,13 +122,13 @@ impl<W: WindowStore> KeyValueStore for WindowKeyValueStore<W> {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
-        let (k, start) = self.split(key)?;
-        self.inner.fetch(&k, start)
+        let (n, start) = self.split(key)?;
+        self.inner.fetch(&key[..n], start)
     }
 
     fn put(&mut self, key: Bytes, value: Option<Bytes>) -> Result<(), StoreError> {
-        let (k, start) = self.split(&key)?;
-        self.inner.put(k, value, start)
+        let (n, start) = self.split(&key)?;
+        self.inner.put(key.slice(..n), value, start)
     }
 
     fn put_if_absent(&mut self, key: Bytes, value: Bytes) -> Result<Option<Bytes>, StoreError> {
@@ -152,7 +157,7 @@ impl<W: WindowStore> KeyValueStore for WindowKeyValueStore<W> {
         from: Option<&[u8]>,
         to: Option<&[u8]>,
     ) -> Result<KeyValueIterator<'_>, StoreError> {
-        Ok(Box::new(self.entries(from, to)?.into_iter().map(Ok)))
+        self.scan(from, to, false)
     }
 
     fn reverse_range(
@@ -160,13 +165,15 @@ impl<W: WindowStore> KeyValueStore for WindowKeyValueStore<W> {
         from: Option<&[u8]>,
         to: Option<&[u8]>,
     ) -> Result<KeyValueIterator<'_>, StoreError> {
-        Ok(Box::new(self.entries(from, to)?.into_iter().rev().map(Ok)))
+        self.scan(from, to, true)
     }
 
     fn prefix_scan(&self, prefix: &[u8]) -> Result<KeyValueIterator<'_>, StoreError> {
-        let all = self.entries(None, None)?;
         let prefix = prefix.to_vec();
-        Ok(Box::new(all.into_iter().filter(move |(k, _)| k.starts_with(&prefix)).map(Ok)))
+        Ok(Box::new(
+            self.scan(None, None, false)?
+                .filter(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix))),
+        ))
     }
 
     fn approximate_num_entries(&self) -> Result<u64, StoreError> {

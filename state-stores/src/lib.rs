@@ -99,6 +99,7 @@ mod changelog;
 mod error;
 mod key_value;
 mod metrics;
+mod overlay;
 mod record_cache;
 mod rocks;
 mod segments;

@@ -1,14 +1,12 @@
 //! The caching layer: a write-back record cache that merges updates per key between flushes.
 
-use std::cmp::Ordering;
-use std::iter::Peekable;
-
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::StoreError;
 use crate::bounds;
 use crate::key_value::{FlushListener, KeyValueIterator, KeyValueStore};
+use crate::overlay::overlay;
 use crate::record_cache::RecordCache;
 
 /// A write-back cache over a store: Kafka's `CachingKeyValueStore`.
@@ -157,81 +155,6 @@ impl<S: KeyValueStore> CachingKeyValueStore<S> {
     }
 }
 
-/// Scans `store` with the cache's `cached` entries (taken in the same order) laid over it.
-fn merged<'a>(
-    cached: Vec<(Bytes, Option<Bytes>)>,
-    store: KeyValueIterator<'a>,
-    reverse: bool,
-) -> KeyValueIterator<'a> {
-    Box::new(MergedIter {
-        cached: cached.into_iter().peekable(),
-        store: store.peekable(),
-        reverse,
-        done: false,
-    })
-}
-
-/// Merges a snapshot of cached entries (pending deletes as `None`) with the store's iterator, both
-/// in the same order; on equal keys the cache wins, and a pending delete hides the stored entry.
-struct MergedIter<'a> {
-    cached: Peekable<std::vec::IntoIter<(Bytes, Option<Bytes>)>>,
-    store: Peekable<KeyValueIterator<'a>>,
-    reverse: bool,
-    done: bool,
-}
-
-enum Next {
-    Cached,
-    Both,
-    Store,
-    End,
-}
-
-impl Iterator for MergedIter<'_> {
-    type Item = Result<(Bytes, Bytes), StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            let next = match (self.cached.peek(), self.store.peek()) {
-                (_, Some(Err(_))) => Next::Store,
-                (None, Some(Ok(_))) => Next::Store,
-                (None, None) => Next::End,
-                (Some(_), None) => Next::Cached,
-                (Some((cached_key, _)), Some(Ok((store_key, _)))) => {
-                    let order = cached_key.cmp(store_key);
-                    match if self.reverse { order.reverse() } else { order } {
-                        Ordering::Less => Next::Cached,
-                        Ordering::Equal => Next::Both,
-                        Ordering::Greater => Next::Store,
-                    }
-                }
-            };
-            let cached = match next {
-                Next::End => return None,
-                Next::Store => {
-                    let item = self.store.next();
-                    if let Some(Err(_)) = &item {
-                        self.done = true;
-                    }
-                    return item;
-                }
-                Next::Both => {
-                    self.store.next();
-                    self.cached.next()
-                }
-                Next::Cached => self.cached.next(),
-            };
-            if let Some((key, Some(value))) = cached {
-                return Some(Ok((key, value)));
-            }
-            // A pending delete: skip it (and the stored entry it hides, taken above).
-        }
-    }
-}
-
 impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
     fn name(&self) -> &str {
         self.inner.name()
@@ -320,7 +243,7 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
             return Ok(Box::new(std::iter::empty()));
         }
         let cached = self.cache.lock().range(from, to);
-        Ok(merged(cached, self.inner.range(from, to)?, false))
+        Ok(overlay(cached, self.inner.range(from, to)?, false))
     }
 
     fn reverse_range(
@@ -335,13 +258,13 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
         }
         let mut cached = self.cache.lock().range(from, to);
         cached.reverse();
-        Ok(merged(cached, self.inner.reverse_range(from, to)?, true))
+        Ok(overlay(cached, self.inner.reverse_range(from, to)?, true))
     }
 
     fn prefix_scan(&self, prefix: &[u8]) -> Result<KeyValueIterator<'_>, StoreError> {
         self.check_open()?;
         let cached = self.cache.lock().prefix(prefix);
-        Ok(merged(cached, self.inner.prefix_scan(prefix)?, false))
+        Ok(overlay(cached, self.inner.prefix_scan(prefix)?, false))
     }
 
     fn approximate_num_entries(&self) -> Result<u64, StoreError> {

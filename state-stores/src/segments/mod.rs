@@ -13,7 +13,6 @@
 
 pub(crate) mod memory;
 pub(crate) mod metered;
-pub(crate) mod overlay;
 pub(crate) mod rocks;
 
 use std::cmp::Ordering;

@@ -6,8 +6,8 @@ use parking_lot::Mutex;
 
 use crate::StoreError;
 use crate::bounds;
+use crate::overlay::overlay;
 use crate::record_cache::RecordCache;
-use crate::segments::overlay::overlay;
 use crate::segments::{NO_STREAM_TIME, RawIter, min_live, warn_expired, warn_negative};
 use crate::window::{
     WindowFlushListener, WindowIterator, WindowQuery, WindowStore, WindowedKey, decode, store_key,

@@ -1,4 +1,5 @@
-//! Cached writes laid over a store's scan, for the window and session caching layers.
+//! Cached writes laid over a store's scan: the merge every caching layer (key-value, window,
+//! session) serves its scans with.
 
 use std::cmp::Ordering;
 use std::iter::Peekable;
@@ -6,7 +7,7 @@ use std::iter::Peekable;
 use bytes::Bytes;
 
 use crate::StoreError;
-use crate::segments::RawIter;
+use crate::key_value::KeyValueIterator as RawIter;
 
 /// Scans `store` with `cached` entries (a snapshot, pending deletes as `None`) laid over it. Both
 /// are in the same raw-key order (descending if `reverse`); on equal keys the cache wins, and a

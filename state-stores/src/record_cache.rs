@@ -164,8 +164,8 @@ impl RecordCache {
         self.nodes[slot].value.as_ref()
     }
 
-    /// Overwrites the value in `slot` (from [`slot`](Self::slot)), as [`put`](Self::put) does for a
-    /// key that is cached.
+    /// Overwrites the value in `slot` (from [`slot`](Self::slot), which made it most recently
+    /// used), as [`put`](Self::put) does for a key that is cached.
     pub(crate) fn put_at(&mut self, slot: usize, value: Option<Bytes>) {
         let size = entry_size(&self.nodes[slot].key, value.as_ref());
         let node = &mut self.nodes[slot];
@@ -178,8 +178,6 @@ impl RecordCache {
             self.dirty_count += 1;
         }
         self.push_back(List::Dirty, slot);
-        self.unlink(List::Lru, slot);
-        self.push_back(List::Lru, slot);
     }
 
     /// Records a write of `key` (a `None` value is a delete): the entry becomes dirty, most
@@ -187,6 +185,8 @@ impl RecordCache {
     /// [`over_budget`](Self::over_budget).
     pub(crate) fn put(&mut self, key: Bytes, value: Option<Bytes>) {
         if let Some(&idx) = self.index.get(&key) {
+            self.unlink(List::Lru, idx);
+            self.push_back(List::Lru, idx);
             self.put_at(idx, value);
             return;
         }

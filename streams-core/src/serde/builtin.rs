@@ -103,8 +103,15 @@ macro_rules! nullable_serde {
             }
         );
     };
-    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr, into |$into_v:ident, $out:ident| $into:expr) => {
+    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr, into |$into_v:ident, $out:ident| $into:expr $(, $borrowed:ident)?) => {
         impl Serde<$t> for $serde {
+            $(
+                // `$borrowed`: the deserializer reads a plain slice as well as a `Bytes`.
+                fn $borrowed(&self, $topic: &str, $de_b: &[u8]) -> Option<Result<$t, SerdeError>> {
+                    let read = || -> Result<$t, SerdeError> { $de };
+                    Some(read())
+                }
+            )?
             fn serialize_into(
                 &self,
                 _topic: &str,
@@ -130,6 +137,13 @@ macro_rules! nullable_serde {
             }
         }
         impl Serde<Option<$t>> for $serde {
+            fn deserialize_borrowed(
+                &self,
+                topic: &str,
+                bytes: &[u8],
+            ) -> Option<Result<Option<$t>, SerdeError>> {
+                <Self as Serde<$t>>::deserialize_borrowed(self, topic, bytes).map(|r| r.map(Some))
+            }
             fn serialize_into(
                 &self,
                 topic: &str,
@@ -186,7 +200,8 @@ nullable_serde!(
     },
     owned | v | Bytes::from(v.into_bytes()),
     into | v,
-    out | out.extend_from_slice(v.as_bytes())
+    out | out.extend_from_slice(v.as_bytes()),
+    deserialize_borrowed
 );
 
 nullable_serde!(
@@ -205,7 +220,8 @@ nullable_serde!(
     |_topic, b| Ok(b.to_vec()),
     owned | v | Bytes::from(v),
     into | v,
-    out | out.extend_from_slice(v)
+    out | out.extend_from_slice(v),
+    deserialize_borrowed
 );
 
 /// Reads exactly `N` bytes or says how many there were.
@@ -222,7 +238,8 @@ nullable_serde!(
     |topic, b| Ok(i16::from_be_bytes(fixed(topic, b, "short")?)),
     owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
     into | v,
-    out | out.extend_from_slice(&v.to_be_bytes())
+    out | out.extend_from_slice(&v.to_be_bytes()),
+    deserialize_borrowed
 );
 nullable_serde!(
     I32Serde,
@@ -231,7 +248,8 @@ nullable_serde!(
     |topic, b| Ok(i32::from_be_bytes(fixed(topic, b, "integer")?)),
     owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
     into | v,
-    out | out.extend_from_slice(&v.to_be_bytes())
+    out | out.extend_from_slice(&v.to_be_bytes()),
+    deserialize_borrowed
 );
 nullable_serde!(
     I64Serde,
@@ -240,7 +258,8 @@ nullable_serde!(
     |topic, b| Ok(i64::from_be_bytes(fixed(topic, b, "long")?)),
     owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
     into | v,
-    out | out.extend_from_slice(&v.to_be_bytes())
+    out | out.extend_from_slice(&v.to_be_bytes()),
+    deserialize_borrowed
 );
 nullable_serde!(
     F32Serde,
@@ -249,7 +268,8 @@ nullable_serde!(
     |topic, b| Ok(f32::from_be_bytes(fixed(topic, b, "float")?)),
     owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
     into | v,
-    out | out.extend_from_slice(&v.to_be_bytes())
+    out | out.extend_from_slice(&v.to_be_bytes()),
+    deserialize_borrowed
 );
 nullable_serde!(
     F64Serde,
@@ -258,7 +278,8 @@ nullable_serde!(
     |topic, b| Ok(f64::from_be_bytes(fixed(topic, b, "double")?)),
     owned | v | Bytes::copy_from_slice(&v.to_be_bytes()),
     into | v,
-    out | out.extend_from_slice(&v.to_be_bytes())
+    out | out.extend_from_slice(&v.to_be_bytes()),
+    deserialize_borrowed
 );
 
 impl Serde<()> for UnitSerde {

@@ -48,6 +48,13 @@ pub trait Serde<T>: Send + Sync + 'static {
     }
     /// The value of a record of `topic` whose key or value is `bytes` (`None`: null).
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError>;
+    /// The value whose bytes are `bytes`, read from a borrowed slice, or `None` if this serde
+    /// reads only from [`Bytes`] (the default; then the caller slices a `Bytes` and calls
+    /// [`deserialize`](Serde::deserialize)). The built-in serdes read slices, which spares the
+    /// reference counting of a `Bytes` slice where a value sits inside larger stored bytes.
+    fn deserialize_borrowed(&self, _topic: &str, _bytes: &[u8]) -> Option<Result<T, SerdeError>> {
+        None
+    }
     /// Appends the bytes of `value` to `out`, as [`Serde::serialize`] would make them; `false`
     /// (and nothing appended) for a null. Lets a caller that wraps the bytes (a timestamped
     /// store's value, say) build them in one buffer; the built-in serdes write straight into it.
@@ -84,6 +91,9 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
         out: &mut bytes::BytesMut,
     ) -> Result<bool, SerdeError> {
         (**self).serialize_into(topic, value, out)
+    }
+    fn deserialize_borrowed(&self, topic: &str, bytes: &[u8]) -> Option<Result<T, SerdeError>> {
+        (**self).deserialize_borrowed(topic, bytes)
     }
 }
 

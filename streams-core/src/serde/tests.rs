@@ -5,6 +5,11 @@ use super::*;
 fn round_trip<T: PartialEq + std::fmt::Debug, S: Serde<T>>(serde: &S, v: T) {
     let bytes = serde.serialize("t", &v).expect("serialize");
     assert_eq!(serde.deserialize("t", bytes.as_ref()).expect("deserialize"), v);
+    if let Some(b) = &bytes {
+        if let Some(borrowed) = serde.deserialize_borrowed("t", b) {
+            assert_eq!(borrowed.expect("deserialize_borrowed"), v);
+        }
+    }
     same_bytes_into(serde, &v);
 }
 
@@ -23,6 +28,21 @@ fn same_bytes_into<T, S: Serde<T>>(serde: &S, v: &T) {
             assert_eq!(&out[..], b"prefix");
         }
     }
+}
+
+#[test]
+fn the_built_in_serdes_read_borrowed_slices_with_the_same_errors() {
+    let read = |b: &[u8]| <I64Serde as Serde<i64>>::deserialize_borrowed(&I64Serde, "t", b);
+    assert_eq!(read(&7i64.to_be_bytes()).map(Result::unwrap), Some(7));
+    assert!(read(b"abc").is_some_and(|r| r.is_err()), "a wrong size is an error");
+    let s = <StringSerde as Serde<String>>::deserialize_borrowed(&StringSerde, "t", b"hi");
+    assert_eq!(s.map(Result::unwrap), Some("hi".to_string()));
+    let bad = <StringSerde as Serde<String>>::deserialize_borrowed(&StringSerde, "t", &[0xff]);
+    assert!(bad.is_some_and(|r| r.is_err()), "invalid UTF-8 is an error");
+    let opt = <I32Serde as Serde<Option<i32>>>::deserialize_borrowed(&I32Serde, "t", &[0, 0, 0, 2]);
+    assert_eq!(opt.map(Result::unwrap), Some(Some(2)));
+    // `Bytes` values are slices of the record already: no borrowed path.
+    assert!(<BytesSerde as Serde<Bytes>>::deserialize_borrowed(&BytesSerde, "t", b"x").is_none());
 }
 
 #[test]

@@ -79,13 +79,31 @@ pub(crate) fn join_batch(batch: Vec<ChangelogEntry>) -> Vec<(Bytes, Option<Bytes
         .collect()
 }
 
-fn split_or_error(topic: &str, stored: &Bytes) -> Result<(i64, Bytes), SerdeError> {
-    split(stored).ok_or_else(|| {
-        SerdeError::new(format!(
-            "store `{topic}`: a timestamped value needs at least 8 bytes, found {}",
-            stored.len()
-        ))
-    })
+fn too_short(topic: &str, stored: &Bytes) -> SerdeError {
+    SerdeError::new(format!(
+        "store `{topic}`: a timestamped value needs at least 8 bytes, found {}",
+        stored.len()
+    ))
+}
+
+/// The timestamp at the front of stored bytes.
+fn timestamp_of(topic: &str, stored: &Bytes) -> Result<i64, SerdeError> {
+    let ts: [u8; 8] =
+        stored.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| too_short(topic, stored))?;
+    Ok(i64::from_be_bytes(ts))
+}
+
+/// The value stored after the timestamp, read from a borrowed slice when `serde` can.
+fn plain_value<V: 'static>(
+    serde: &SharedSerde<V>,
+    topic: &str,
+    stored: &Bytes,
+) -> Result<V, SerdeError> {
+    let plain = stored.get(8..).ok_or_else(|| too_short(topic, stored))?;
+    match serde.deserialize_borrowed(topic, plain) {
+        Some(v) => v,
+        None => serde.deserialize(topic, Some(&stored.slice(8..))),
+    }
 }
 
 /// The serde of a timestamped store's values: Kafka's `ValueAndTimestampSerde` over the plain
@@ -112,8 +130,8 @@ impl<V: 'static> Serde<ValueAndTimestamp<V>> for TimestampedSerde<V> {
         let Some(stored) = bytes else {
             return Err(SerdeError::new(format!("store `{topic}`: null timestamped value")));
         };
-        let (timestamp, plain) = split_or_error(topic, stored)?;
-        Ok(ValueAndTimestamp { value: self.0.deserialize(topic, Some(&plain))?, timestamp })
+        let timestamp = timestamp_of(topic, stored)?;
+        Ok(ValueAndTimestamp { value: plain_value(&self.0, topic, stored)?, timestamp })
     }
 }
 
@@ -134,7 +152,7 @@ impl<V: 'static> Serde<V> for PlainViewSerde<V> {
 
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<V, SerdeError> {
         match bytes {
-            Some(stored) => self.0.deserialize(topic, Some(&split_or_error(topic, stored)?.1)),
+            Some(stored) => plain_value(&self.0, topic, stored),
             None => self.0.deserialize(topic, None),
         }
     }

@@ -279,7 +279,7 @@ fn read_modify_write_sees_the_cached_value_then_the_stored_one() {
     let (mut store, log, _) = stack(Box::new(InMemoryKeyValueStore::new("rmw")), 1 << 20, true);
     let incr = |store: &mut Stack, key: &str| {
         store
-            .read_modify_write(b(key.as_bytes()), &mut |old: Option<&Bytes>| {
+            .read_modify_write(key.as_bytes(), &mut |old: Option<&Bytes>| {
                 let n = old.map_or(0, |v| u64::from_be_bytes(v.as_ref().try_into().unwrap()));
                 Some(Some(Bytes::copy_from_slice(&(n + 1).to_be_bytes())))
             })
@@ -293,9 +293,9 @@ fn read_modify_write_sees_the_cached_value_then_the_stored_one() {
     incr(&mut store, "k");
     assert_eq!(store.get(b"k").unwrap(), Some(Bytes::copy_from_slice(&3u64.to_be_bytes())));
     // `None` from the function writes nothing.
-    store.read_modify_write(b(b"k"), &mut |_| None).unwrap();
+    store.read_modify_write(b"k", &mut |_| None).unwrap();
     store
-        .read_modify_write(b(b"absent"), &mut |old| {
+        .read_modify_write(b"absent", &mut |old| {
             assert!(old.is_none());
             None
         })

@@ -37,7 +37,7 @@ fn each_operation_is_counted_under_its_own_name() {
         collect(store.all());
         collect(store.reverse_all());
         collect(store.prefix_scan(&[2]));
-        store.read_modify_write(b(&[2]), &mut |old| Some(old.cloned())).unwrap();
+        store.read_modify_write(&[2], &mut |old| Some(old.cloned())).unwrap();
         store.flush().unwrap();
 
         let count = |op| metrics.operation(op).count;

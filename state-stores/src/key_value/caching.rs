@@ -190,12 +190,12 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
 
     fn read_modify_write(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
     ) -> Result<(), StoreError> {
         self.check_open()?;
         let cache = self.cache.get_mut();
-        if let Some(slot) = cache.slot(&key) {
+        if let Some(slot) = cache.slot(key) {
             // Cached: update the entry in place, with one lookup of the key.
             if let Some(new) = f(cache.value_at(slot)) {
                 cache.put_at(slot, new);
@@ -203,9 +203,9 @@ impl<S: KeyValueStore> KeyValueStore for CachingKeyValueStore<S> {
             }
             return Ok(());
         }
-        let below = self.inner.get(&key)?;
+        let below = self.inner.get(key)?;
         match f(below.as_ref()) {
-            Some(new) => self.cache_write(key, new),
+            Some(new) => self.cache_write(Bytes::copy_from_slice(key), new),
             None => Ok(()),
         }
     }

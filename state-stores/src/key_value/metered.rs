@@ -155,7 +155,7 @@ impl<S: KeyValueStore> KeyValueStore for MeteredKeyValueStore<S> {
 
     fn read_modify_write(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
     ) -> Result<(), StoreError> {
         let start = Instant::now();

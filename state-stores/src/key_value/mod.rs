@@ -177,19 +177,20 @@ pub trait KeyValueStore: Send {
     /// Reads `key`, asks `f` for its new value given the current one (`None`: absent), and
     /// writes that (`Some(None)` deletes); `f` returning `None` writes nothing. One step where a
     /// store can do better than [`get`](Self::get) then [`put`](Self::put): the caching layer
-    /// lends its cached bytes to `f` instead of copying them out.
+    /// lends its cached bytes to `f` instead of copying them out, and copies `key` only when it
+    /// caches a new entry.
     ///
     /// # Errors
     ///
     /// As `get` and `put`.
     fn read_modify_write(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
     ) -> Result<(), StoreError> {
-        let old = self.get(&key)?;
+        let old = self.get(key)?;
         match f(old.as_ref()) {
-            Some(new) => self.put(key, new),
+            Some(new) => self.put(Bytes::copy_from_slice(key), new),
             None => Ok(()),
         }
     }
@@ -241,7 +242,7 @@ impl<S: KeyValueStore + ?Sized> KeyValueStore for Box<S> {
     }
     fn read_modify_write(
         &mut self,
-        key: Bytes,
+        key: &[u8],
         f: &mut dyn FnMut(Option<&Bytes>) -> Option<Option<Bytes>>,
     ) -> Result<(), StoreError> {
         (**self).read_modify_write(key, f)

@@ -14,6 +14,11 @@ pub(crate) struct TypedSerdes<K, V> {
     pub(crate) value: Option<SharedSerde<V>>,
 }
 
+thread_local! {
+    /// The buffer [`KeyValueStore::update`] serializes keys into, kept between calls.
+    static KEY_BUFFER: std::cell::Cell<bytes::BytesMut> = std::cell::Cell::new(bytes::BytesMut::new());
+}
+
 /// What one step of [`KeyValueStore::update`]'s closure yields: the old value (if wanted) and
 /// the new one, plus the new value's bytes (`None`: the value serializes to null).
 type UpdateStep<V> = Result<((Option<V>, V), Option<Bytes>), ProcessError>;
@@ -114,11 +119,18 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
     where
         V: Clone,
     {
-        let Some(k) = self.key_serde.serialize(&self.name, key)? else { return Ok(None) };
+        // The key's bytes go into a reused buffer: the store copies them only if it keeps a new
+        // entry. (A nested update, from `f`, takes a fresh buffer.)
+        let mut k = KEY_BUFFER.take();
+        k.clear();
+        if !self.key_serde.serialize_into(&self.name, key, &mut k)? {
+            KEY_BUFFER.set(k);
+            return Ok(None);
+        }
         let guard = self.inner.lock();
         let mut f = Some(f);
         let mut result: Option<Result<(Option<V>, V), ProcessError>> = None;
-        guard.borrow_mut().read_modify_write(k, &mut |old_bytes: Option<&Bytes>| {
+        let done = guard.borrow_mut().read_modify_write(&k, &mut |old_bytes: Option<&Bytes>| {
             let mut step = || -> UpdateStep<V> {
                 let old = match old_bytes {
                     Some(b) => Some(self.value_of(Some(b))?),
@@ -140,7 +152,9 @@ impl<K: 'static, V: 'static> KeyValueStore<K, V> {
                     None
                 }
             }
-        })?;
+        });
+        KEY_BUFFER.set(k);
+        done?;
         match result {
             Some(r) => r.map(Some),
             None => Err(format!("store `{}`: the update did not run", self.name).into()),

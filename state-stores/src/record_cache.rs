@@ -76,7 +76,9 @@ pub(crate) struct Evicted {
 pub(crate) struct RecordCache {
     /// Key → node. Hashed: every read and write looks a key up, while only scans need order
     /// (they sort what they collect).
-    index: HashMap<Bytes, usize>,
+    /// Keys come from outside the process: the hasher is seeded per cache (foldhash, as
+    /// hashbrown's default), and much cheaper than SipHash on the short keys of a stream.
+    index: HashMap<Bytes, usize, foldhash::fast::RandomState>,
     nodes: Vec<Node>,
     free: Vec<usize>,
     lru: Ends,
@@ -93,7 +95,7 @@ impl RecordCache {
     /// An empty cache that evicts once it holds more than `max_bytes`.
     pub(crate) fn new(max_bytes: usize) -> Self {
         Self {
-            index: HashMap::new(),
+            index: HashMap::with_hasher(foldhash::fast::RandomState::default()),
             nodes: Vec::new(),
             free: Vec::new(),
             lru: EMPTY,

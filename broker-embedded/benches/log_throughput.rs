@@ -303,6 +303,41 @@ async fn consume(dir: &Path, records: usize) -> BenchResult<Sample> {
     Ok(sample)
 }
 
+/// Reopens the broker and reads every record back with `poll_batches`, walking each batch in place.
+async fn consume_batches(dir: &Path, records: usize, check_crcs: bool) -> BenchResult<Sample> {
+    let broker = open_broker(dir, Durability::Interval(FLUSH_INTERVAL)).await?;
+    let clock = Clock::start();
+    let config = ConsumerConfig { check_crcs, ..ConsumerConfig::default() };
+    let consumer = broker.consumer(config.offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(&[TopicPartition::new(TOPIC, 0)])?;
+    let mut next = 0i64;
+    let mut value_bytes = 0u64;
+    while (next as usize) < records {
+        let polled = consumer.poll_batches(Duration::from_secs(5)).await?;
+        if polled.is_empty() {
+            return Err(format!("consumer stalled at offset {next} of {records}").into());
+        }
+        for batch in &polled {
+            for r in batch.records() {
+                let r = r?;
+                if r.offset != next {
+                    return Err(format!("expected offset {next}, got {}", r.offset).into());
+                }
+                next += 1;
+                value_bytes += r.value.map_or(0, |v| v.len() as u64);
+            }
+        }
+    }
+    let sample = clock.sample();
+    if value_bytes != (records * VALUE_LEN) as u64 {
+        return Err(
+            format!("read {value_bytes} value bytes, expected {}", records * VALUE_LEN).into()
+        );
+    }
+    broker.close().await?;
+    Ok(sample)
+}
+
 /// Checks the log holds `records` records in batches of 1000 and returns its size in bytes.
 fn check_log(dir: &Path, records: usize) -> BenchResult<(u64, usize)> {
     let part = dir.join(format!("{TOPIC}-0"));
@@ -423,7 +458,8 @@ fn main() -> BenchResult<()> {
     let (mut write_sync, mut produce_sync) = (Series::default(), Series::default());
     let (mut write, mut produce_acked, mut produce_durable) =
         (Series::default(), Series::default(), Series::default());
-    let (mut read, mut consume_s) = (Series::default(), Series::default());
+    let (mut read, mut consume_s, mut consume_b, mut consume_nocrc) =
+        (Series::default(), Series::default(), Series::default(), Series::default());
     let mut log_info = None;
     let runs = opts.runs;
     for run in 1..=runs {
@@ -474,8 +510,14 @@ fn main() -> BenchResult<()> {
             produce_acked.push(acked);
             produce_durable.push(durable);
             let s = rt.block_on(consume(&dir, records))?;
-            step("broker consume (page cache)", run, runs, s, records);
+            step("broker consume, poll (page cache)", run, runs, s, records);
             consume_s.push(s);
+            let s = rt.block_on(consume_batches(&dir, records, true))?;
+            step("broker consume, poll_batches (page cache)", run, runs, s, records);
+            consume_b.push(s);
+            let s = rt.block_on(consume_batches(&dir, records, false))?;
+            step("broker consume, poll_batches, no CRC check", run, runs, s, records);
+            consume_nocrc.push(s);
             if log_info.is_none() {
                 log_info = Some(check_log(&dir, records)?);
             }
@@ -542,7 +584,9 @@ fn main() -> BenchResult<()> {
     row("broker produce Interval(1s), until close", &produce_durable, Some(&write), Some(0.70));
     row("broker produce Interval(1s), until acked", &produce_acked, Some(&write), None);
     row("plain read (page cache)", &read, None, None);
-    row("broker consume (page cache)", &consume_s, Some(&read), Some(0.80));
+    row("broker consume, poll_batches (page cache)", &consume_b, Some(&read), Some(0.80));
+    row("broker consume, poll_batches, check_crcs off", &consume_nocrc, Some(&read), None);
+    row("broker consume, poll (page cache)", &consume_s, Some(&read), None);
     if opts.quick {
         println!("smoke run (no --bench, or --quick): too small for the numbers to mean anything");
     }

@@ -46,10 +46,10 @@ use std::sync::Arc;
 
 pub use broker::{BrokerConfig, Durability};
 pub use client::{
-    Admin, AssignmentStrategy, Consumer, ConsumerConfig, ConsumerRecord, DeliveryFuture,
-    GroupDescription, GroupMemberDescription, Header, NewTopic, OffsetAndMetadata, OffsetReset,
-    OffsetSpec, PartitionDescription, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
-    TopicDescription, TopicPartition,
+    Admin, AssignmentStrategy, BatchRecords, Consumer, ConsumerBatch, ConsumerConfig,
+    ConsumerRecord, DeliveryFuture, GroupDescription, GroupMemberDescription, Header, NewTopic,
+    OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, Producer, ProducerConfig,
+    ProducerRecord, RecordMetadata, TopicDescription, TopicPartition,
 };
 pub use error::{Error, Result};
 pub use group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol};

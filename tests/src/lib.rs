@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use broker_embedded::{Broker, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition};
+use broker_embedded::{
+    Broker, ConsumerBatch, ConsumerConfig, ConsumerRecord, Header, OffsetReset, TopicPartition,
+};
+use bytes::Bytes;
 
 pub mod bench;
 pub mod wire;
@@ -29,6 +32,60 @@ pub async fn read_partition(
         out.extend(batch);
     }
     Ok(out)
+}
+
+/// Reads every record of a partition like [`read_partition`], but with
+/// [`Consumer::poll_batches`](broker_embedded::Consumer::poll_batches), copying each borrowed record
+/// out of its batch.
+pub async fn read_partition_batches(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    config: ConsumerConfig,
+) -> broker_embedded::Result<Vec<ConsumerRecord>> {
+    let tp = TopicPartition::new(topic, partition);
+    let end = broker.admin().describe_topic(topic)?.partitions[partition as usize].high_watermark;
+    let consumer = broker.consumer(config.offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(std::slice::from_ref(&tp))?;
+    let mut out: Vec<ConsumerRecord> = Vec::new();
+    while consumer.position(&tp).await? < end {
+        let batches = consumer.poll_batches(Duration::from_millis(200)).await?;
+        if batches.is_empty() && consumer.position(&tp).await? < end {
+            return Err(broker_embedded::Error::Timeout(format!(
+                "partition {tp} stopped short of its high watermark {end}"
+            )));
+        }
+        for batch in &batches {
+            out.extend(owned_records(batch)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The records of a batch from [`Consumer::poll_batches`](broker_embedded::Consumer::poll_batches),
+/// copied into [`ConsumerRecord`]s.
+pub fn owned_records(batch: &ConsumerBatch) -> broker_embedded::Result<Vec<ConsumerRecord>> {
+    let topic: std::sync::Arc<str> = batch.topic().into();
+    batch
+        .records()
+        .map(|r| {
+            r.map(|r| ConsumerRecord {
+                topic: topic.clone(),
+                partition: batch.partition(),
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key.map(Bytes::copy_from_slice),
+                value: r.value.map(Bytes::copy_from_slice),
+                headers: r
+                    .headers()
+                    .map(|(k, v)| Header {
+                        key: k.to_owned(),
+                        value: v.map(Bytes::copy_from_slice),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// A broker for streams tests in `dir/broker`: interval flush every 50 ms and a 50 ms initial

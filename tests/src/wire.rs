@@ -107,6 +107,31 @@ impl WireBroker {
         out
     }
 
+    /// Reads every partition of `topic` like [`read_topic`](Self::read_topic), with
+    /// `poll_batches`.
+    pub fn read_topic_batches(&self, topic: &str) -> Vec<ConsumerRecord> {
+        let partitions = self
+            .broker
+            .admin()
+            .describe_topic(topic)
+            .unwrap_or_else(|e| panic!("describing {topic}: {e}"))
+            .partitions
+            .len();
+        let mut out = Vec::new();
+        for p in 0..partitions as i32 {
+            let records = self
+                .block_on(crate::read_partition_batches(
+                    &self.broker,
+                    topic,
+                    p,
+                    broker_embedded::ConsumerConfig::default(),
+                ))
+                .unwrap_or_else(|e| panic!("reading {topic}-{p} in batches: {e}"));
+            out.extend(records);
+        }
+        out
+    }
+
     /// Produces `value` under each key with the in-process producer (Kafka's murmur2 partitioner)
     /// to `topic`, and returns the partition each key went to.
     pub fn murmur2_partitions(

@@ -347,5 +347,10 @@ fn compressed_batches_of_every_codec_are_stored_as_sent_and_read_back() {
             (0..COUNT).map(|i| format!("{codec}-{}-{i}", "x".repeat(100))).collect();
         expected.sort();
         assert_eq!(values, expected, "{codec}: in-process consumer reads the compressed batches");
+        assert_eq!(
+            wb.read_topic_batches(&topic),
+            wb.read_topic(&topic),
+            "{codec}: poll_batches reads the compressed batches as poll does"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use broker_embedded::format::{
-    BatchBuilder, Compression, Header, batches, decode_records, validate_batch,
+    BatchBuilder, Compression, Header, RecordRefs, batches, decode_records, validate_batch,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -45,6 +45,25 @@ fuzz_target!(|data: &[u8]| {
                 };
                 assert_eq!(contents(records), contents(&again));
             }
+        }
+    }
+
+    // The borrowed walk accepts what the checked decoder accepts, with the same records.
+    if let Ok(refs) = RecordRefs::new(data) {
+        let walked: Result<Vec<_>, _> = refs.collect();
+        match (&walked, &decoded) {
+            (Ok(w), Ok(d)) => {
+                assert_eq!(w.len(), d.len());
+                for (a, b) in w.iter().zip(d) {
+                    assert_eq!(
+                        (a.offset, a.timestamp, a.key, a.value),
+                        (b.offset, b.timestamp, b.key.as_deref(), b.value.as_deref())
+                    );
+                    assert_eq!(a.headers().count(), b.headers.len());
+                }
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("the borrowed walk and decode_records disagree"),
         }
     }
 

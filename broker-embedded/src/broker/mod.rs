@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::io::{FileSystem, OsFileSystem};
 use crate::log::checkpoint;
 pub(crate) use background::run_cleanup as background_cleanup;
-pub(crate) use partition::{Partition, PartitionRef};
+pub(crate) use partition::{Partition, PartitionRef, ReadResult};
 pub(crate) use topics::TopicEntry;
 
 /// When an acknowledged write is on stable storage.

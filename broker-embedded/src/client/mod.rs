@@ -2,6 +2,7 @@
 //! sockets and no copies beyond the log.
 
 mod admin;
+mod batch;
 mod consumer;
 pub(crate) mod partitioner;
 mod producer;
@@ -16,6 +17,7 @@ pub use admin::{
     Admin, GroupDescription, GroupMemberDescription, NewTopic, OffsetSpec, PartitionDescription,
     TopicDescription,
 };
+pub use batch::{BatchRecords, ConsumerBatch};
 pub use consumer::{AssignmentStrategy, Consumer, ConsumerConfig, OffsetAndMetadata, OffsetReset};
 pub use producer::{DeliveryFuture, Producer, ProducerConfig};
 

@@ -110,8 +110,10 @@ pub use batch::{
     set_max_timestamp_log_append, set_partition_leader_epoch, validate_batch, verify_crc,
 };
 pub use builder::{BatchBuilder, control_batch};
+pub(crate) use record::decompressed;
 pub use record::{
-    ControlRecord, Header, Record, decode_control_record, decode_records, decode_records_with,
+    ControlRecord, Header, Record, RecordRef, RecordRefs, decode_control_record, decode_records,
+    decode_records_with,
 };
 pub use varint::{
     MAX_VARINT_LEN, MAX_VARLONG_LEN, get_varint, get_varlong, put_varint, put_varlong, varint_len,

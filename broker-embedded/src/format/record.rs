@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::FormatError;
 use super::batch::{BATCH_HEADER_LEN, BatchHeader, Compression};
-use super::varint::{get_varint, get_varlong};
+use super::varint::{MAX_VARINT_LEN, MAX_VARLONG_LEN, get_varint, get_varlong};
 
 /// A record header: a UTF-8 key and a nullable value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,8 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    #[cold]
+    #[inline(never)]
     fn invalid(&self, what: &str) -> FormatError {
         FormatError::InvalidRecord(format!(
             "record {} (at byte {} of the batch): {what}",
@@ -72,6 +74,7 @@ impl<'a> Cursor<'a> {
         ))
     }
 
+    #[inline(always)]
     fn remaining(&self) -> usize {
         self.end - self.pos
     }
@@ -80,7 +83,38 @@ impl<'a> Cursor<'a> {
         self.buf.get(self.pos..self.end).unwrap_or_default()
     }
 
+    /// The unsigned value of a varint of one or two bytes at the cursor (the common cases: record
+    /// lengths and value lengths below 8 KiB), and its length.
+    #[inline(always)]
+    fn short(&self) -> Option<(u32, usize)> {
+        if self.pos < self.end {
+            let b0 = *self.buf.get(self.pos)?;
+            if b0 < 0x80 {
+                return Some((u32::from(b0), 1));
+            }
+            if self.pos + 1 < self.end {
+                let b1 = *self.buf.get(self.pos + 1)?;
+                if b1 < 0x80 {
+                    return Some((u32::from(b0 & 0x7f) | (u32::from(b1) << 7), 2));
+                }
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
     fn varint(&mut self, field: &str) -> Result<i32, FormatError> {
+        if let Some((n, len)) = self.short() {
+            self.pos += len;
+            // Zigzag: at most 14 bits, so the conversion is lossless.
+            let n = n as i32;
+            return Ok((n >> 1) ^ -(n & 1));
+        }
+        self.varint_long(field)
+    }
+
+    #[inline(never)]
+    fn varint_long(&mut self, field: &str) -> Result<i32, FormatError> {
         match get_varint(self.rest()) {
             Ok((v, n)) => {
                 self.pos += n;
@@ -93,7 +127,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)]
     fn varlong(&mut self, field: &str) -> Result<i64, FormatError> {
+        if let Some((n, len)) = self.short() {
+            self.pos += len;
+            let n = i64::from(n);
+            return Ok((n >> 1) ^ -(n & 1));
+        }
+        self.varlong_long(field)
+    }
+
+    #[inline(never)]
+    fn varlong_long(&mut self, field: &str) -> Result<i64, FormatError> {
         match get_varlong(self.rest()) {
             Ok((v, n)) => {
                 self.pos += n;
@@ -106,30 +151,39 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)]
     fn byte(&mut self, field: &str) -> Result<u8, FormatError> {
-        match self.rest().first() {
-            Some(&b) => {
+        if self.pos < self.end {
+            if let Some(&b) = self.buf.get(self.pos) {
                 self.pos += 1;
-                Ok(b)
+                return Ok(b);
             }
-            None => Err(self.invalid(&format!("{field} runs past the end of the record"))),
         }
+        Err(self.invalid(&format!("{field} runs past the end of the record")))
     }
 
     /// Takes `len` bytes, returning their range.
+    #[inline(always)]
     fn take(&mut self, len: usize, field: &str) -> Result<Range<usize>, FormatError> {
         if len > self.remaining() {
-            return Err(self.invalid(&format!(
-                "{field} length {len} exceeds the {} bytes left in the record",
-                self.remaining()
-            )));
+            return Err(self.too_long(len, field));
         }
         let range = self.pos..self.pos + len;
         self.pos += len;
         Ok(range)
     }
 
+    #[cold]
+    #[inline(never)]
+    fn too_long(&self, len: usize, field: &str) -> FormatError {
+        self.invalid(&format!(
+            "{field} length {len} exceeds the {} bytes left in the record",
+            self.remaining()
+        ))
+    }
+
     /// Reads a varint length and that many bytes; -1 means null.
+    #[inline(always)]
     fn nullable_bytes(&mut self, field: &str) -> Result<Option<Range<usize>>, FormatError> {
         let len = self.varint(field)?;
         match len {
@@ -140,80 +194,172 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Walks every record of an uncompressed batch, checking it against the header, and calls `f` on each.
+/// Where one record's fields lie in its batch (positions from the start of the batch).
+#[derive(Debug, Clone)]
+struct Located {
+    offset: i64,
+    timestamp: i64,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+    /// The encoded headers (after the header count), already checked.
+    headers: Range<usize>,
+    header_count: usize,
+}
+
+/// Steps through the records of a batch one at a time, checking each against the header: exactly
+/// `record_count` records fill the records section, each record's length matches its fields, offset
+/// deltas are strictly increasing and at most `last_offset_delta`, key, value and header lengths fit,
+/// and header keys are UTF-8.
 ///
-/// `batch` is the whole batch (exactly `header.total_len()` bytes). Checks that exactly
-/// `record_count` records fill the records section, that each record's length matches its fields,
-/// that offset deltas are strictly increasing and at most `last_offset_delta`, that key, value and
-/// header lengths fit, and that header keys are UTF-8.
-pub(crate) fn walk_records<'a>(
-    header: &BatchHeader,
+/// `batch` is the whole batch (exactly `header.total_len()` bytes) or, for a compressed batch, its
+/// header followed by the decompressed records.
+#[derive(Debug, Clone)]
+struct Walker<'a> {
+    header: BatchHeader,
     batch: &'a [u8],
-    mut f: impl FnMut(&RawRecord<'a, '_>) -> Result<(), FormatError>,
-) -> Result<(), FormatError> {
-    header.check_counts()?;
-    if batch.len() < BATCH_HEADER_LEN {
-        return Err(FormatError::Truncated { needed: BATCH_HEADER_LEN, available: batch.len() });
-    }
-    let end = batch.len();
-    let mut pos = BATCH_HEADER_LEN;
-    let mut previous_delta: i64 = -1;
-    let mut headers: Vec<RawHeader<'a>> = Vec::new();
-    for index in 0..header.record_count {
-        if pos == end {
-            return Err(FormatError::InvalidRecord(format!(
-                "batch at offset {} declares {} records but holds only {index}",
-                header.base_offset, header.record_count
-            )));
+    pos: usize,
+    index: i32,
+    previous_delta: i64,
+    failed: bool,
+}
+
+impl<'a> Walker<'a> {
+    fn new(header: &BatchHeader, batch: &'a [u8]) -> Result<Self, FormatError> {
+        header.check_counts()?;
+        if batch.len() < BATCH_HEADER_LEN {
+            return Err(FormatError::Truncated {
+                needed: BATCH_HEADER_LEN,
+                available: batch.len(),
+            });
         }
-        let mut cur = Cursor { buf: batch, pos, end, index };
+        Ok(Self {
+            header: *header,
+            batch,
+            pos: BATCH_HEADER_LEN,
+            index: 0,
+            previous_delta: -1,
+            failed: false,
+        })
+    }
+
+    /// The next record, `None` after the last one (or after an error).
+    #[inline(always)]
+    fn next_located(&mut self) -> Option<Result<Located, FormatError>> {
+        if self.failed {
+            return None;
+        }
+        if self.index == self.header.record_count {
+            if self.pos != self.batch.len() {
+                self.failed = true;
+                return Some(Err(self.leftover()));
+            }
+            return None;
+        }
+        if let Some(located) = self.fast_step() {
+            return Some(Ok(located));
+        }
+        let step = self.step();
+        if step.is_err() {
+            self.failed = true;
+        }
+        Some(step)
+    }
+
+    /// The common case of [`step`](Self::step) without error reporting: a record without headers
+    /// whose fields all check out. `None` on anything else, and `step` then walks the same record
+    /// again and says what is wrong (or accepts what this path does not handle).
+    #[inline(always)]
+    fn fast_step(&mut self) -> Option<Located> {
+        let header = &self.header;
+        let buf = self.batch;
+        let mut p = self.pos;
+        let length = unzigzag32(fast_varint(buf, &mut p, buf.len(), MAX_VARINT_LEN)?)?;
+        let end = p.checked_add(usize::try_from(length).ok()?)?;
+        if end > buf.len() || p >= end {
+            return None;
+        }
+        p += 1; // attributes
+        let timestamp_delta = fast_varint(buf, &mut p, end, MAX_VARLONG_LEN)?;
+        let timestamp_delta = (timestamp_delta >> 1) as i64 ^ -((timestamp_delta & 1) as i64);
+        let offset_delta = unzigzag32(fast_varint(buf, &mut p, end, MAX_VARINT_LEN)?)?;
+        if i64::from(offset_delta) <= self.previous_delta || offset_delta > header.last_offset_delta
+        {
+            return None;
+        }
+        let key = fast_bytes(buf, &mut p, end)?;
+        let value = fast_bytes(buf, &mut p, end)?;
+        if p + 1 != end || buf.get(p) != Some(&0) {
+            return None; // headers, or leftover bytes
+        }
+        let timestamp = if header.has_log_append_time() {
+            header.max_timestamp
+        } else {
+            header.base_timestamp.wrapping_add(timestamp_delta)
+        };
+        self.previous_delta = i64::from(offset_delta);
+        self.pos = end;
+        self.index += 1;
+        Some(Located {
+            offset: header.base_offset + i64::from(offset_delta),
+            timestamp,
+            key,
+            value,
+            headers: end..end,
+            header_count: 0,
+        })
+    }
+
+    #[cold]
+    fn leftover(&self) -> FormatError {
+        FormatError::InvalidRecord(format!(
+            "batch at offset {} has {} bytes left after its {} declared records",
+            self.header.base_offset,
+            self.batch.len() - self.pos,
+            self.header.record_count
+        ))
+    }
+
+    #[cold]
+    fn missing(&self) -> FormatError {
+        FormatError::InvalidRecord(format!(
+            "batch at offset {} declares {} records but holds only {}",
+            self.header.base_offset, self.header.record_count, self.index
+        ))
+    }
+
+    #[inline(always)]
+    fn step(&mut self) -> Result<Located, FormatError> {
+        let header = &self.header;
+        let end = self.batch.len();
+        if self.pos == end {
+            return Err(self.missing());
+        }
+        let mut cur = Cursor { buf: self.batch, pos: self.pos, end, index: self.index };
         let length = cur.varint("record length")?;
         let body_start = cur.pos;
-        let Ok(length) = usize::try_from(length) else {
-            return Err(cur.invalid(&format!("negative record length {length}")));
+        let length = match usize::try_from(length) {
+            Ok(l) if l <= cur.remaining() => l,
+            _ => return Err(bad_length(&cur, length)),
         };
-        if length > cur.remaining() {
-            return Err(cur.invalid(&format!(
-                "record length {length} exceeds the {} bytes left in the batch",
-                cur.remaining()
-            )));
-        }
         cur.end = body_start + length;
 
         let _attributes = cur.byte("record attributes")?;
         let timestamp_delta = cur.varlong("timestamp delta")?;
         let offset_delta = cur.varint("offset delta")?;
-        if i64::from(offset_delta) <= previous_delta || offset_delta > header.last_offset_delta {
-            return Err(cur.invalid(&format!(
-                "offset delta {offset_delta} must be above the previous record's ({previous_delta}) and at most the batch's last offset delta {}",
-                header.last_offset_delta
-            )));
+        if i64::from(offset_delta) <= self.previous_delta || offset_delta > header.last_offset_delta
+        {
+            return Err(bad_delta(&cur, offset_delta, self.previous_delta, header));
         }
-        previous_delta = i64::from(offset_delta);
         let key = cur.nullable_bytes("key")?;
         let value = cur.nullable_bytes("value")?;
         let header_count = cur.varint("header count")?;
-        let Ok(header_count) = usize::try_from(header_count) else {
-            return Err(cur.invalid(&format!("negative header count {header_count}")));
+        let header_count = match usize::try_from(header_count) {
+            Ok(n) if n <= cur.remaining() / MIN_HEADER_LEN => n,
+            _ => return Err(bad_header_count(&cur, header_count)),
         };
-        if header_count > cur.remaining() / MIN_HEADER_LEN {
-            return Err(cur.invalid(&format!(
-                "{header_count} headers cannot fit in the {} bytes left in the record",
-                cur.remaining()
-            )));
-        }
-        headers.clear();
+        let headers_start = cur.pos;
         for _ in 0..header_count {
-            let key_len = cur.varint("header key length")?;
-            let Ok(key_len) = usize::try_from(key_len) else {
-                return Err(cur.invalid(&format!("negative header key length {key_len}")));
-            };
-            let key_range = cur.take(key_len, "header key")?;
-            let Ok(key) = std::str::from_utf8(&batch[key_range]) else {
-                return Err(cur.invalid("header key is not valid UTF-8"));
-            };
-            let value = cur.nullable_bytes("header value")?;
-            headers.push(RawHeader { key, value });
+            next_header(&mut cur)?;
         }
         if cur.pos != cur.end {
             return Err(cur.invalid(&format!(
@@ -221,31 +367,244 @@ pub(crate) fn walk_records<'a>(
                 cur.pos - body_start
             )));
         }
-        pos = cur.end;
-
         let timestamp = if header.has_log_append_time() {
             header.max_timestamp
         } else {
             header.base_timestamp.wrapping_add(timestamp_delta)
         };
-        f(&RawRecord {
+        self.previous_delta = i64::from(offset_delta);
+        self.pos = cur.end;
+        self.index += 1;
+        Ok(Located {
             // Cannot overflow: check_counts ensured base_offset + last_offset_delta fits.
             offset: header.base_offset + i64::from(offset_delta),
             timestamp,
             key,
             value,
+            headers: headers_start..cur.end,
+            header_count,
+        })
+    }
+}
+
+#[cold]
+fn bad_length(cur: &Cursor<'_>, length: i32) -> FormatError {
+    if length < 0 {
+        cur.invalid(&format!("negative record length {length}"))
+    } else {
+        cur.invalid(&format!(
+            "record length {length} exceeds the {} bytes left in the batch",
+            cur.remaining()
+        ))
+    }
+}
+
+#[cold]
+fn bad_delta(cur: &Cursor<'_>, delta: i32, previous: i64, header: &BatchHeader) -> FormatError {
+    cur.invalid(&format!(
+        "offset delta {delta} must be above the previous record's ({previous}) and at most the batch's last offset delta {}",
+        header.last_offset_delta
+    ))
+}
+
+#[cold]
+fn bad_header_count(cur: &Cursor<'_>, count: i32) -> FormatError {
+    if count < 0 {
+        cur.invalid(&format!("negative header count {count}"))
+    } else {
+        cur.invalid(&format!(
+            "{count} headers cannot fit in the {} bytes left in the record",
+            cur.remaining()
+        ))
+    }
+}
+
+/// An unsigned varint of at most `max_len` bytes at `*p`, ending before `end`; moves `*p` past it.
+/// `None` when it does not fit or is too long (the checked path then reports it).
+#[inline(always)]
+fn fast_varint(buf: &[u8], p: &mut usize, end: usize, max_len: usize) -> Option<u64> {
+    let first = *buf.get(*p)?;
+    if *p >= end {
+        return None;
+    }
+    if first < 0x80 {
+        *p += 1;
+        return Some(u64::from(first));
+    }
+    let mut value = u64::from(first & 0x7f);
+    for i in 1..max_len.min(9) {
+        let at = *p + i;
+        if at >= end {
+            return None;
+        }
+        let b = *buf.get(at)?;
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            *p = at + 1;
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// The zigzag-decoded value of an unsigned varint that must fit 32 bits.
+#[inline(always)]
+fn unzigzag32(n: u64) -> Option<i32> {
+    let n = u32::try_from(n).ok()?;
+    Some((n >> 1) as i32 ^ -((n & 1) as i32))
+}
+
+/// A nullable byte field (varint length, then the bytes) for [`Walker::fast_step`].
+#[inline(always)]
+fn fast_bytes(buf: &[u8], p: &mut usize, end: usize) -> Option<Option<Range<usize>>> {
+    match unzigzag32(fast_varint(buf, p, end, MAX_VARINT_LEN)?)? {
+        -1 => Some(None),
+        n => {
+            let start = *p;
+            let stop = start.checked_add(usize::try_from(n).ok()?)?;
+            if stop > end {
+                return None;
+            }
+            *p = stop;
+            Some(Some(start..stop))
+        }
+    }
+}
+
+/// Reads one record header at the cursor: its UTF-8 key and the range of its nullable value.
+fn next_header<'a>(cur: &mut Cursor<'a>) -> Result<(&'a str, Option<Range<usize>>), FormatError> {
+    let key_len = cur.varint("header key length")?;
+    let Ok(key_len) = usize::try_from(key_len) else {
+        return Err(cur.invalid(&format!("negative header key length {key_len}")));
+    };
+    let key_range = cur.take(key_len, "header key")?;
+    let Ok(key) = std::str::from_utf8(&cur.buf[key_range]) else {
+        return Err(cur.invalid("header key is not valid UTF-8"));
+    };
+    let value = cur.nullable_bytes("header value")?;
+    Ok((key, value))
+}
+
+/// Walks every record of an uncompressed batch, checking it against the header (see [`Walker`]),
+/// and calls `f` on each.
+///
+/// `batch` is the whole batch (exactly `header.total_len()` bytes).
+pub(crate) fn walk_records<'a>(
+    header: &BatchHeader,
+    batch: &'a [u8],
+    mut f: impl FnMut(&RawRecord<'a, '_>) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
+    let mut walker = Walker::new(header, batch)?;
+    let mut headers: Vec<RawHeader<'a>> = Vec::new();
+    while let Some(located) = walker.next_located() {
+        let located = located?;
+        headers.clear();
+        if located.header_count > 0 {
+            let mut cur = Cursor {
+                buf: batch,
+                pos: located.headers.start,
+                end: located.headers.end,
+                index: walker.index - 1,
+            };
+            for _ in 0..located.header_count {
+                let (key, value) = next_header(&mut cur)?;
+                headers.push(RawHeader { key, value });
+            }
+        }
+        f(&RawRecord {
+            offset: located.offset,
+            timestamp: located.timestamp,
+            key: located.key,
+            value: located.value,
             headers: &headers,
         })?;
     }
-    if pos != end {
-        return Err(FormatError::InvalidRecord(format!(
-            "batch at offset {} has {} bytes left after its {} declared records",
-            header.base_offset,
-            end - pos,
-            header.record_count
-        )));
-    }
     Ok(())
+}
+
+/// One record of a batch, borrowed from the batch's bytes: nothing is copied or counted.
+///
+/// Produced by [`RecordRefs`]; the record has already been checked against its batch header.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRef<'a> {
+    /// Offset of the record in its partition.
+    pub offset: i64,
+    /// Create time, or the batch's max timestamp in a log-append-time batch.
+    pub timestamp: i64,
+    /// Key; `None` is a null key.
+    pub key: Option<&'a [u8]>,
+    /// Value; `None` is a null value (a tombstone).
+    pub value: Option<&'a [u8]>,
+    headers: &'a [u8],
+    header_count: usize,
+}
+
+impl<'a> RecordRef<'a> {
+    /// The record's headers in the order they were written: name and nullable value.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a str, Option<&'a [u8]>)> + 'a {
+        let buf = self.headers;
+        let mut cur = Cursor { buf, pos: 0, end: buf.len(), index: 0 };
+        // The walker checked these headers already; a failure here cannot happen and ends the walk.
+        (0..self.header_count).map_while(move |_| {
+            next_header(&mut cur).ok().map(|(key, value)| (key, value.map(|r| &buf[r])))
+        })
+    }
+
+    /// How many headers the record has.
+    pub fn header_count(&self) -> usize {
+        self.header_count
+    }
+}
+
+/// The records of one uncompressed batch as borrowed [`RecordRef`]s, checked one at a time as they
+/// are reached (see [`validate_batch`](super::validate_batch) for what is checked). After an error the
+/// iterator ends. The CRC is not checked here: see [`verify_crc`](super::verify_crc).
+#[derive(Debug, Clone)]
+pub struct RecordRefs<'a> {
+    walker: Walker<'a>,
+}
+
+impl<'a> RecordRefs<'a> {
+    /// The records of the uncompressed batch at the start of `batch`; fails when the header is
+    /// malformed, the batch is incomplete or its records are compressed.
+    pub fn new(batch: &'a [u8]) -> Result<Self, FormatError> {
+        let (header, whole) = BatchHeader::parse_whole(batch)?;
+        if header.compression()? != Compression::None {
+            return Err(FormatError::InvalidRecord(format!(
+                "batch at offset {} is compressed ({:?}); decompress it first",
+                header.base_offset,
+                header.compression()?
+            )));
+        }
+        Self::with_header(&header, whole)
+    }
+
+    /// The records of `batch`, which is `header`'s batch with its records section already
+    /// decompressed (or not compressed).
+    pub(crate) fn with_header(header: &BatchHeader, batch: &'a [u8]) -> Result<Self, FormatError> {
+        Ok(Self { walker: Walker::new(header, batch)? })
+    }
+}
+
+impl<'a> Iterator for RecordRefs<'a> {
+    type Item = Result<RecordRef<'a>, FormatError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.walker.batch;
+        let located = self.walker.next_located()?;
+        Some(located.map(|l| {
+            let slice = |r: Option<Range<usize>>| r.map(|r| &batch[r]);
+            RecordRef {
+                offset: l.offset,
+                timestamp: l.timestamp,
+                key: slice(l.key),
+                value: slice(l.value),
+                headers: &batch[l.headers],
+                header_count: l.header_count,
+            }
+        }))
+    }
 }
 
 /// Decodes every record of one batch.
@@ -272,26 +631,9 @@ pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, FormatError> {
 /// Like [`decode_records`], but hands each record to `each` instead of collecting them. On an error,
 /// the records already handed out came before the bad one.
 pub fn decode_records_with(batch: &Bytes, mut each: impl FnMut(Record)) -> Result<(), FormatError> {
-    let (header, whole) = BatchHeader::parse_whole(batch)?;
-    let compression = header.compression()?;
-    header.check_counts()?;
-    // A compressed batch is decoded from a copy of its header followed by its decompressed records;
-    // keys and values are then slices of that copy.
-    let decompressed: Bytes;
-    let (batch, whole): (&Bytes, &[u8]) = if compression == Compression::None {
-        (batch, whole)
-    } else {
-        let records = super::compression::decompress(
-            compression,
-            &whole[BATCH_HEADER_LEN..],
-            super::compression::MAX_DECOMPRESSED,
-        )?;
-        let mut plain = Vec::with_capacity(BATCH_HEADER_LEN + records.len());
-        plain.extend_from_slice(&whole[..BATCH_HEADER_LEN]);
-        plain.extend_from_slice(&records);
-        decompressed = Bytes::from(plain);
-        (&decompressed, &decompressed[..])
-    };
+    let (header, _) = BatchHeader::parse_whole(batch)?;
+    let batch = decompressed(&header, batch)?;
+    let (batch, whole): (&Bytes, &[u8]) = (&batch, &batch);
     walk_records(&header, whole, |raw| {
         let slice = |r: &Option<Range<usize>>| r.clone().map(|r| batch.slice(r));
         each(Record {
@@ -307,6 +649,30 @@ pub fn decode_records_with(batch: &Bytes, mut each: impl FnMut(Record)) -> Resul
         });
         Ok(())
     })
+}
+
+/// `header`'s batch (at the start of `batch`) with its records section decompressed: a slice of
+/// `batch` when it is not compressed, else a copy of the header followed by the decompressed records
+/// (at most 128 MiB). Walk the result with the original header.
+pub(crate) fn decompressed(header: &BatchHeader, batch: &Bytes) -> Result<Bytes, FormatError> {
+    let compression = header.compression()?;
+    header.check_counts()?;
+    let total = header.total_len();
+    if batch.len() < total {
+        return Err(FormatError::Truncated { needed: total, available: batch.len() });
+    }
+    if compression == Compression::None {
+        return Ok(batch.slice(..total));
+    }
+    let records = super::compression::decompress(
+        compression,
+        batch.get(BATCH_HEADER_LEN..total).unwrap_or_default(),
+        super::compression::MAX_DECOMPRESSED,
+    )?;
+    let mut plain = Vec::with_capacity(BATCH_HEADER_LEN + records.len());
+    plain.extend_from_slice(&batch[..BATCH_HEADER_LEN]);
+    plain.extend_from_slice(&records);
+    Ok(Bytes::from(plain))
 }
 
 /// The content of a transaction marker: the single record of a control batch.
@@ -655,6 +1021,58 @@ mod tests {
                 }
             }
             prop_assert_eq!(decode_records(&batch).unwrap(), expected);
+        }
+
+        /// The borrowed walk (with its fast path) accepts exactly what the checked decoder accepts
+        /// and yields the same records, for valid batches and for batches with bytes changed.
+        #[test]
+        fn borrowed_walk_agrees_with_decode_records(
+            specs in arb_records(),
+            base_offset in 0i64..1_000_000,
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..3),
+        ) {
+            let mut b = BatchBuilder::new();
+            for (ts, key, value, headers) in &specs {
+                let headers: Vec<Header> = headers
+                    .iter()
+                    .map(|(k, v)| Header { key: k.clone(), value: v.clone().map(Bytes::from) })
+                    .collect();
+                b.push(*ts, key.as_deref(), value.as_deref(), &headers);
+            }
+            let mut batch = b.build(base_offset).unwrap();
+            // Change bytes after the header (records only: the header's counts stay as built).
+            for (at, byte) in &flips {
+                let i = BATCH_HEADER_LEN + at.index(batch.len() - BATCH_HEADER_LEN);
+                batch[i] = *byte;
+            }
+            let batch = batch.freeze();
+            let decoded = decode_records(&batch);
+            let walked: Result<Vec<Record>, FormatError> = RecordRefs::new(&batch)
+                .and_then(|refs| refs.collect::<Result<Vec<_>, _>>())
+                .map(|refs| {
+                    refs.iter()
+                        .map(|r| Record {
+                            offset: r.offset,
+                            timestamp: r.timestamp,
+                            key: r.key.map(Bytes::copy_from_slice),
+                            value: r.value.map(Bytes::copy_from_slice),
+                            headers: r
+                                .headers()
+                                .map(|(k, v)| Header {
+                                    key: k.to_owned(),
+                                    value: v.map(Bytes::copy_from_slice),
+                                })
+                                .collect(),
+                        })
+                        .collect()
+                });
+            prop_assert_eq!(walked.is_ok(), decoded.is_ok(), "walk {:?} / decode {:?}", walked, decoded);
+            if let (Ok(w), Ok(d)) = (&walked, &decoded) {
+                prop_assert_eq!(w, d);
+            }
+            if flips.is_empty() {
+                prop_assert_eq!(walked.map(|w| w.len()).ok(), Some(specs.len()));
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ mod os;
 
 pub use faulty::FaultyFileSystem;
 pub use os::OsFileSystem;
+pub(crate) use os::map_read_only;
 
 use std::fmt::Debug;
 use std::io;
@@ -31,6 +32,12 @@ pub trait StorageFile: Send + Sync + Debug {
     /// Whether the file is empty.
     fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
+    }
+    /// The operating-system file behind this one, if any. The log maps such files read-only to hand
+    /// out batches without copying them; without one (the default) it reads with
+    /// [`read_exact_at`](StorageFile::read_exact_at).
+    fn os_file(&self) -> Option<&std::fs::File> {
+        None
     }
 }
 

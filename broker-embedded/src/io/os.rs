@@ -4,6 +4,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::{FileHandle, FileSystem, StorageFile};
 
 /// The operating system's file system.
@@ -29,6 +31,27 @@ impl StorageFile for OsFile {
     fn len(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
+    fn os_file(&self) -> Option<&File> {
+        Some(&self.0)
+    }
+}
+
+/// Maps the first `len` bytes of `file` read-only and shared, as [`Bytes`] that keep the map alive.
+///
+/// `len` may exceed the file's length: the map then sees the file grow as it is appended to. Bytes
+/// past the end of the file must never be touched (the kernel answers with `SIGBUS`), so callers
+/// slice only what the log knows to be written, and the log never cuts a mapped file below what it
+/// had written when the map was made (an append that fails is rolled back to where it started,
+/// recovery truncates before anything is mapped, compaction writes new files).
+pub(crate) fn map_read_only(file: &File, len: u64) -> io::Result<Bytes> {
+    let len = usize::try_from(len).map_err(|_| io::Error::other("mapping too large"))?;
+    // SAFETY: the map is read-only and shared; the log writes only past the bytes it hands out and
+    // never truncates below them while a map exists (see above), so the bytes handed out do not
+    // change and stay backed by the file. Another process truncating the file could still make a
+    // read fault, as with any memory map of a file; the data directory is the broker's own.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
+    Ok(Bytes::from_owner(map))
 }
 
 impl FileSystem for OsFileSystem {

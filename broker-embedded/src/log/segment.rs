@@ -3,6 +3,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
 use crate::format::{self, BATCH_HEADER_LEN, BatchHeader, FormatError};
 use crate::io::{FileHandle, FileSystem};
 use crate::log::index::{OffsetIndex, TimeIndex};
@@ -48,6 +50,19 @@ pub(crate) struct Segment {
     pub(crate) dirty: bool,
     /// Whether recovery requires consecutive batches to have consecutive offsets.
     dense: bool,
+    /// A read-only map of the file, made on the first read and kept for the segment's life.
+    mapping: Mapping,
+}
+
+/// The memory map of a segment's file (never printed: it can be a gigabyte).
+#[derive(Default)]
+struct Mapping(parking_lot::Mutex<Option<Bytes>>);
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.0.lock().as_ref().map(Bytes::len);
+        f.debug_struct("Mapping").field("len", &len).finish()
+    }
 }
 
 impl Segment {
@@ -95,6 +110,31 @@ impl Segment {
             created_ms: now_ms,
             dirty: false,
             dense: false,
+            mapping: Mapping::default(),
+        }
+    }
+
+    /// A view of the file's first `end` bytes (all written) without a copy, from a read-only map of
+    /// the file. A new map covers `map_len` bytes (at least `end`): the active segment maps ahead of
+    /// its end, so that one map serves reads as it grows. `None` when the file system does not map
+    /// files, or when mapping fails (the caller then reads with `read_exact_at`).
+    pub(crate) fn mapped(&self, end: u64, map_len: u64) -> Option<Bytes> {
+        let file = self.file.os_file()?;
+        let mut mapping = self.mapping.0.lock();
+        if let Some(map) = mapping.as_ref() {
+            if map.len() as u64 >= end {
+                return Some(map.clone());
+            }
+        }
+        match crate::io::map_read_only(file, map_len.max(end)) {
+            Ok(map) => {
+                *mapping = Some(map.clone());
+                Some(map)
+            }
+            Err(e) => {
+                tracing::debug!(file = %self.path.display(), error = %e, "cannot map segment; reading instead");
+                None
+            }
         }
     }
 
@@ -381,6 +421,7 @@ impl Segment {
 
     /// Cuts the segment at `position` (the start of an invalid batch).
     pub(crate) fn truncate_to(&mut self, position: u64) -> io::Result<()> {
+        *self.mapping.0.lock() = None;
         self.file.set_len(position)?;
         self.size = position;
         self.index.truncate_to_position(position)?;

@@ -35,7 +35,7 @@ async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
     let step = (records / 10).max(1);
     for i in 0..records {
         let key = Bytes::from(format!("{:08}", i % 100_000).into_bytes());
-        drop(producer.send(ProducerRecord::new("input", value.clone()).key(key)).await?);
+        producer.send_detached(ProducerRecord::new("input", value.clone()).key(key)).await?;
         if (i + 1) % step == 0 {
             eprintln!("  loaded {} of {records} records", i + 1);
         }
@@ -64,7 +64,7 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
                 headers: r.headers,
                 timestamp: Some(r.timestamp),
             };
-            drop(producer.send(record).await?);
+            producer.send_detached(record).await?;
             seen += 1;
         }
     }

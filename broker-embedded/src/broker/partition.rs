@@ -19,6 +19,11 @@ struct FlushState {
     in_progress: bool,
 }
 
+/// In interval-flush mode, the disk writes of every this many appended bytes are started at once
+/// (like RocksDB's `bytes_per_sync`), so that the flusher's fsync finds little left to write and
+/// does not stall appends and reads with a burst of disk traffic.
+const WRITEBACK_BYTES: u64 = 8 << 20;
+
 /// Data read from a partition.
 #[derive(Debug, Clone)]
 pub(crate) struct ReadResult {
@@ -79,6 +84,9 @@ impl Partition {
             let mut log = self.log.lock();
             let info =
                 if built { log.append_built(batch, now_ms)? } else { log.append(batch, now_ms)? };
+            if matches!(self.durability, Durability::Interval(_)) {
+                log.start_writeback(WRITEBACK_BYTES);
+            }
             (info, log.log_end_offset())
         };
         if matches!(self.durability, Durability::Interval(_)) {

@@ -302,6 +302,25 @@ impl Producer {
     /// acknowledged; dropping it does not cancel the send. Waits only when too many batches are
     /// queued.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
+        match self.enqueue(record, true).await? {
+            Some(future) => Ok(future),
+            None => Err(Error::Shutdown),
+        }
+    }
+
+    /// Adds a record to its partition's batch like [`send`](Producer::send), without a future for
+    /// the record: [`flush`](Producer::flush) waits for it, and a failed delivery is reported by
+    /// [`take_send_error`](Producer::take_send_error). For loops that would drop the future anyway,
+    /// this saves sharing the batch's outcome with every record.
+    pub async fn send_detached(&self, record: ProducerRecord) -> Result<()> {
+        self.enqueue(record, false).await.map(|_| ())
+    }
+
+    async fn enqueue(
+        &self,
+        record: ProducerRecord,
+        future: bool,
+    ) -> Result<Option<DeliveryFuture>> {
         let inner = &self.inner;
         inner.core.check_open()?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
@@ -369,11 +388,11 @@ impl Producer {
                 record.value.as_deref(),
                 &record.headers,
             );
-            let future = DeliveryFuture {
+            let future = future.then(|| DeliveryFuture {
                 outcome: batch.completion.0.clone(),
                 index: batch.records,
                 timestamp,
-            };
+            });
             batch.records += 1;
             if batch.builder.size_in_bytes() >= inner.config.batch_size {
                 if let Some(batch) = state.open[idx].take() {

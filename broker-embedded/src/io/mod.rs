@@ -33,6 +33,14 @@ pub trait StorageFile: Send + Sync + Debug {
     fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
     }
+    /// Asks the operating system to start writing `len` bytes at `pos` to storage, without waiting
+    /// (Linux's `sync_file_range` with `SYNC_FILE_RANGE_WRITE`). A hint that spreads the disk
+    /// writes of interval-flush mode over time, so that the next fsync has little left to do; it
+    /// makes nothing durable. The default does nothing.
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        let _ = (pos, len);
+        Ok(())
+    }
     /// The operating-system file behind this one, if any. The log maps such files read-only to hand
     /// out batches without copying them; without one (the default) it reads with
     /// [`read_exact_at`](StorageFile::read_exact_at).

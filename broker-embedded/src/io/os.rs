@@ -34,6 +34,20 @@ impl StorageFile for OsFile {
     fn os_file(&self) -> Option<&File> {
         Some(&self.0)
     }
+    #[cfg(target_os = "linux")]
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (Ok(pos), Ok(len)) = (libc::off64_t::try_from(pos), libc::off64_t::try_from(len))
+        else {
+            return Ok(());
+        };
+        // SAFETY: a plain system call on a file descriptor this value owns; no memory is passed.
+        #[allow(unsafe_code)]
+        let rc = unsafe {
+            libc::sync_file_range(self.0.as_raw_fd(), pos, len, libc::SYNC_FILE_RANGE_WRITE)
+        };
+        if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    }
 }
 
 /// Maps the first `len` bytes of `file` read-only and shared, as [`Bytes`] that keep the map alive.

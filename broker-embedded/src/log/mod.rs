@@ -271,6 +271,12 @@ impl Log {
         }
     }
 
+    /// Starts writing the active segment's newest `every` or more unsynced bytes to storage (a
+    /// hint for interval-flush mode; see [`Segment::start_writeback`]).
+    pub(crate) fn start_writeback(&mut self, every: u64) {
+        self.active_mut().start_writeback(every);
+    }
+
     /// One past the last offset in the log (Kafka's log end offset).
     pub(crate) fn log_end_offset(&self) -> i64 {
         self.active().next_offset

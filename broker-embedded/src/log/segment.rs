@@ -52,6 +52,8 @@ pub(crate) struct Segment {
     dense: bool,
     /// A read-only map of the file, made on the first read and kept for the segment's life.
     mapping: Mapping,
+    /// Where the last [`Segment::start_writeback`] ended.
+    written_back: u64,
 }
 
 /// The memory map of a segment's file (never printed: it can be a gigabyte).
@@ -111,7 +113,27 @@ impl Segment {
             dirty: false,
             dense: false,
             mapping: Mapping::default(),
+            written_back: size,
         }
+    }
+
+    /// Once `every` bytes have been appended since the last call that acted, asks the operating
+    /// system to start writing them to storage (see [`StorageFile::start_writeback`]). A failure
+    /// only means the next fsync does more work.
+    ///
+    /// [`StorageFile::start_writeback`]: crate::io::StorageFile::start_writeback
+    pub(crate) fn start_writeback(&mut self, every: u64) {
+        if self.size < self.written_back {
+            self.written_back = self.size;
+        }
+        let pending = self.size - self.written_back;
+        if pending < every {
+            return;
+        }
+        if let Err(e) = self.file.start_writeback(self.written_back, pending) {
+            tracing::debug!(file = %self.path.display(), error = %e, "early writeback refused");
+        }
+        self.written_back = self.size;
     }
 
     /// A view of the file's first `end` bytes (all written) without a copy, from a read-only map of

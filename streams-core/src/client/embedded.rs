@@ -200,7 +200,7 @@ impl BackendProducer for EmbeddedProducer {
                     timestamp: Some(r.timestamp),
                 };
                 // The delivery outcome is collected by `flush`.
-                let _delivery = producer.send(record).await?;
+                producer.send_detached(record).await?;
             }
             Ok::<(), broker_embedded::Error>(())
         })?;

@@ -11,15 +11,16 @@
 //!
 //! What is measured (each `--runs` times, the median reported):
 //! - plain write + fsync: one `write` per 1000-record batch's worth of bytes, `fdatasync` after each;
-//! - broker produce, `Durability::SyncOnAck`: send every record, then `flush` (all acknowledged,
-//!   hence fsynced);
+//! - broker produce, `Durability::SyncOnAck`: send every record (`send_detached`), then `flush`
+//!   (all acknowledged, hence fsynced);
 //! - plain write: the same writes with one `fdatasync` at the end;
 //! - broker produce, `Durability::Interval(1 s)`: send every record, `flush` (all acknowledged),
 //!   then `close` (everything fsynced, like the baseline's final fsync);
 //! - plain read: read the plain-write file back sequentially in batch-sized chunks, right after
 //!   writing it (from the page cache);
-//! - broker consume: reopen the interval-mode broker and read every record back with a consumer
-//!   (`assign` + `poll`), right after producing (from the page cache).
+//! - broker consume: reopen the interval-mode broker and read every record back with a consumer,
+//!   right after producing (from the page cache): with `poll_batches` walking each batch in place
+//!   (CRCs checked, then not), and with `poll`.
 
 use std::error::Error;
 use std::fs::{self, File, OpenOptions};

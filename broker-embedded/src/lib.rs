@@ -26,6 +26,17 @@
 //! consumer.assign(&[TopicPartition::new("greetings", 0)])?;
 //! let records = consumer.poll(Duration::from_secs(1)).await?;
 //! assert_eq!(records[0].value.as_deref(), Some(&b"hello"[..]));
+//!
+//! // The fast path: whole batches, walked in place with borrowed records.
+//! producer.send_detached(ProducerRecord::new("greetings", "again")).await?;
+//! producer.flush().await?;
+//! let mut values = Vec::new();
+//! for batch in consumer.poll_batches(Duration::from_secs(1)).await? {
+//!     for record in batch.records() {
+//!         values.push(record?.value.map(<[u8]>::to_vec));
+//!     }
+//! }
+//! assert_eq!(values, [Some(b"again".to_vec())]);
 //! broker.close().await?;
 //! # Ok(())
 //! # }

@@ -277,61 +277,59 @@ async fn produce(
     Ok((acked, durable))
 }
 
-/// Reopens the broker and reads every record back with a consumer.
-async fn consume(dir: &Path, records: usize) -> BenchResult<Sample> {
-    let broker = open_broker(dir, Durability::Interval(FLUSH_INTERVAL)).await?;
-    let clock = Clock::start();
-    let consumer =
-        broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
-    consumer.assign(&[TopicPartition::new(TOPIC, 0)])?;
-    let mut next = 0i64;
-    let mut value_bytes = 0u64;
-    while (next as usize) < records {
-        let polled = consumer.poll(Duration::from_secs(5)).await?;
-        if polled.is_empty() {
-            return Err(format!("consumer stalled at offset {next} of {records}").into());
-        }
-        for r in &polled {
-            if r.offset != next {
-                return Err(format!("expected offset {next}, got {}", r.offset).into());
-            }
-            next += 1;
-            value_bytes += r.value.as_ref().map_or(0, |v| v.len() as u64);
-        }
-    }
-    let sample = clock.sample();
-    if value_bytes != (records * VALUE_LEN) as u64 {
-        return Err(
-            format!("read {value_bytes} value bytes, expected {}", records * VALUE_LEN).into()
-        );
-    }
-    broker.close().await?;
-    Ok(sample)
+/// How the consumer reads.
+#[derive(Clone, Copy)]
+enum ReadApi {
+    /// `poll`: one `ConsumerRecord` per record.
+    Poll,
+    /// `poll_batches`: batches walked in place.
+    Batches,
 }
 
-/// Reopens the broker and reads every record back with `poll_batches`, walking each batch in place.
-async fn consume_batches(dir: &Path, records: usize, check_crcs: bool) -> BenchResult<Sample> {
+/// Reopens the broker and reads every record back with a consumer, checking each record's offset
+/// and value size.
+async fn consume(
+    dir: &Path,
+    records: usize,
+    api: ReadApi,
+    check_crcs: bool,
+) -> BenchResult<Sample> {
     let broker = open_broker(dir, Durability::Interval(FLUSH_INTERVAL)).await?;
     let clock = Clock::start();
     let config = ConsumerConfig { check_crcs, ..ConsumerConfig::default() };
     let consumer = broker.consumer(config.offset_reset(OffsetReset::Earliest))?;
     consumer.assign(&[TopicPartition::new(TOPIC, 0)])?;
-    let mut next = 0i64;
-    let mut value_bytes = 0u64;
-    while (next as usize) < records {
-        let polled = consumer.poll_batches(Duration::from_secs(5)).await?;
-        if polled.is_empty() {
-            return Err(format!("consumer stalled at offset {next} of {records}").into());
+    let (mut next, mut value_bytes) = (0i64, 0u64);
+    let mut see = |offset: i64, value: Option<usize>| -> BenchResult<()> {
+        if offset != next {
+            return Err(format!("expected offset {next}, got {offset}").into());
         }
-        for batch in &polled {
-            for r in batch.records() {
-                let r = r?;
-                if r.offset != next {
-                    return Err(format!("expected offset {next}, got {}", r.offset).into());
+        next += 1;
+        value_bytes += value.unwrap_or(0) as u64;
+        Ok(())
+    };
+    let mut seen = 0usize;
+    while seen < records {
+        let before = seen;
+        match api {
+            ReadApi::Poll => {
+                for r in consumer.poll(Duration::from_secs(5)).await? {
+                    see(r.offset, r.value.as_ref().map(Bytes::len))?;
+                    seen += 1;
                 }
-                next += 1;
-                value_bytes += r.value.map_or(0, |v| v.len() as u64);
             }
+            ReadApi::Batches => {
+                for batch in consumer.poll_batches(Duration::from_secs(5)).await? {
+                    for r in batch.records() {
+                        let r = r?;
+                        see(r.offset, r.value.map(<[u8]>::len))?;
+                        seen += 1;
+                    }
+                }
+            }
+        }
+        if seen == before {
+            return Err(format!("consumer stalled at offset {seen} of {records}").into());
         }
     }
     let sample = clock.sample();
@@ -515,13 +513,13 @@ fn main() -> BenchResult<()> {
             step("broker produce Interval, closed (synced)", run, runs, durable, records);
             produce_acked.push(acked);
             produce_durable.push(durable);
-            let s = rt.block_on(consume(&dir, records))?;
+            let s = rt.block_on(consume(&dir, records, ReadApi::Poll, true))?;
             step("broker consume, poll (page cache)", run, runs, s, records);
             consume_s.push(s);
-            let s = rt.block_on(consume_batches(&dir, records, true))?;
+            let s = rt.block_on(consume(&dir, records, ReadApi::Batches, true))?;
             step("broker consume, poll_batches (page cache)", run, runs, s, records);
             consume_b.push(s);
-            let s = rt.block_on(consume_batches(&dir, records, false))?;
+            let s = rt.block_on(consume(&dir, records, ReadApi::Batches, false))?;
             step("broker consume, poll_batches, no CRC check", run, runs, s, records);
             consume_nocrc.push(s);
             if log_info.is_none() {

@@ -90,26 +90,25 @@ impl WireBroker {
 
     /// Every record of every partition of `topic`, read in-process, partition by partition.
     pub fn read_topic(&self, topic: &str) -> Vec<ConsumerRecord> {
-        let partitions = self
-            .broker
-            .admin()
-            .describe_topic(topic)
-            .unwrap_or_else(|e| panic!("describing {topic}: {e}"))
-            .partitions
-            .len();
-        let mut out = Vec::new();
-        for p in 0..partitions as i32 {
-            let records = self
-                .block_on(crate::read_partition(&self.broker, topic, p))
-                .unwrap_or_else(|e| panic!("reading {topic}-{p}: {e}"));
-            out.extend(records);
-        }
-        out
+        self.read_partitions(topic, |p| {
+            self.block_on(crate::read_partition(&self.broker, topic, p))
+        })
     }
 
     /// Reads every partition of `topic` like [`read_topic`](Self::read_topic), with
     /// `poll_batches`.
     pub fn read_topic_batches(&self, topic: &str) -> Vec<ConsumerRecord> {
+        self.read_partitions(topic, |p| {
+            let config = broker_embedded::ConsumerConfig::default();
+            self.block_on(crate::read_partition_batches(&self.broker, topic, p, config))
+        })
+    }
+
+    fn read_partitions(
+        &self,
+        topic: &str,
+        read: impl Fn(i32) -> broker_embedded::Result<Vec<ConsumerRecord>>,
+    ) -> Vec<ConsumerRecord> {
         let partitions = self
             .broker
             .admin()
@@ -119,15 +118,7 @@ impl WireBroker {
             .len();
         let mut out = Vec::new();
         for p in 0..partitions as i32 {
-            let records = self
-                .block_on(crate::read_partition_batches(
-                    &self.broker,
-                    topic,
-                    p,
-                    broker_embedded::ConsumerConfig::default(),
-                ))
-                .unwrap_or_else(|e| panic!("reading {topic}-{p} in batches: {e}"));
-            out.extend(records);
+            out.extend(read(p).unwrap_or_else(|e| panic!("reading {topic}-{p}: {e}")));
         }
         out
     }

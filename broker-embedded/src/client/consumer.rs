@@ -569,25 +569,35 @@ impl Consumer {
         }
     }
 
-    fn fetch_available(&self) -> Result<Vec<ConsumerRecord>> {
-        let max = self.config.max_poll_records.max(1);
-        let mut out = Vec::new();
+    /// Visits the assigned partitions once each, starting one further than the last call did (so
+    /// that every partition gets its turn first), until `visit` returns false.
+    fn round_robin(
+        &self,
+        mut visit: impl FnMut(&TopicPartition, &mut Assigned) -> Result<bool>,
+    ) -> Result<()> {
         let mut st = self.state.lock();
         let n = st.assigned.len();
         if n == 0 {
-            return Ok(out);
+            return Ok(());
         }
         let start = st.next % n;
         st.next = st.next.wrapping_add(1);
         let keys: Vec<TopicPartition> = st.assigned.keys().cloned().collect();
         for i in 0..n {
-            if out.len() >= max {
-                break;
-            }
             let tp = &keys[(start + i) % n];
-            let Some(a) = st.assigned.get_mut(tp) else {
-                continue;
-            };
+            if let Some(a) = st.assigned.get_mut(tp) {
+                if !visit(tp, a)? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch_available(&self) -> Result<Vec<ConsumerRecord>> {
+        let max = self.config.max_poll_records.max(1);
+        let mut out = Vec::new();
+        self.round_robin(|tp, a| {
             if a.buffered.is_empty() {
                 self.fill(tp, a)?;
             }
@@ -597,31 +607,20 @@ impl Consumer {
                     None => break,
                 }
             }
-        }
+            Ok(out.len() < max)
+        })?;
         Ok(out)
     }
 
     fn fetch_batches(&self) -> Result<Vec<ConsumerBatch>> {
         let mut out = Vec::new();
-        let mut st = self.state.lock();
-        let n = st.assigned.len();
-        if n == 0 {
-            return Ok(out);
-        }
-        let start = st.next % n;
-        st.next = st.next.wrapping_add(1);
-        let keys: Vec<TopicPartition> = st.assigned.keys().cloned().collect();
-        for i in 0..n {
-            let tp = &keys[(start + i) % n];
-            let Some(a) = st.assigned.get_mut(tp) else {
-                continue;
-            };
+        self.round_robin(|tp, a| {
             if let Some(first) = a.buffered.front() {
                 a.position = Some(first.offset);
                 a.buffered.clear();
             }
             let Some((read, position)) = self.read(tp, a)? else {
-                continue;
+                return Ok(true);
             };
             let (path, pos) = read.source.unwrap_or_default();
             let mut batches = Vec::new();
@@ -657,7 +656,8 @@ impl Consumer {
                     check_crcs: self.config.check_crcs,
                 });
             }
-        }
+            Ok(true)
+        })?;
         Ok(out)
     }
 

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use broker_embedded::{
-    Broker, ConsumerBatch, ConsumerConfig, ConsumerRecord, Header, OffsetReset, TopicPartition,
+    Broker, ConsumerBatch, ConsumerConfig, ConsumerRecord, OffsetReset, TopicPartition,
 };
-use bytes::Bytes;
 
 pub mod bench;
 pub mod wire;
@@ -69,20 +68,15 @@ pub fn owned_records(batch: &ConsumerBatch) -> broker_embedded::Result<Vec<Consu
     batch
         .records()
         .map(|r| {
-            r.map(|r| ConsumerRecord {
+            let r = r?.to_record();
+            Ok(ConsumerRecord {
                 topic: topic.clone(),
                 partition: batch.partition(),
                 offset: r.offset,
                 timestamp: r.timestamp,
-                key: r.key.map(Bytes::copy_from_slice),
-                value: r.value.map(Bytes::copy_from_slice),
-                headers: r
-                    .headers()
-                    .map(|(k, v)| Header {
-                        key: k.to_owned(),
-                        value: v.map(Bytes::copy_from_slice),
-                    })
-                    .collect(),
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
             })
         })
         .collect()

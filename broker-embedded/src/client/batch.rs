@@ -75,16 +75,6 @@ pub struct BatchRecords<'a> {
     current: Option<(RecordRefs<'a>, &'a Fetched)>,
 }
 
-impl<'a> BatchRecords<'a> {
-    fn corrupted(&self, fetched: &Fetched, e: format::FormatError) -> Error {
-        Error::Corrupted {
-            file: PathBuf::from(&*self.batch.file),
-            position: fetched.position,
-            reason: e.to_string(),
-        }
-    }
-}
-
 impl<'a> Iterator for BatchRecords<'a> {
     type Item = Result<RecordRef<'a>>;
 
@@ -119,6 +109,14 @@ impl<'a> Iterator for BatchRecords<'a> {
 }
 
 impl<'a> BatchRecords<'a> {
+    fn corrupted(&self, fetched: &Fetched, e: FormatError) -> Error {
+        Error::Corrupted {
+            file: PathBuf::from(&*self.batch.file),
+            position: fetched.position,
+            reason: e.to_string(),
+        }
+    }
+
     /// Checks a batch and starts walking its records; `None` for a control batch.
     fn open(&mut self, fetched: &'a Fetched) -> Result<Option<RecordRefs<'a>>, FormatError> {
         let header = if self.batch.check_crcs {

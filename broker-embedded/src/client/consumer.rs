@@ -631,7 +631,7 @@ impl Consumer {
             for item in crate::format::batches(&bytes) {
                 let (header, slice) = item.map_err(|e| Error::Corrupted {
                     file: path.clone(),
-                    position: pos,
+                    position: pos + at as u64,
                     reason: e.to_string(),
                 })?;
                 batches.push(Fetched {

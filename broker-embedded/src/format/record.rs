@@ -554,6 +554,23 @@ impl<'a> RecordRef<'a> {
     pub fn header_count(&self) -> usize {
         self.header_count
     }
+
+    /// An owned copy of the record (key, value and headers copied out of the batch).
+    pub fn to_record(&self) -> Record {
+        Record {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.map(Bytes::copy_from_slice),
+            value: self.value.map(Bytes::copy_from_slice),
+            headers: self
+                .headers()
+                .map(|(key, value)| Header {
+                    key: key.to_owned(),
+                    value: value.map(Bytes::copy_from_slice),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The records of one uncompressed batch as borrowed [`RecordRef`]s, checked one at a time as they
@@ -1049,23 +1066,7 @@ mod tests {
             let decoded = decode_records(&batch);
             let walked: Result<Vec<Record>, FormatError> = RecordRefs::new(&batch)
                 .and_then(|refs| refs.collect::<Result<Vec<_>, _>>())
-                .map(|refs| {
-                    refs.iter()
-                        .map(|r| Record {
-                            offset: r.offset,
-                            timestamp: r.timestamp,
-                            key: r.key.map(Bytes::copy_from_slice),
-                            value: r.value.map(Bytes::copy_from_slice),
-                            headers: r
-                                .headers()
-                                .map(|(k, v)| Header {
-                                    key: k.to_owned(),
-                                    value: v.map(Bytes::copy_from_slice),
-                                })
-                                .collect(),
-                        })
-                        .collect()
-                });
+                .map(|refs| refs.iter().map(RecordRef::to_record).collect());
             prop_assert_eq!(walked.is_ok(), decoded.is_ok(), "walk {:?} / decode {:?}", walked, decoded);
             if let (Ok(w), Ok(d)) = (&walked, &decoded) {
                 prop_assert_eq!(w, d);

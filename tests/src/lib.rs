@@ -15,22 +15,7 @@ pub async fn read_partition(
     topic: &str,
     partition: i32,
 ) -> broker_embedded::Result<Vec<ConsumerRecord>> {
-    let tp = TopicPartition::new(topic, partition);
-    let end = broker.admin().describe_topic(topic)?.partitions[partition as usize].high_watermark;
-    let consumer =
-        broker.consumer(ConsumerConfig::default().offset_reset(OffsetReset::Earliest))?;
-    consumer.assign(std::slice::from_ref(&tp))?;
-    let mut out: Vec<ConsumerRecord> = Vec::new();
-    while consumer.position(&tp).await? < end {
-        let batch = consumer.poll(Duration::from_millis(200)).await?;
-        if batch.is_empty() && consumer.position(&tp).await? < end {
-            return Err(broker_embedded::Error::Timeout(format!(
-                "partition {tp} stopped short of its high watermark {end}"
-            )));
-        }
-        out.extend(batch);
-    }
-    Ok(out)
+    read_to_end(broker, topic, partition, ConsumerConfig::default(), false).await
 }
 
 /// Reads every record of a partition like [`read_partition`], but with
@@ -42,21 +27,42 @@ pub async fn read_partition_batches(
     partition: i32,
     config: ConsumerConfig,
 ) -> broker_embedded::Result<Vec<ConsumerRecord>> {
+    read_to_end(broker, topic, partition, config, true).await
+}
+
+async fn read_to_end(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    config: ConsumerConfig,
+    batches: bool,
+) -> broker_embedded::Result<Vec<ConsumerRecord>> {
     let tp = TopicPartition::new(topic, partition);
     let end = broker.admin().describe_topic(topic)?.partitions[partition as usize].high_watermark;
     let consumer = broker.consumer(config.offset_reset(OffsetReset::Earliest))?;
     consumer.assign(std::slice::from_ref(&tp))?;
     let mut out: Vec<ConsumerRecord> = Vec::new();
     while consumer.position(&tp).await? < end {
-        let batches = consumer.poll_batches(Duration::from_millis(200)).await?;
-        if batches.is_empty() && consumer.position(&tp).await? < end {
+        let wait = Duration::from_millis(200);
+        // Whether the poll returned anything: records, or batches (which may hold no record).
+        let (polled, returned) = if batches {
+            let polled = consumer.poll_batches(wait).await?;
+            let mut records = Vec::new();
+            for batch in &polled {
+                records.extend(owned_records(batch)?);
+            }
+            (records, !polled.is_empty())
+        } else {
+            let records = consumer.poll(wait).await?;
+            let returned = !records.is_empty();
+            (records, returned)
+        };
+        if !returned && consumer.position(&tp).await? < end {
             return Err(broker_embedded::Error::Timeout(format!(
                 "partition {tp} stopped short of its high watermark {end}"
             )));
         }
-        for batch in &batches {
-            out.extend(owned_records(batch)?);
-        }
+        out.extend(polled);
     }
     Ok(out)
 }

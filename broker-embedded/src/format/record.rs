@@ -55,6 +55,9 @@ const MIN_RECORD_LEN: usize = 7;
 /// Smallest possible encoded header: key length and value length, one byte each.
 const MIN_HEADER_LEN: usize = 2;
 
+/// A varint decoder: the value and the number of bytes read.
+type VarintDecoder<T> = fn(&[u8]) -> Result<(T, usize), FormatError>;
+
 /// Reads fields of one record, never past `end`, turning every failure into an error that names the
 /// record and the field.
 struct Cursor<'a> {
@@ -115,7 +118,13 @@ impl<'a> Cursor<'a> {
 
     #[inline(never)]
     fn varint_long(&mut self, field: &str) -> Result<i32, FormatError> {
-        match get_varint(self.rest()) {
+        self.decode(field, get_varint)
+    }
+
+    /// Decodes a field at the cursor with `get` (a varint decoder) and moves past it; errors name
+    /// the field.
+    fn decode<T>(&mut self, field: &str, get: VarintDecoder<T>) -> Result<T, FormatError> {
+        match get(self.rest()) {
             Ok((v, n)) => {
                 self.pos += n;
                 Ok(v)
@@ -139,16 +148,7 @@ impl<'a> Cursor<'a> {
 
     #[inline(never)]
     fn varlong_long(&mut self, field: &str) -> Result<i64, FormatError> {
-        match get_varlong(self.rest()) {
-            Ok((v, n)) => {
-                self.pos += n;
-                Ok(v)
-            }
-            Err(FormatError::Truncated { .. }) => {
-                Err(self.invalid(&format!("{field} runs past the end of the record")))
-            }
-            Err(e) => Err(self.invalid(&format!("{field}: {e}"))),
-        }
+        self.decode(field, get_varlong)
     }
 
     #[inline(always)]

@@ -258,11 +258,18 @@ impl<'a> Walker<'a> {
         if let Some(located) = self.fast_step() {
             return Some(Ok(located));
         }
+        Some(self.slow_step())
+    }
+
+    /// [`step`](Self::step) out of line, for what [`fast_step`](Self::fast_step) leaves: keeps the
+    /// fast path small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn slow_step(&mut self) -> Result<Located, FormatError> {
         let step = self.step();
         if step.is_err() {
             self.failed = true;
         }
-        Some(step)
+        step
     }
 
     /// The common case of [`step`](Self::step) without error reporting: a record without headers

@@ -9,7 +9,7 @@ mod os;
 
 pub use faulty::FaultyFileSystem;
 pub use os::OsFileSystem;
-pub(crate) use os::map_read_only;
+pub(crate) use os::{map_read_only, populate, prefetch};
 
 use std::fmt::Debug;
 use std::io;

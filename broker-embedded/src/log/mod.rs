@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::error::{Error, Result};
 use crate::format::{self, BatchHeader};
-use crate::io::{FileHandle, FileSystem};
+use crate::io::{self, FileHandle, FileSystem};
 use crate::topic::{TimestampType, TopicConfig};
 use producer_state::{ProducerBatch, ProducerStateError, ProducerStateManager, SeqCheck};
 use segment::{ScanEnd, Segment, SegmentError};
@@ -811,7 +811,9 @@ pub(crate) fn read_batches(
     let window = |len: u64, reuse: Option<BytesMut>| -> Result<Bytes> {
         if let Some(map) = &plan.mapped {
             // plan.end <= map.len() (see Segment::mapped), and len <= plan.end - plan.start.
-            return Ok(map.slice(plan.start as usize..(plan.start + len) as usize));
+            let window = map.slice(plan.start as usize..(plan.start + len) as usize);
+            io::populate(&window);
+            return Ok(window);
         }
         let mut buf = match reuse {
             Some(mut b) => {

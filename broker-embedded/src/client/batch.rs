@@ -84,13 +84,17 @@ impl<'a> Iterator for BatchRecords<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some((records, fetched)) = &mut self.current {
+                if let Some(r) = records.next_fast() {
+                    if r.offset < self.batch.from {
+                        continue;
+                    }
+                    self.prefetch_ahead();
+                    return Some(Ok(r));
+                }
                 match records.next() {
                     Some(Ok(r)) if r.offset < self.batch.from => continue,
                     Some(Ok(r)) => {
-                        if !self.ahead.is_empty() {
-                            crate::io::prefetch(self.ahead);
-                            self.ahead = self.ahead.get(PREFETCH_STEP..).unwrap_or_default();
-                        }
+                        self.prefetch_ahead();
                         return Some(Ok(r));
                     }
                     Some(Err(e)) => {
@@ -122,6 +126,15 @@ impl<'a> Iterator for BatchRecords<'a> {
 const PREFETCH_STEP: usize = 128;
 
 impl<'a> BatchRecords<'a> {
+    /// Prefetches the next [`PREFETCH_STEP`] bytes of the next batch, one step per record walked.
+    #[inline(always)]
+    fn prefetch_ahead(&mut self) {
+        if !self.ahead.is_empty() {
+            crate::io::prefetch(self.ahead);
+            self.ahead = self.ahead.get(PREFETCH_STEP..).unwrap_or_default();
+        }
+    }
+
     fn corrupted(&self, fetched: &Fetched, e: FormatError) -> Error {
         Error::Corrupted {
             file: PathBuf::from(&*self.batch.file),

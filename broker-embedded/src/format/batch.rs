@@ -269,7 +269,13 @@ impl BatchHeader {
 
 /// CRC-32C of a whole batch's CRC-covered region (bytes 21 to the end).
 pub(crate) fn compute_crc(batch: &[u8]) -> u32 {
-    crc32c::crc32c(batch.get(ATTRIBUTES_OFFSET..).unwrap_or_default())
+    crc32c(batch.get(ATTRIBUTES_OFFSET..).unwrap_or_default())
+}
+
+/// CRC-32C (Castagnoli), as record batches and the broker's own checksummed files use it.
+pub(crate) fn crc32c(data: &[u8]) -> u32 {
+    // The 32-bit CRC is returned in a u64; the upper half is always zero.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, data) as u32
 }
 
 /// Validates the batch at the start of `buf` and returns its header.

@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn reference_crc_matches_the_standard_check_value() {
         assert_eq!(crc32c_reference(b"123456789"), 0xe306_9283);
-        assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+        assert_eq!(crate::format::crc32c(b"123456789"), 0xe306_9283);
     }
 
     /// The exact bytes of a one-record batch, written out from the format description.

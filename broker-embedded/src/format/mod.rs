@@ -104,6 +104,7 @@ mod compression;
 mod record;
 mod varint;
 
+pub(crate) use batch::crc32c;
 pub use batch::{
     BATCH_HEADER_LEN, BatchHeader, BatchIter, Compression, LOG_OVERHEAD, NO_PARTITION_LEADER_EPOCH,
     NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, batches, set_base_offset,

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::FormatError;
 use super::batch::{BATCH_HEADER_LEN, BatchHeader, Compression};
-use super::varint::{MAX_VARINT_LEN, MAX_VARLONG_LEN, get_varint, get_varlong};
+use super::varint::{get_varint, get_varlong};
 
 /// A record header: a UTF-8 key and a nullable value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,30 +273,36 @@ impl<'a> Walker<'a> {
     }
 
     /// The common case of [`step`](Self::step) without error reporting: a record without headers
-    /// whose fields all check out. `None` on anything else, and `step` then walks the same record
-    /// again and says what is wrong (or accepts what this path does not handle).
+    /// whose varints are at most three bytes long (four for the timestamp delta) and whose fields
+    /// all check out. `None` on anything else, and `step` then walks the same record again and says
+    /// what is wrong (or accepts what this path does not handle).
+    ///
+    /// Fields are read without checking them against the record's end one by one: the record is
+    /// accepted only if its fields end exactly one byte (a zero header count) before the end its
+    /// length gives, so a field that overran the record, or bytes left over, fall to `step`.
     #[inline(always)]
     fn fast_step(&mut self) -> Option<Located> {
         let header = &self.header;
         let buf = self.batch;
         let mut p = self.pos;
-        let length = unzigzag32(fast_varint(buf, &mut p, buf.len(), MAX_VARINT_LEN)?)?;
-        let end = p.checked_add(usize::try_from(length).ok()?)?;
-        if end > buf.len() || p >= end {
-            return None;
+        let length = short_varint::<3>(buf, &mut p)?;
+        let end = p + (length >> 1) as usize;
+        if length & 1 != 0 {
+            return None; // a negative length
         }
         p += 1; // attributes
-        let timestamp_delta = fast_varint(buf, &mut p, end, MAX_VARLONG_LEN)?;
-        let timestamp_delta = (timestamp_delta >> 1) as i64 ^ -((timestamp_delta & 1) as i64);
-        let offset_delta = unzigzag32(fast_varint(buf, &mut p, end, MAX_VARINT_LEN)?)?;
+        let timestamp_delta = short_varint::<4>(buf, &mut p)?;
+        let timestamp_delta = i64::from(timestamp_delta >> 1) ^ -i64::from(timestamp_delta & 1);
+        let offset_delta = short_varint::<3>(buf, &mut p)?;
+        let offset_delta = (offset_delta >> 1) as i32 ^ -((offset_delta & 1) as i32);
         if i64::from(offset_delta) <= self.previous_delta || offset_delta > header.last_offset_delta
         {
             return None;
         }
-        let key = fast_bytes(buf, &mut p, end)?;
-        let value = fast_bytes(buf, &mut p, end)?;
+        let key = short_bytes(buf, &mut p)?;
+        let value = short_bytes(buf, &mut p)?;
         if p + 1 != end || buf.get(p) != Some(&0) {
-            return None; // headers, or leftover bytes
+            return None; // headers, leftover bytes, or fields past the record's end
         }
         let timestamp = if header.has_log_append_time() {
             header.max_timestamp
@@ -426,55 +432,35 @@ fn bad_header_count(cur: &Cursor<'_>, count: i32) -> FormatError {
     }
 }
 
-/// An unsigned varint of at most `max_len` bytes at `*p`, ending before `end`; moves `*p` past it.
-/// `None` when it does not fit or is too long (the checked path then reports it).
+/// An unsigned varint of at most `N` bytes (`N` <= 4) for [`Walker::fast_step`], read from the
+/// `N` bytes at `p` (so it needs them in `buf`, even when the varint is shorter): one bounds check
+/// and no loop. `None` when it is longer or `buf` ends first.
 #[inline(always)]
-fn fast_varint(buf: &[u8], p: &mut usize, end: usize, max_len: usize) -> Option<u64> {
-    let first = *buf.get(*p)?;
-    if *p >= end {
-        return None;
-    }
-    if first < 0x80 {
-        *p += 1;
-        return Some(u64::from(first));
-    }
-    let mut value = u64::from(first & 0x7f);
-    for i in 1..max_len.min(9) {
-        let at = *p + i;
-        if at >= end {
-            return None;
-        }
-        let b = *buf.get(at)?;
-        value |= u64::from(b & 0x7f) << (7 * i);
+fn short_varint<const N: usize>(buf: &[u8], p: &mut usize) -> Option<u32> {
+    let w: &[u8; N] = buf.get(*p..)?.first_chunk()?;
+    let mut value = 0u32;
+    for (i, &b) in w.iter().enumerate() {
+        value |= u32::from(b & 0x7f) << (7 * i);
         if b < 0x80 {
-            *p = at + 1;
+            *p += i + 1;
             return Some(value);
         }
     }
     None
 }
 
-/// The zigzag-decoded value of an unsigned varint that must fit 32 bits.
+/// A nullable byte field (varint length, then the bytes) for [`Walker::fast_step`]. The range may
+/// run past the record; the caller's final check catches that.
 #[inline(always)]
-fn unzigzag32(n: u64) -> Option<i32> {
-    let n = u32::try_from(n).ok()?;
-    Some((n >> 1) as i32 ^ -((n & 1) as i32))
-}
-
-/// A nullable byte field (varint length, then the bytes) for [`Walker::fast_step`].
-#[inline(always)]
-fn fast_bytes(buf: &[u8], p: &mut usize, end: usize) -> Option<Option<Range<usize>>> {
-    match unzigzag32(fast_varint(buf, p, end, MAX_VARINT_LEN)?)? {
-        -1 => Some(None),
-        n => {
+fn short_bytes(buf: &[u8], p: &mut usize) -> Option<Option<Range<usize>>> {
+    match short_varint::<3>(buf, p)? {
+        1 => Some(None), // zigzag -1: null
+        n if n & 1 == 0 => {
             let start = *p;
-            let stop = start.checked_add(usize::try_from(n).ok()?)?;
-            if stop > end {
-                return None;
-            }
-            *p = stop;
-            Some(Some(start..stop))
+            *p = start + (n >> 1) as usize;
+            Some(Some(start..*p))
         }
+        _ => None,
     }
 }
 
@@ -608,6 +594,33 @@ impl<'a> RecordRefs<'a> {
     pub(crate) fn with_header(header: &BatchHeader, batch: &'a [u8]) -> Result<Self, FormatError> {
         Ok(Self { walker: Walker::new(header, batch)? })
     }
+
+    /// The next record if it takes the walker's fast path (see `Walker::fast_step`); `None`
+    /// says nothing about the rest: [`next`](Iterator::next) then gives the exact answer. Lets a
+    /// caller's loop skip the `Option<Result<..>>` of the common case.
+    #[inline(always)]
+    pub(crate) fn next_fast(&mut self) -> Option<RecordRef<'a>> {
+        let walker = &mut self.walker;
+        if walker.failed || walker.index == walker.header.record_count {
+            return None;
+        }
+        let l = walker.fast_step()?;
+        Some(located_ref(walker.batch, l))
+    }
+}
+
+/// A located record as the borrowed record it names in `batch`.
+#[inline(always)]
+fn located_ref(batch: &[u8], l: Located) -> RecordRef<'_> {
+    let slice = |r: Option<Range<usize>>| r.map(|r| &batch[r]);
+    RecordRef {
+        offset: l.offset,
+        timestamp: l.timestamp,
+        key: slice(l.key),
+        value: slice(l.value),
+        headers: &batch[l.headers],
+        header_count: l.header_count,
+    }
 }
 
 impl<'a> Iterator for RecordRefs<'a> {
@@ -617,17 +630,7 @@ impl<'a> Iterator for RecordRefs<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.walker.batch;
         let located = self.walker.next_located()?;
-        Some(located.map(|l| {
-            let slice = |r: Option<Range<usize>>| r.map(|r| &batch[r]);
-            RecordRef {
-                offset: l.offset,
-                timestamp: l.timestamp,
-                key: slice(l.key),
-                value: slice(l.value),
-                headers: &batch[l.headers],
-                header_count: l.header_count,
-            }
-        }))
+        Some(located.map(|l| located_ref(batch, l)))
     }
 }
 

@@ -231,7 +231,7 @@ fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
     out.put_i32(original.base_sequence);
     out.put_i32(records.len() as i32);
     out.extend_from_slice(&body);
-    let crc = crc32c::crc32c(&out[21..]);
+    let crc = crate::format::crc32c(&out[21..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
     out
 }

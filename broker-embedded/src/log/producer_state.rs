@@ -489,7 +489,7 @@ impl ProducerStateManager {
             out.extend_from_slice(&entry.coordinator_epoch.to_be_bytes());
             out.extend_from_slice(&entry.current_txn_first_offset.unwrap_or(-1).to_be_bytes());
         }
-        let crc = crc32c::crc32c(&out[CRC_START..]);
+        let crc = crate::format::crc32c(&out[CRC_START..]);
         out[2..CRC_START].copy_from_slice(&crc.to_be_bytes());
         out
     }
@@ -504,7 +504,7 @@ impl ProducerStateManager {
         if version != SNAPSHOT_VERSION {
             return Err(SnapshotError::UnsupportedVersion { version });
         }
-        let computed = crc32c::crc32c(bytes.get(CRC_START..).unwrap_or_default());
+        let computed = crate::format::crc32c(bytes.get(CRC_START..).unwrap_or_default());
         if stored != computed {
             return Err(SnapshotError::CrcMismatch { stored, computed });
         }
@@ -855,7 +855,7 @@ mod tests {
         expected.extend_from_slice(&5555_i64.to_be_bytes());
         expected.extend_from_slice(&3_i32.to_be_bytes());
         expected.extend_from_slice(&100_i64.to_be_bytes());
-        let crc = crc32c::crc32c(&expected[6..]);
+        let crc = crate::format::crc32c(&expected[6..]);
         expected[2..6].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(bytes, expected);
         assert_eq!(bytes.len(), HEADER_LEN + ENTRY_LEN);
@@ -929,7 +929,7 @@ mod tests {
 
     /// Recomputes the CRC so that structural checks behind it are reached.
     fn reseal(mut bytes: Vec<u8>) -> Vec<u8> {
-        let crc = crc32c::crc32c(&bytes[CRC_START..]);
+        let crc = crate::format::crc32c(&bytes[CRC_START..]);
         bytes[2..CRC_START].copy_from_slice(&crc.to_be_bytes());
         bytes
     }

@@ -188,7 +188,7 @@ fn gzipped(plain: &BytesMut) -> BytesMut {
     out[8..12].copy_from_slice(&len.to_be_bytes());
     let attrs = i16::from_be_bytes([out[21], out[22]]) | 1; // gzip
     out[21..23].copy_from_slice(&attrs.to_be_bytes());
-    let crc = crc32c::crc32c(&out[21..]);
+    let crc = crate::format::crc32c(&out[21..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
     out
 }

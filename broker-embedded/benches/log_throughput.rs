@@ -11,8 +11,8 @@
 //!
 //! What is measured (each `--runs` times, the median reported):
 //! - plain write + fsync: one `write` per 1000-record batch's worth of bytes, `fdatasync` after each;
-//! - broker produce, `Durability::SyncOnAck`: send every record (`send_detached`), then `flush`
-//!   (all acknowledged, hence fsynced);
+//! - broker produce, `Durability::SyncOnAck`: send every record (`send_all_detached`, 1000 records
+//!   per call), then `flush` (all acknowledged, hence fsynced);
 //! - plain write: the same writes with one `fdatasync` at the end;
 //! - broker produce, `Durability::Interval(1 s)`: send every record, `flush` (all acknowledged),
 //!   then `close` (everything fsynced, like the baseline's final fsync);
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use broker_embedded::format::{BatchBuilder, batches};
 use broker_embedded::{
     Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerConfig,
-    ProducerRecord, TopicPartition,
+    ProducerRecord, ProducerRecordRef, TopicPartition,
 };
 use bytes::Bytes;
 
@@ -239,6 +239,16 @@ async fn open_broker(dir: &Path, durability: Durability) -> BenchResult<Broker> 
     Ok(Broker::open(BrokerConfig::new(dir).durability(durability)).await?)
 }
 
+/// How the producer is given the records.
+#[derive(Clone, Copy)]
+enum SendApi {
+    /// `send_all_borrowed`, one call per 1000-record batch: records borrow the shared value.
+    Borrowed,
+    /// `send_detached` per record, each an owned `ProducerRecord` (a clone of one shared `Arc<str>`
+    /// topic and one shared `Bytes` value, as `ProducerRecord` advises).
+    Owned,
+}
+
 /// Produces every record; returns the time until all are acknowledged (`flush` returned) and the
 /// time until the broker is closed (everything fsynced).
 async fn produce(
@@ -246,6 +256,7 @@ async fn produce(
     durability: Durability,
     shape: &Shape,
     records: usize,
+    api: SendApi,
 ) -> BenchResult<(Sample, Sample)> {
     let broker = open_broker(dir, durability).await?;
     broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await?;
@@ -253,18 +264,31 @@ async fn produce(
     let producer = broker.producer(
         ProducerConfig::default().batch_size(shape.batch_size()).linger(Duration::from_secs(5)),
     )?;
-    // One shared topic name, cloned per record (no allocation), as `ProducerRecord` advises.
-    let topic: std::sync::Arc<str> = TOPIC.into();
-    for _ in 0..records {
-        // No future per record: `flush` below waits for every acknowledgement, a failed one is
-        // reported by `take_send_error`, and the log end offset is checked afterwards.
-        producer
-            .send_detached(
-                ProducerRecord::new(topic.clone(), shape.value.clone())
+    // No future per record: `flush` below waits for every acknowledgement, a failed one is
+    // reported by `take_send_error`, and the log end offset is checked afterwards.
+    match api {
+        SendApi::Borrowed => {
+            let mut left = records;
+            while left > 0 {
+                let n = left.min(BATCH_RECORDS);
+                let batch = (0..n).map(|_| {
+                    ProducerRecordRef::new(TOPIC, &shape.value)
+                        .partition(0)
+                        .timestamp(shape.timestamp)
+                });
+                producer.send_all_borrowed(batch).await?;
+                left -= n;
+            }
+        }
+        SendApi::Owned => {
+            let topic: std::sync::Arc<str> = TOPIC.into();
+            for _ in 0..records {
+                let record = ProducerRecord::new(topic.clone(), shape.value.clone())
                     .partition(0)
-                    .timestamp(shape.timestamp),
-            )
-            .await?;
+                    .timestamp(shape.timestamp);
+                producer.send_detached(record).await?;
+            }
+        }
     }
     producer.flush().await?;
     if let Some(e) = producer.take_send_error() {
@@ -460,8 +484,8 @@ fn main() -> BenchResult<()> {
 
     let load_before = load_average();
     let (mut write_sync, mut produce_sync) = (Series::default(), Series::default());
-    let (mut write, mut produce_acked, mut produce_durable) =
-        (Series::default(), Series::default(), Series::default());
+    let (mut write, mut produce_acked, mut produce_durable, mut produce_owned) =
+        (Series::default(), Series::default(), Series::default(), Series::default());
     let (mut read, mut consume_s, mut consume_b, mut consume_nocrc) =
         (Series::default(), Series::default(), Series::default(), Series::default());
     let mut log_info = None;
@@ -481,7 +505,13 @@ fn main() -> BenchResult<()> {
         if opts.runs_group("broker-sync") {
             // Broker, sync-on-ack.
             let dir = base.path().join("broker-sync");
-            let (acked, _) = rt.block_on(produce(&dir, Durability::SyncOnAck, &shape, records))?;
+            let (acked, _) = rt.block_on(produce(
+                &dir,
+                Durability::SyncOnAck,
+                &shape,
+                records,
+                SendApi::Borrowed,
+            ))?;
             step("broker produce SyncOnAck", run, runs, acked, records);
             produce_sync.push(acked);
             check_log(&dir, records)?;
@@ -507,8 +537,16 @@ fn main() -> BenchResult<()> {
         if opts.runs_group("broker") {
             // Broker, interval durability; then consume.
             let dir = base.path().join("broker-interval");
+            let owned_dir = base.path().join("broker-interval-owned");
+            let interval = Durability::Interval(FLUSH_INTERVAL);
+            let (acked, _) =
+                rt.block_on(produce(&owned_dir, interval, &shape, records, SendApi::Owned))?;
+            step("broker produce Interval, owned records, acked", run, runs, acked, records);
+            produce_owned.push(acked);
+            check_log(&owned_dir, records)?;
+            fs::remove_dir_all(&owned_dir)?;
             let (acked, durable) =
-                rt.block_on(produce(&dir, Durability::Interval(FLUSH_INTERVAL), &shape, records))?;
+                rt.block_on(produce(&dir, interval, &shape, records, SendApi::Borrowed))?;
             step("broker produce Interval, acked", run, runs, acked, records);
             step("broker produce Interval, closed (synced)", run, runs, durable, records);
             produce_acked.push(acked);
@@ -587,6 +625,7 @@ fn main() -> BenchResult<()> {
     row("plain write, one fsync at end", &write, None, None);
     row("broker produce Interval(1s), until close", &produce_durable, Some(&write), Some(0.70));
     row("broker produce Interval(1s), until acked", &produce_acked, Some(&write), None);
+    row("  same, owned records one by one, acked", &produce_owned, Some(&write), None);
     row("plain read (page cache)", &read, None, None);
     row("broker consume, poll_batches (page cache)", &consume_b, Some(&read), Some(0.80));
     row("broker consume, poll_batches, check_crcs off", &consume_nocrc, Some(&read), None);

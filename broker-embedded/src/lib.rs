@@ -60,7 +60,7 @@ pub use client::{
     Admin, AssignmentStrategy, BatchRecords, Consumer, ConsumerBatch, ConsumerConfig,
     ConsumerRecord, DeliveryFuture, GroupDescription, GroupMemberDescription, Header, NewTopic,
     OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, Producer, ProducerConfig,
-    ProducerRecord, RecordMetadata, TopicDescription, TopicPartition,
+    ProducerRecord, ProducerRecordRef, RecordMetadata, TopicDescription, TopicPartition,
 };
 pub use error::{Error, Result};
 pub use group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol};

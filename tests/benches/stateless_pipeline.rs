@@ -55,18 +55,18 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
     let topic: std::sync::Arc<str> = std::sync::Arc::from(out);
     let mut seen = 0;
     while seen < records {
-        for r in consumer.poll(Duration::from_millis(100)).await? {
-            let record = ProducerRecord {
-                topic: topic.clone(),
-                partition: None,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-                timestamp: Some(r.timestamp),
-            };
-            producer.send_detached(record).await?;
-            seen += 1;
-        }
+        let polled = consumer.poll(Duration::from_millis(100)).await?;
+        seen += polled.len();
+        // The same producer call the stream threads make: one per polled lot of records.
+        let records = polled.into_iter().map(|r| ProducerRecord {
+            topic: topic.clone(),
+            partition: None,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            timestamp: Some(r.timestamp),
+        });
+        producer.send_all_detached(records).await?;
     }
     producer.flush().await?;
     if let Some(e) = producer.take_send_error() {

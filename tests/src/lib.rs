@@ -68,24 +68,32 @@ async fn read_to_end(
 }
 
 /// The records of a batch from [`Consumer::poll_batches`](broker_embedded::Consumer::poll_batches),
-/// copied into [`ConsumerRecord`]s.
+/// copied into [`ConsumerRecord`]s. Walks the batch twice, with `next` and with `fold`, and panics
+/// if the two differ.
 pub fn owned_records(batch: &ConsumerBatch) -> broker_embedded::Result<Vec<ConsumerRecord>> {
     let topic: std::sync::Arc<str> = batch.topic().into();
-    batch
-        .records()
-        .map(|r| {
-            let r = r?.to_record();
-            Ok(ConsumerRecord {
-                topic: topic.clone(),
-                partition: batch.partition(),
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-            })
+    let owned = |r: broker_embedded::Result<broker_embedded::format::RecordRef<'_>>| {
+        let r = r?.to_record();
+        Ok(ConsumerRecord {
+            topic: topic.clone(),
+            partition: batch.partition(),
+            offset: r.offset,
+            timestamp: r.timestamp,
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
         })
-        .collect()
+    };
+    let by_next: Vec<broker_embedded::Result<ConsumerRecord>> =
+        batch.records().map(owned).collect();
+    // Internal iteration (`fold`, `for_each`) walks the batch its own way: it must agree.
+    let by_fold = batch.records().fold(Vec::new(), |mut v, r| {
+        v.push(owned(r));
+        v
+    });
+    let shown = |v: &[broker_embedded::Result<ConsumerRecord>]| format!("{v:?}");
+    assert_eq!(shown(&by_fold), shown(&by_next), "records() walked by fold and by next differ");
+    by_next.into_iter().collect()
 }
 
 /// A broker for streams tests in `dir/broker`: interval flush every 50 ms and a 50 ms initial

@@ -119,6 +119,33 @@ impl<'a> Iterator for BatchRecords<'a> {
             }
         }
     }
+
+    /// Internal iteration (`for_each`, `fold`, ..): each batch's walker is a local, so its
+    /// position stays in a register from one record to the next.
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(mut self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        loop {
+            if let Some((records, _)) = &mut self.current {
+                let mut records = records.clone();
+                let from = self.batch.from;
+                // The fast path; anything else goes through `next`, which also reports errors.
+                while let Some(r) = records.next_fast() {
+                    if r.offset >= from {
+                        self.prefetch_ahead();
+                        acc = f(acc, Ok(r));
+                    }
+                }
+                if let Some((current, _)) = &mut self.current {
+                    *current = records;
+                }
+            }
+            match self.next() {
+                Some(item) => acc = f(acc, item),
+                None => return acc,
+            }
+        }
+    }
 }
 
 /// Bytes of the next batch prefetched per record walked: two cache lines, a little more than a

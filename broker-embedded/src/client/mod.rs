@@ -93,6 +93,63 @@ impl ProducerRecord {
         self.headers.push(Header { key: key.into(), value: Some(value.into()) });
         self
     }
+
+    /// The record as a [`ProducerRecordRef`] borrowing its parts.
+    pub fn as_record_ref(&self) -> ProducerRecordRef<'_> {
+        ProducerRecordRef {
+            topic: &self.topic,
+            partition: self.partition,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// A record to produce that borrows its parts, for
+/// [`Producer::send_all_borrowed`](crate::Producer::send_all_borrowed). The producer copies a
+/// record into its batch before the call returns, so nothing has to be owned, allocated or
+/// reference-counted per record (as with rdkafka's `BaseRecord`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProducerRecordRef<'a> {
+    /// Destination topic.
+    pub topic: &'a str,
+    /// Destination partition; `None`: the partitioner picks one, as for [`ProducerRecord`].
+    pub partition: Option<i32>,
+    /// The key.
+    pub key: Option<&'a [u8]>,
+    /// The value (`None` is a tombstone on compacted topics).
+    pub value: Option<&'a [u8]>,
+    /// Headers.
+    pub headers: &'a [Header],
+    /// Create time in milliseconds; `None` means now.
+    pub timestamp: Option<i64>,
+}
+
+impl<'a> ProducerRecordRef<'a> {
+    /// A record with a value and no key.
+    pub fn new(topic: &'a str, value: &'a [u8]) -> Self {
+        Self { topic, value: Some(value), ..Self::default() }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: &'a [u8]) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets the partition.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the timestamp.
+    pub fn timestamp(mut self, ts: i64) -> Self {
+        self.timestamp = Some(ts);
+        self
+    }
 }
 
 /// Where an acknowledged record was stored.

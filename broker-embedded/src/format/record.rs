@@ -632,6 +632,22 @@ impl<'a> Iterator for RecordRefs<'a> {
         let located = self.walker.next_located()?;
         Some(located.map(|l| located_ref(batch, l)))
     }
+
+    /// Internal iteration (`for_each`, `fold`, `count`, ..): the walker is a local here, so its
+    /// position stays in a register from one record to the next.
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(mut self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        loop {
+            while let Some(r) = self.next_fast() {
+                acc = f(acc, Ok(r));
+            }
+            match self.next() {
+                Some(item) => acc = f(acc, item),
+                None => return acc,
+            }
+        }
+    }
 }
 
 /// Decodes every record of one batch.
@@ -1083,6 +1099,16 @@ mod tests {
             }
             if flips.is_empty() {
                 prop_assert_eq!(walked.map(|w| w.len()).ok(), Some(specs.len()));
+            }
+            // Internal iteration (`fold`, `for_each`) yields what `next` does, errors included.
+            if let Ok(refs) = RecordRefs::new(&batch) {
+                let item = |r: Result<RecordRef<'_>, FormatError>| r.map(|r| r.to_record()).map_err(|e| e.to_string());
+                let by_next: Vec<_> = refs.clone().map(item).collect();
+                let by_fold = refs.fold(Vec::new(), |mut v, r| {
+                    v.push(item(r));
+                    v
+                });
+                prop_assert_eq!(by_fold, by_next);
             }
         }
     }

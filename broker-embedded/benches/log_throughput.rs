@@ -551,15 +551,15 @@ fn main() -> BenchResult<()> {
             step("broker produce Interval, closed (synced)", run, runs, durable, records);
             produce_acked.push(acked);
             produce_durable.push(durable);
-            let s = rt.block_on(consume(&dir, records, ReadApi::Poll, true))?;
-            step("broker consume, poll (page cache)", run, runs, s, records);
-            consume_s.push(s);
             let s = rt.block_on(consume(&dir, records, ReadApi::Batches, true))?;
             step("broker consume, poll_batches (page cache)", run, runs, s, records);
             consume_b.push(s);
             let s = rt.block_on(consume(&dir, records, ReadApi::Batches, false))?;
             step("broker consume, poll_batches, no CRC check", run, runs, s, records);
             consume_nocrc.push(s);
+            let s = rt.block_on(consume(&dir, records, ReadApi::Poll, true))?;
+            step("broker consume, poll (page cache)", run, runs, s, records);
+            consume_s.push(s);
             if log_info.is_none() {
                 log_info = Some(check_log(&dir, records)?);
             }

@@ -80,44 +80,19 @@ pub struct BatchRecords<'a> {
 impl<'a> Iterator for BatchRecords<'a> {
     type Item = Result<RecordRef<'a>>;
 
-    #[inline]
+    /// The common case (the next record takes the walker's fast path) inline; everything else
+    /// out of line, so that a caller's loop keeps the walker in registers.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some((records, fetched)) = &mut self.current {
-                if let Some(r) = records.next_fast() {
-                    if r.offset < self.batch.from {
-                        continue;
-                    }
+        if let Some((records, _)) = &mut self.current {
+            if let Some(r) = records.next_fast() {
+                if r.offset >= self.batch.from {
                     self.prefetch_ahead();
                     return Some(Ok(r));
                 }
-                match records.next() {
-                    Some(Ok(r)) if r.offset < self.batch.from => continue,
-                    Some(Ok(r)) => {
-                        self.prefetch_ahead();
-                        return Some(Ok(r));
-                    }
-                    Some(Err(e)) => {
-                        let fetched = *fetched;
-                        self.current = None;
-                        self.index = self.batch.batches.len();
-                        return Some(Err(self.corrupted(fetched, e)));
-                    }
-                    None => self.current = None,
-                }
-            }
-            let fetched = self.batch.batches.get(self.index)?;
-            self.index += 1;
-            self.ahead = self.batch.batches.get(self.index).map_or(&[], |b| &b.bytes[..]);
-            match self.open(fetched) {
-                Ok(Some(records)) => self.current = Some((records, fetched)),
-                Ok(None) => {}
-                Err(e) => {
-                    self.index = self.batch.batches.len();
-                    return Some(Err(self.corrupted(fetched, e)));
-                }
             }
         }
+        self.next_slow()
     }
 
     /// Internal iteration (`for_each`, `fold`, ..): each batch's walker is a local, so its
@@ -153,6 +128,41 @@ impl<'a> Iterator for BatchRecords<'a> {
 const PREFETCH_STEP: usize = 128;
 
 impl<'a> BatchRecords<'a> {
+    /// [`next`](Iterator::next) past the fast path: records before the fetch position, records
+    /// the fast path leaves, errors, and the next batch.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Result<RecordRef<'a>>> {
+        loop {
+            if let Some((records, fetched)) = &mut self.current {
+                match records.next() {
+                    Some(Ok(r)) if r.offset < self.batch.from => continue,
+                    Some(Ok(r)) => {
+                        self.prefetch_ahead();
+                        return Some(Ok(r));
+                    }
+                    Some(Err(e)) => {
+                        let fetched = *fetched;
+                        self.current = None;
+                        self.index = self.batch.batches.len();
+                        return Some(Err(self.corrupted(fetched, e)));
+                    }
+                    None => self.current = None,
+                }
+            }
+            let fetched = self.batch.batches.get(self.index)?;
+            self.index += 1;
+            self.ahead = self.batch.batches.get(self.index).map_or(&[], |b| &b.bytes[..]);
+            match self.open(fetched) {
+                Ok(Some(records)) => self.current = Some((records, fetched)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.index = self.batch.batches.len();
+                    return Some(Err(self.corrupted(fetched, e)));
+                }
+            }
+        }
+    }
+
     /// Prefetches the next [`PREFETCH_STEP`] bytes of the next batch, one step per record walked.
     #[inline(always)]
     fn prefetch_ahead(&mut self) {

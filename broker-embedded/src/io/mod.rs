@@ -5,11 +5,12 @@
 //! write is reported as an error and never acknowledged.
 
 mod faulty;
+mod mapped;
 mod os;
 
 pub use faulty::FaultyFileSystem;
+pub(crate) use mapped::{MappedFile, prefetch};
 pub use os::OsFileSystem;
-pub(crate) use os::{map_read_only, populate, prefetch};
 
 use std::fmt::Debug;
 use std::io;

@@ -4,8 +4,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::{FileHandle, FileSystem, StorageFile};
 
 /// The operating system's file system.
@@ -48,71 +46,6 @@ impl StorageFile for OsFile {
         };
         if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
     }
-}
-
-/// Maps the first `len` bytes of `file` read-only and shared, as [`Bytes`] that keep the map alive.
-///
-/// `len` may exceed the file's length: the map then sees the file grow as it is appended to. Bytes
-/// past the end of the file must never be touched (the kernel answers with `SIGBUS`), so callers
-/// slice only what the log knows to be written, and the log never cuts a mapped file below what it
-/// had written when the map was made (an append that fails is rolled back to where it started,
-/// recovery truncates before anything is mapped, compaction writes new files).
-/// Asks the CPU to bring the first cache lines of `bytes` into its caches; a hint only.
-#[inline]
-pub(crate) fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and has no effect on the program's state, whatever the
-    // address; the pointer comes from a live slice anyway. SSE is part of every x86-64 CPU.
-    #[allow(unsafe_code)]
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().cast());
-        _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().wrapping_add(64).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
-/// Asks the kernel to map the pages of `bytes`, a slice of a map made by [`map_read_only`], into
-/// the page table in one call (`MADV_POPULATE_READ`), rather than page fault by page fault as they
-/// are first read; a hint only, failures are ignored.
-pub(crate) fn populate(bytes: &[u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let page = *PAGE.get_or_init(|| {
-            // SAFETY: sysconf reads a system constant.
-            #[allow(unsafe_code)]
-            let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            usize::try_from(size).ok().filter(|s| s.is_power_of_two()).unwrap_or(4096)
-        });
-        let start = bytes.as_ptr() as usize;
-        let aligned = start & !(page - 1);
-        // SAFETY: the range lies within one map (maps start on a page boundary, so rounding the
-        // start down stays inside it); MADV_POPULATE_READ only fills page table entries for it
-        // and changes no memory. Pages it cannot map make it fail, which is ignored.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::madvise(
-                aligned as *mut libc::c_void,
-                bytes.len() + (start - aligned),
-                libc::MADV_POPULATE_READ,
-            );
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = bytes;
-}
-
-pub(crate) fn map_read_only(file: &File, len: u64) -> io::Result<Bytes> {
-    let len = usize::try_from(len).map_err(|_| io::Error::other("mapping too large"))?;
-    // SAFETY: the map is read-only and shared; the log writes only past the bytes it hands out and
-    // never truncates below them while a map exists (see above), so the bytes handed out do not
-    // change and stay backed by the file. Another process truncating the file could still make a
-    // read fault, as with any memory map of a file; the data directory is the broker's own.
-    #[allow(unsafe_code)]
-    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
-    Ok(Bytes::from_owner(map))
 }
 
 impl FileSystem for OsFileSystem {

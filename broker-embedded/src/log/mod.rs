@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::error::{Error, Result};
 use crate::format::{self, BatchHeader};
-use crate::io::{self, FileHandle, FileSystem};
+use crate::io::{FileHandle, FileSystem, MappedFile};
 use crate::topic::{TimestampType, TopicConfig};
 use producer_state::{ProducerBatch, ProducerStateError, ProducerStateManager, SeqCheck};
 use segment::{ScanEnd, Segment, SegmentError};
@@ -81,7 +81,7 @@ pub(crate) struct ReadPlan {
     pub(crate) start: u64,
     pub(crate) end: u64,
     /// The segment's bytes up to at least `end`, mapped; `None` means read from `file`.
-    pub(crate) mapped: Option<Bytes>,
+    pub(crate) mapped: Option<MappedFile>,
 }
 
 /// One partition's log.
@@ -811,9 +811,8 @@ pub(crate) fn read_batches(
     let window = |len: u64, reuse: Option<BytesMut>| -> Result<Bytes> {
         if let Some(map) = &plan.mapped {
             // plan.end <= map.len() (see Segment::mapped), and len <= plan.end - plan.start.
-            let window = map.slice(plan.start as usize..(plan.start + len) as usize);
-            io::populate(&window);
-            return Ok(window);
+            let (start, end) = (plan.start as usize, plan.end as usize);
+            return Ok(map.window(start, start + len as usize, end));
         }
         let mut buf = match reuse {
             Some(mut b) => {

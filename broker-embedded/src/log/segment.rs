@@ -3,10 +3,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
-
 use crate::format::{self, BATCH_HEADER_LEN, BatchHeader, FormatError};
-use crate::io::{FileHandle, FileSystem};
+use crate::io::{FileHandle, FileSystem, MappedFile};
 use crate::log::index::{OffsetIndex, TimeIndex};
 
 /// Formats a base offset as Kafka's 20-digit file name stem.
@@ -58,11 +56,11 @@ pub(crate) struct Segment {
 
 /// The memory map of a segment's file (never printed: it can be a gigabyte).
 #[derive(Default)]
-struct Mapping(parking_lot::Mutex<Option<Bytes>>);
+struct Mapping(parking_lot::Mutex<Option<MappedFile>>);
 
 impl std::fmt::Debug for Mapping {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.0.lock().as_ref().map(Bytes::len);
+        let len = self.0.lock().as_ref().map(MappedFile::len);
         f.debug_struct("Mapping").field("len", &len).finish()
     }
 }
@@ -140,7 +138,7 @@ impl Segment {
     /// the file. A new map covers `map_len` bytes (at least `end`): the active segment maps ahead of
     /// its end, so that one map serves reads as it grows. `None` when the file system does not map
     /// files, or when mapping fails (the caller then reads with `read_exact_at`).
-    pub(crate) fn mapped(&self, end: u64, map_len: u64) -> Option<Bytes> {
+    pub(crate) fn mapped(&self, end: u64, map_len: u64) -> Option<MappedFile> {
         let file = self.file.os_file()?;
         let mut mapping = self.mapping.0.lock();
         if let Some(map) = mapping.as_ref() {
@@ -148,7 +146,7 @@ impl Segment {
                 return Some(map.clone());
             }
         }
-        match crate::io::map_read_only(file, map_len.max(end)) {
+        match MappedFile::map(file, map_len.max(end)) {
             Ok(map) => {
                 *mapping = Some(map.clone());
                 Some(map)

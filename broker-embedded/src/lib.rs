@@ -9,7 +9,10 @@
 //! The in-process clients ([`Producer`], [`Consumer`], [`Admin`]) talk to the broker with no sockets.
 //!
 //! ```
-//! use broker_embedded::{Broker, BrokerConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerRecord, TopicPartition};
+//! use broker_embedded::{
+//!     Broker, BrokerConfig, ConsumerConfig, NewTopic, OffsetReset, ProducerRecord, ProducerRecordRef,
+//!     TopicPartition,
+//! };
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -27,8 +30,10 @@
 //! let records = consumer.poll(Duration::from_secs(1)).await?;
 //! assert_eq!(records[0].value.as_deref(), Some(&b"hello"[..]));
 //!
-//! // The fast path: whole batches, walked in place with borrowed records.
-//! producer.send_detached(ProducerRecord::new("greetings", "again")).await?;
+//! // The fast paths: many records per call that borrow their parts, and whole batches walked in
+//! // place with borrowed records.
+//! let sent: [&[u8]; 2] = [b"again", b"and again"];
+//! producer.send_all_borrowed(sent.map(|v| ProducerRecordRef::new("greetings", v))).await?;
 //! producer.flush().await?;
 //! let mut values = Vec::new();
 //! for batch in consumer.poll_batches(Duration::from_secs(1)).await? {
@@ -36,7 +41,7 @@
 //!         values.push(record?.value.map(<[u8]>::to_vec));
 //!     }
 //! }
-//! assert_eq!(values, [Some(b"again".to_vec())]);
+//! assert_eq!(values, [Some(b"again".to_vec()), Some(b"and again".to_vec())]);
 //! broker.close().await?;
 //! # Ok(())
 //! # }

@@ -80,17 +80,25 @@ impl Partition {
         now_ms: i64,
         built: bool,
     ) -> Result<AppendInfo> {
-        let (info, leo) = {
+        let interval = matches!(self.durability, Durability::Interval(_));
+        let (info, leo, writeback) = {
             let mut log = self.log.lock();
             let info =
                 if built { log.append_built(batch, now_ms)? } else { log.append(batch, now_ms)? };
-            if matches!(self.durability, Durability::Interval(_)) {
-                log.start_writeback(WRITEBACK_BYTES);
-            }
-            (info, log.log_end_offset())
+            let writeback = if interval { log.writeback_due(WRITEBACK_BYTES) } else { None };
+            (info, log.log_end_offset(), writeback)
         };
-        if matches!(self.durability, Durability::Interval(_)) {
+        if interval {
             self.publish(leo);
+        }
+        if let Some((file, pos, len)) = writeback {
+            // Off the append path: starting writeback can block on the disk's queue. A dropped
+            // hint only leaves more for the next fsync.
+            crate::io::background(move || {
+                if let Err(e) = file.start_writeback(pos, len) {
+                    tracing::debug!(error = %e, "early writeback refused");
+                }
+            });
         }
         Ok(info)
     }

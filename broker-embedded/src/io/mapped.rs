@@ -2,14 +2,14 @@
 //!
 //! A fresh map has no page table entries: each first touch of a page would fault. A window handed
 //! to a reader has its pages mapped in one `madvise(MADV_POPULATE_READ)` call before it is read,
-//! and the pages after it, up to [`AHEAD`] bytes, are mapped by a background thread while the
-//! reader works through the window, as kernel readahead does for `read`. All of it is a hint:
-//! a page that is not mapped yet is faulted in when touched.
+//! and the pages after it, up to [`AHEAD`] bytes, are mapped by the I/O hints thread
+//! ([`background`](super::background)) while the reader works through the window, as kernel
+//! readahead does for `read`. All of it is a hint: a page that is not mapped yet (the thread is
+//! behind, or its queue was full) is faulted in when touched.
 
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -85,49 +85,15 @@ impl MappedFile {
         let asked = self.populated.asked.fetch_max(ahead as u64, Ordering::AcqRel);
         let from = end.max(usize::try_from(asked).unwrap_or(usize::MAX));
         if from < ahead {
-            if let Some(tx) = populator() {
-                let job = Job {
-                    bytes: self.bytes.slice(from..ahead),
-                    populated: self.populated.clone(),
-                    end: ahead as u64,
-                };
-                // A full queue drops the job: the reader then maps those pages itself.
-                let _ = tx.try_send(job);
-            }
+            let (bytes, populated) = (self.bytes.slice(from..ahead), self.populated.clone());
+            // A dropped job (full queue) leaves those pages to be faulted in by the reader.
+            super::background(move || {
+                populate(&bytes);
+                populated.done.fetch_max(ahead as u64, Ordering::AcqRel);
+            });
         }
         window
     }
-}
-
-/// Pages for the background thread to map.
-struct Job {
-    bytes: Bytes,
-    populated: Arc<Populated>,
-    end: u64,
-}
-
-/// The background thread's queue, started on first use; `None` if the thread cannot be started.
-fn populator() -> Option<&'static SyncSender<Job>> {
-    static QUEUE: OnceLock<Option<SyncSender<Job>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let (tx, rx) = sync_channel::<Job>(64);
-            let spawned = std::thread::Builder::new().name("segment-pages".into()).spawn(move || {
-                // Runs for the life of the process; it holds a map only while mapping its pages.
-                for job in rx {
-                    populate(&job.bytes);
-                    job.populated.done.fetch_max(job.end, Ordering::AcqRel);
-                }
-            });
-            match spawned {
-                Ok(_) => Some(tx),
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot start the page-mapping thread; readers map their own pages");
-                    None
-                }
-            }
-        })
-        .as_ref()
 }
 
 /// Asks the kernel to map the pages of `bytes`, a slice of a [`MappedFile`], into the page table

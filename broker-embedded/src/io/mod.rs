@@ -4,10 +4,12 @@
 //! (a disk that fills up after a byte budget, failing fsyncs) so that tests can prove that a failed
 //! write is reported as an error and never acknowledged.
 
+mod background;
 mod faulty;
 mod mapped;
 mod os;
 
+pub(crate) use background::background;
 pub use faulty::FaultyFileSystem;
 pub(crate) use mapped::{MappedFile, prefetch};
 pub use os::OsFileSystem;

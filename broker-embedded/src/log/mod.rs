@@ -271,10 +271,13 @@ impl Log {
         }
     }
 
-    /// Starts writing the active segment's newest `every` or more unsynced bytes to storage (a
-    /// hint for interval-flush mode; see [`Segment::start_writeback`]).
-    pub(crate) fn start_writeback(&mut self, every: u64) {
-        self.active_mut().start_writeback(every);
+    /// Once the active segment has `every` or more bytes whose writeback was not started, its file
+    /// and that range, to start writing to storage (a hint for interval-flush mode; see
+    /// [`Segment::writeback_due`]).
+    pub(crate) fn writeback_due(&mut self, every: u64) -> Option<(FileHandle, u64, u64)> {
+        let active = self.active_mut();
+        let (pos, len) = active.writeback_due(every)?;
+        Some((active.file.clone(), pos, len))
     }
 
     /// One past the last offset in the log (Kafka's log end offset).

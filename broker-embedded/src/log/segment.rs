@@ -50,7 +50,7 @@ pub(crate) struct Segment {
     dense: bool,
     /// A read-only map of the file, made on the first read and kept for the segment's life.
     mapping: Mapping,
-    /// Where the last [`Segment::start_writeback`] ended.
+    /// Where the writeback last returned by [`Segment::writeback_due`] ended.
     written_back: u64,
 }
 
@@ -115,23 +115,22 @@ impl Segment {
         }
     }
 
-    /// Once `every` bytes have been appended since the last call that acted, asks the operating
-    /// system to start writing them to storage (see [`StorageFile::start_writeback`]). A failure
-    /// only means the next fsync does more work.
+    /// Once `every` bytes have been appended since the last call that returned something, the
+    /// range of them to start writing to storage (see [`StorageFile::start_writeback`]), for the
+    /// caller to hand on without holding the log's lock.
     ///
     /// [`StorageFile::start_writeback`]: crate::io::StorageFile::start_writeback
-    pub(crate) fn start_writeback(&mut self, every: u64) {
+    pub(crate) fn writeback_due(&mut self, every: u64) -> Option<(u64, u64)> {
         if self.size < self.written_back {
             self.written_back = self.size;
         }
         let pending = self.size - self.written_back;
         if pending < every {
-            return;
+            return None;
         }
-        if let Err(e) = self.file.start_writeback(self.written_back, pending) {
-            tracing::debug!(file = %self.path.display(), error = %e, "early writeback refused");
-        }
+        let range = (self.written_back, pending);
         self.written_back = self.size;
+        Some(range)
     }
 
     /// A view of the file's first `end` bytes (all written) without a copy, from a read-only map of

@@ -358,33 +358,30 @@ impl Producer {
         inner.core.check_open()?;
         let mut records = records.into_iter();
         loop {
-            let mut ready = Vec::new();
-            let mut lingering = Vec::new();
-            let mut outcome = Ok(true);
-            let mut added = 0;
+            let (mut ready, mut lingering, mut added) = (Vec::new(), Vec::new(), 0);
+            let mut failed = None;
             {
                 let mut topics = inner.topics.lock();
                 // At most RUN records per hold of the lock, so linger timers and other callers
-                // get their turn during a long iterator.
+                // get their turn during a long iterator; and full batches ship at once, since the
+                // next records may wait for queue space.
                 for record in records.by_ref().take(RUN) {
                     added += 1;
                     match self.add(&mut topics, record.as_record_ref(), false, &mut ready) {
                         Ok((_, l)) => lingering.extend(l),
-                        Err(e) => {
-                            outcome = Err(e);
-                            break;
-                        }
+                        Err(e) => failed = Some(e),
                     }
-                    // Ship full batches now: the next records may wait for queue space.
-                    if !ready.is_empty() {
-                        outcome = Ok(false);
+                    if failed.is_some() || !ready.is_empty() {
                         break;
                     }
                 }
             }
+            let exhausted = added < RUN && ready.is_empty();
             self.dispatch(ready, lingering).await?;
-            if outcome? && added < RUN {
-                return Ok(());
+            match failed {
+                Some(e) => return Err(e),
+                None if exhausted => return Ok(()),
+                None => {}
             }
         }
     }

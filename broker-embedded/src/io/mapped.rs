@@ -79,7 +79,6 @@ impl MappedFile {
             let done = usize::try_from(self.populated.done.load(Ordering::Acquire)).unwrap_or(0);
             populate(&self.bytes[start.max(done).min(end)..end]);
             self.populated.done.fetch_max(end as u64, Ordering::AcqRel);
-            self.populated.asked.fetch_max(end as u64, Ordering::AcqRel);
         }
         let ahead = end.saturating_add(AHEAD).min(limit).min(self.bytes.len());
         let asked = self.populated.asked.fetch_max(ahead as u64, Ordering::AcqRel);

@@ -16,11 +16,12 @@
 //! - plain write: the same writes with one `fdatasync` at the end;
 //! - broker produce, `Durability::Interval(1 s)`: send every record, `flush` (all acknowledged),
 //!   then `close` (everything fsynced, like the baseline's final fsync);
-//! - plain read: read the plain-write file back sequentially in batch-sized chunks, right after
-//!   writing it (from the page cache);
-//! - broker consume: reopen the interval-mode broker and read every record back with a consumer,
-//!   right after producing (from the page cache): with `poll_batches` walking each batch in place
-//!   (CRCs checked, then not), and with `poll`.
+//! - plain read: read the plain-write file back sequentially in batch-sized chunks (from the page
+//!   cache);
+//! - broker consume: reopen the interval-mode broker and read every record back with a consumer
+//!   (from the page cache): with `poll_batches` walking each batch in place (CRCs checked, then
+//!   not), and with `poll`. Each broker read runs right after a plain read, and its ratio is the
+//!   median of those pairs' ratios (`READ_PAIRS` pairs per run for each `poll_batches` row).
 
 use std::error::Error;
 use std::fs::{self, File, OpenOptions};
@@ -44,6 +45,8 @@ const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 const DEFAULT_RECORDS: usize = 5_000_000;
 const DEFAULT_RUNS: usize = 3;
 const QUICK_RECORDS: usize = 20_000;
+/// Pairs of (plain read, broker read) per run for each `poll_batches` row.
+const READ_PAIRS: usize = 3;
 /// Linux reports process CPU time in `/proc/self/stat` in units of `USER_HZ`, which is 100 on
 /// every architecture Linux supports.
 const USER_HZ: f64 = 100.0;
@@ -411,11 +414,18 @@ fn median(mut xs: Vec<f64>) -> f64 {
 #[derive(Default)]
 struct Series {
     samples: Vec<Sample>,
+    /// For a measurement taken right after its baseline: baseline time / this time, per pair.
+    paired: Vec<f64>,
 }
 
 impl Series {
     fn push(&mut self, s: Sample) {
         self.samples.push(s);
+    }
+    /// Records `s`, measured right after `baseline`, and their ratio.
+    fn push_paired(&mut self, s: Sample, baseline: Sample) {
+        self.samples.push(s);
+        self.paired.push(baseline.secs / s.secs);
     }
     fn secs(&self) -> f64 {
         median(self.samples.iter().map(|s| s.secs).collect())
@@ -526,12 +536,6 @@ fn main() -> BenchResult<()> {
             let s = c.sample();
             step("plain write, fsync at end", run, runs, s, records);
             write.push(s);
-            let c = Clock::start();
-            plain_read(&file, &shape)?;
-            let s = c.sample();
-            step("plain read (page cache)", run, runs, s, records);
-            read.push(s);
-            fs::remove_file(&file)?;
         }
 
         if opts.runs_group("broker") {
@@ -551,19 +555,64 @@ fn main() -> BenchResult<()> {
             step("broker produce Interval, closed (synced)", run, runs, durable, records);
             produce_acked.push(acked);
             produce_durable.push(durable);
-            let s = rt.block_on(consume(&dir, records, ReadApi::Batches, true))?;
-            step("broker consume, poll_batches (page cache)", run, runs, s, records);
-            consume_b.push(s);
-            let s = rt.block_on(consume(&dir, records, ReadApi::Batches, false))?;
-            step("broker consume, poll_batches, no CRC check", run, runs, s, records);
-            consume_nocrc.push(s);
-            let s = rt.block_on(consume(&dir, records, ReadApi::Poll, true))?;
-            step("broker consume, poll (page cache)", run, runs, s, records);
-            consume_s.push(s);
-            if log_info.is_none() {
-                log_info = Some(check_log(&dir, records)?);
+        }
+
+        // Reads, from the page cache. Each broker read runs right after a plain read of the same
+        // bytes, and its ratio is taken against that one: this machine's speed changes within
+        // seconds, and a pair sees it in one state.
+        let plain_file = base.path().join("plain.dat");
+        let broker_dir = base.path().join("broker-interval");
+        let plain = opts.runs_group("plain");
+        let mut baseline = || -> BenchResult<Option<Sample>> {
+            if !plain {
+                return Ok(None);
             }
-            fs::remove_dir_all(&dir)?;
+            let c = Clock::start();
+            plain_read(&plain_file, &shape)?;
+            let s = c.sample();
+            step("plain read (page cache)", run, runs, s, records);
+            read.push(s);
+            Ok(Some(s))
+        };
+        let broker_read = |label: &str,
+                           api: ReadApi,
+                           check_crcs: bool,
+                           into: &mut Series,
+                           baseline: Option<Sample>|
+         -> BenchResult<()> {
+            let s = rt.block_on(consume(&broker_dir, records, api, check_crcs))?;
+            step(label, run, runs, s, records);
+            match baseline {
+                Some(b) => into.push_paired(s, b),
+                None => into.push(s),
+            }
+            Ok(())
+        };
+        if opts.runs_group("broker") {
+            for _ in 0..READ_PAIRS {
+                let b = baseline()?;
+                broker_read(
+                    "broker consume, poll_batches",
+                    ReadApi::Batches,
+                    true,
+                    &mut consume_b,
+                    b,
+                )?;
+                let b = baseline()?;
+                let label = "broker consume, poll_batches, no CRC check";
+                broker_read(label, ReadApi::Batches, false, &mut consume_nocrc, b)?;
+            }
+            let b = baseline()?;
+            broker_read("broker consume, poll", ReadApi::Poll, true, &mut consume_s, b)?;
+            if log_info.is_none() {
+                log_info = Some(check_log(&broker_dir, records)?);
+            }
+            fs::remove_dir_all(&broker_dir)?;
+        } else {
+            baseline()?;
+        }
+        if plain {
+            fs::remove_file(&plain_file)?;
         }
     }
     drop(rt);
@@ -572,8 +621,10 @@ fn main() -> BenchResult<()> {
     println!();
     println!(
         "broker-embedded log throughput: {records} records x {VALUE_LEN} B values, \
-         {BATCH_RECORDS}-record batches of {} B, {mb:.1} MB; median of {runs} run(s)",
-        shape.batch.len()
+         {BATCH_RECORDS}-record batches of {} B, {mb:.1} MB; median of {runs} run(s); \
+         consume ratios: median of {} (plain read, broker read) pairs",
+        shape.batch.len(),
+        runs * READ_PAIRS
     );
     println!(
         "load average before: {load_before}, after: {} ({} CPUs)",
@@ -595,7 +646,13 @@ fn main() -> BenchResult<()> {
             return;
         }
         let (secs, cpu) = (s.secs(), s.cpu());
-        let ratio = base.filter(|b| !b.samples.is_empty()).map(|b| b.secs() / secs);
+        // Paired measurements: the median of the pairs' ratios (each broker read ran right after
+        // a baseline read, so both saw the machine in the same state); otherwise medians' ratio.
+        let ratio = if s.paired.is_empty() {
+            base.filter(|b| !b.samples.is_empty()).map(|b| b.secs() / secs)
+        } else {
+            Some(median(s.paired.clone()))
+        };
         let fmt_ratio = ratio.map_or_else(|| "-".to_string(), |r| format!("{:.1}%", r * 100.0));
         let fmt_goal = goal.map_or_else(|| "-".to_string(), |g| format!(">={:.0}%", g * 100.0));
         let met = match (ratio, goal) {
@@ -630,6 +687,19 @@ fn main() -> BenchResult<()> {
     row("broker consume, poll_batches (page cache)", &consume_b, Some(&read), Some(0.80));
     row("broker consume, poll_batches, check_crcs off", &consume_nocrc, Some(&read), None);
     row("broker consume, poll (page cache)", &consume_s, Some(&read), None);
+    for (name, s) in [
+        ("poll_batches", &consume_b),
+        ("poll_batches, check_crcs off", &consume_nocrc),
+        ("poll", &consume_s),
+    ] {
+        if !s.paired.is_empty() {
+            let pct: Vec<String> = s.paired.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
+            println!(
+                "consume {name}: ratio of each (plain read, broker read) pair: {}",
+                pct.join(" ")
+            );
+        }
+    }
     if opts.quick {
         println!("smoke run (no --bench, or --quick): too small for the numbers to mean anything");
     }

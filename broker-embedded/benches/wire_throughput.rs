@@ -178,8 +178,14 @@ fn tcp_latency(addr: &str, topic: &str, rate: f64, secs: u64) -> BenchResult<(f6
         send(&p, topic, &value)?;
     }
     p.flush(Duration::from_secs(60))?;
-    p.context().latencies.lock().clear();
     let total = (rate * secs as f64) as u64;
+    {
+        // Room for every latency up front: growing the vector inside the delivery callback would
+        // stall deliveries while it reallocates (and touches fresh pages) and show up as latency.
+        let mut latencies = p.context().latencies.lock();
+        latencies.clear();
+        latencies.reserve(total as usize);
+    }
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < total {

@@ -55,6 +55,13 @@ pub enum ErrorResponse {
 pub trait ErrorHandler: Send + Sync + 'static {
     /// The decision for this failure.
     fn handle(&self, ctx: &ErrorContext<'_>) -> ErrorResponse;
+    /// Whether [`handle`](ErrorHandler::handle) reads the key, value or headers of
+    /// [`ErrorContext::record`] (or answers with a dead letter, which carries them). `true` unless
+    /// overridden; when every configured handler says `false`, sources hand a record's bytes to
+    /// the deserializers instead of sharing them, and the context's record then has them empty.
+    fn reads_record_bytes(&self) -> bool {
+        true
+    }
 }
 
 /// Logs the failure and stops the task (the default).
@@ -94,12 +101,18 @@ impl ErrorHandler for LogAndFail {
         log(ctx, "failing the task on a bad record");
         ErrorResponse::Fail
     }
+    fn reads_record_bytes(&self) -> bool {
+        false
+    }
 }
 
 impl ErrorHandler for LogAndContinue {
     fn handle(&self, ctx: &ErrorContext<'_>) -> ErrorResponse {
         log(ctx, "skipping a bad record");
         ErrorResponse::Continue
+    }
+    fn reads_record_bytes(&self) -> bool {
+        false
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use streams_core::{Header, PunctuatorId, StringSerde};
+use streams_core::{ErrorContext, Header, PunctuatorId, StringSerde};
 use streams_dsl::prelude::*;
 
 fn header(key: &str, value: &str) -> Header {
@@ -438,4 +438,86 @@ fn each_handler_sees_only_its_own_kind_of_failure() {
     let driver = TopologyTestDriver::new(upper_case_topology(), config).unwrap();
     let results = pipe_with_poison(&driver, 2);
     assert!(matches!(results[1], Err(StreamsError::Deserialization { .. })));
+}
+
+// Handlers of the user's own, and the record bytes they see.
+
+/// Refuses values starting with "bad", over raw bytes (sources then deserialize with
+/// `BytesSerde`, which can keep a record's bytes instead of sharing them).
+struct PickyBytes;
+
+impl Processor<Bytes, Bytes> for PickyBytes {
+    fn process(
+        &mut self,
+        ctx: &mut ProcessorContext<Bytes, Bytes>,
+        r: Record<Bytes, Bytes>,
+    ) -> Result<(), ProcessError> {
+        if r.value.starts_with(b"bad") {
+            return Err("refusing a bad value".into());
+        }
+        ctx.forward(r);
+        Ok(())
+    }
+}
+
+/// What a handler saw of a record: offset, key, value, number of headers.
+type Noted = (i64, Option<Bytes>, Option<Bytes>, usize);
+type Seen = Arc<Mutex<Vec<Noted>>>;
+
+/// Continues past every failure, noting what the context's record held; says it reads the
+/// record's bytes unless `blind`.
+struct Noting {
+    seen: Seen,
+    blind: bool,
+}
+
+impl ErrorHandler for Noting {
+    fn handle(&self, ctx: &ErrorContext<'_>) -> ErrorResponse {
+        let r = ctx.record.expect("the failing record");
+        self.seen.lock().unwrap().push((r.offset, r.key.clone(), r.value.clone(), r.headers.len()));
+        ErrorResponse::Continue
+    }
+    fn reads_record_bytes(&self) -> bool {
+        !self.blind
+    }
+}
+
+/// Pipes good, bad, good through `PickyBytes` with `handler` for processing errors; returns the
+/// values written and what the handler saw.
+fn pipe_bytes_with(blind: bool) -> (Vec<Bytes>, Vec<Noted>) {
+    let builder = StreamsBuilder::new();
+    builder.stream::<Bytes, Bytes>("in").process(|| PickyBytes).to("out");
+    let seen = Seen::default();
+    let config =
+        StreamsConfig::new("pb").processing_error_handler(Noting { seen: seen.clone(), blind });
+    let driver = TopologyTestDriver::new(builder.build().unwrap(), config).unwrap();
+    let input = driver.input_topic::<Bytes, Bytes>("in");
+    let b = |v: &str| Bytes::copy_from_slice(v.as_bytes());
+    for (i, v) in ["good0", "bad1", "good2"].into_iter().enumerate() {
+        input
+            .pipe_record(rec(b(&format!("k{i}")), b(v), i as i64, vec![header("h", "x")]))
+            .unwrap();
+    }
+    let out = driver.output_topic::<Bytes, Bytes>("out").read_values_to_list();
+    let seen = seen.lock().unwrap().clone();
+    (out, seen)
+}
+
+#[test]
+fn a_handler_of_the_users_own_sees_the_bytes_of_the_failing_record() {
+    let (out, seen) = pipe_bytes_with(false);
+    assert_eq!(out, vec![Bytes::from_static(b"good0"), Bytes::from_static(b"good2")]);
+    assert_eq!(
+        seen,
+        vec![(1, Some(Bytes::from_static(b"k1")), Some(Bytes::from_static(b"bad1")), 1)]
+    );
+}
+
+#[test]
+fn a_handler_that_reads_no_bytes_still_gets_the_records_place_and_the_output_is_the_same() {
+    // Every handler says it reads no bytes: sources hand the bytes on to the deserializers, and
+    // the handler's record has its place (topic, partition, offset) but no key, value or headers.
+    let (out, seen) = pipe_bytes_with(true);
+    assert_eq!(out, vec![Bytes::from_static(b"good0"), Bytes::from_static(b"good2")]);
+    assert_eq!(seen, vec![(1, None, None, 0)]);
 }

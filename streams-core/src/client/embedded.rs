@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use broker_embedded::{
     AssignmentStrategy, Broker, Consumer, ConsumerConfig, NewTopic, OffsetAndMetadata, OffsetReset,
-    Producer, ProducerConfig, ProducerRecord, TopicPartition,
+    Producer, ProducerConfig, ProducerRecordRef, TopicPartition,
 };
 use tokio::runtime::Handle;
 
 use crate::client::{Backend, BackendConsumer, BackendProducer, ChangelogEntry, ChangelogReader};
 use crate::error::StreamsError;
-use crate::task::shared::OutgoingRecord;
+use crate::task::shared::Outbox;
 use crate::time::RawRecord;
 
 /// The embedded broker, driven from stream threads through a Tokio runtime handle.
@@ -184,21 +184,22 @@ struct EmbeddedProducer {
 }
 
 impl BackendProducer for EmbeddedProducer {
-    fn send(&mut self, records: Vec<OutgoingRecord>) -> Result<(), StreamsError> {
+    fn send(&mut self, records: &Outbox) -> Result<(), StreamsError> {
         if records.is_empty() {
             return Ok(());
         }
-        let records = records.into_iter().map(|r| ProducerRecord {
-            topic: r.topic,
+        // Borrowed: the producer copies each record into its batch, so nothing is cloned or
+        // reference-counted here. One call for the lot (the producer's lock taken once per run
+        // of records); the delivery outcome is collected by `flush`.
+        let records = records.iter().map(|(topic, r)| ProducerRecordRef {
+            topic,
             partition: r.partition,
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: &r.headers,
             timestamp: Some(r.timestamp),
         });
-        // One call for the lot (the producer's lock taken once per run of records); the delivery
-        // outcome is collected by `flush`.
-        self.rt.block_on(self.producer.send_all_detached(records))?;
+        self.rt.block_on(self.producer.send_all_borrowed(records))?;
         Ok(())
     }
 

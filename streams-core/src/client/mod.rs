@@ -12,7 +12,7 @@ use std::time::Duration;
 pub(crate) use embedded::EmbeddedBackend;
 
 use crate::error::StreamsError;
-use crate::task::shared::OutgoingRecord;
+use crate::task::shared::Outbox;
 use crate::time::RawRecord;
 
 /// Topic administration and client creation.
@@ -90,7 +90,8 @@ pub(crate) trait BackendConsumer: Send {
 
 /// Writes records; `flush` waits for every record sent so far and reports failed deliveries.
 pub(crate) trait BackendProducer: Send {
-    fn send(&mut self, records: Vec<OutgoingRecord>) -> Result<(), StreamsError>;
+    /// Sends every record of `records` (the caller empties it afterwards).
+    fn send(&mut self, records: &Outbox) -> Result<(), StreamsError>;
     /// Waits until everything sent is acknowledged; the error of the first failed delivery since
     /// the last flush, if any.
     fn flush(&mut self) -> Result<(), StreamsError>;

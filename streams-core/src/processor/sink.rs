@@ -9,7 +9,7 @@ use crate::processor::node::Input;
 use crate::processor::source::resolve_serde;
 use crate::record::Record;
 use crate::serde::{SerdeRegistry, SharedSerde};
-use crate::task::shared::{OutgoingRecord, TaskShared};
+use crate::task::shared::{Outgoing, TaskShared};
 use crate::topology::spec::{Partitioner, TopicExtractor};
 use crate::topology::{BuildCtx, BuiltNode, NodeFactory, TopicRef};
 
@@ -68,43 +68,46 @@ struct SinkNode<K, V> {
 
 impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     fn process(&mut self, record: Record<K, V>) {
+        let per_record: Arc<str>;
         let topic = match &self.target {
-            Target::Fixed(t) => t.clone(),
+            // Borrowed: the collector refers to the sink's topic without a reference per record.
+            Target::Fixed(t) => t,
             Target::PerRecord(f) => {
                 let meta = self.task.record_metadata();
-                Arc::from(f(&record.key, &record.value, meta.as_ref()))
+                per_record = Arc::from(f(&record.key, &record.value, meta.as_ref()));
+                &per_record
             }
         };
         let Record { key, value, timestamp, headers } = record;
         let partition = match &self.partitioner {
             None => None,
             Some(p) => {
-                let count = self.task.collector.borrow().partition_count(&topic);
-                count.and_then(|n| p(&topic, &key, &value, n).filter(|p| (0..n).contains(p)))
+                let count = self.task.collector.borrow().partition_count(topic);
+                count.and_then(|n| p(topic, &key, &value, n).filter(|p| (0..n).contains(p)))
             }
         };
-        let key = match self.key_serde.serialize_owned(&topic, key) {
+        let key = match self.key_serde.serialize_owned(topic, key) {
             Ok(k) => k,
             Err(e) => {
                 return self.task.fail_production(
                     &self.name,
-                    &topic,
+                    topic,
                     format!("serializing the key: {e}"),
                 );
             }
         };
-        let value = match self.value_serde.serialize_owned(&topic, value) {
+        let value = match self.value_serde.serialize_owned(topic, value) {
             Ok(v) => v,
             Err(e) => {
                 return self.task.fail_production(
                     &self.name,
-                    &topic,
+                    topic,
                     format!("serializing the value: {e}"),
                 );
             }
         };
-        let out = OutgoingRecord { topic, partition, key, value, timestamp, headers };
-        let sent = self.task.collector.borrow_mut().send(out);
+        let out = Outgoing { partition, key, value, timestamp, headers };
+        let sent = self.task.collector.borrow_mut().send_to(topic, out);
         if let Err(failed) = sent {
             let (out, e) = *failed;
             self.task.fail_production(&self.name, &out.topic, e);

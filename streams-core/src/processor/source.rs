@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use crate::error::TopologyError;
 use crate::processor::ProcessorContext;
-use crate::record::Record;
+use bytes::Bytes;
+
+use crate::record::{Header, Record};
 use crate::serde::{SerdeError, SerdeRegistry, SharedSerde};
 use crate::time::RawRecord;
 use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
@@ -14,6 +16,16 @@ use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
 pub(crate) trait RawInput {
     /// Deserializes `raw` and forwards it with timestamp `timestamp`.
     fn process_raw(&mut self, raw: &RawRecord, timestamp: i64) -> Result<(), SerdeError>;
+    /// Like [`process_raw`](RawInput::process_raw) with the record's key, value and headers
+    /// handed over (taken out of the raw record of `topic`), so deserializers can keep them.
+    fn process_taken(
+        &mut self,
+        topic: &str,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: Vec<Header>,
+        timestamp: i64,
+    ) -> Result<(), SerdeError>;
 }
 
 pub(crate) struct SourceFactory<K, V> {
@@ -73,6 +85,21 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         let value = self.value_serde.deserialize(topic, raw.value.as_ref())?;
         self.ctx.advance_stream_time(timestamp);
         self.ctx.forward(Record { key, value, timestamp, headers: raw.headers.clone() });
+        Ok(())
+    }
+
+    fn process_taken(
+        &mut self,
+        topic: &str,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: Vec<Header>,
+        timestamp: i64,
+    ) -> Result<(), SerdeError> {
+        let key = self.key_serde.deserialize_owned(topic, key)?;
+        let value = self.value_serde.deserialize_owned(topic, value)?;
+        self.ctx.advance_stream_time(timestamp);
+        self.ctx.forward(Record { key, value, timestamp, headers });
         Ok(())
     }
 }

@@ -103,8 +103,19 @@ macro_rules! nullable_serde {
             }
         );
     };
-    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr, into |$into_v:ident, $out:ident| $into:expr $(, $borrowed:ident)?) => {
+    ($serde:ty, $t:ty, |$ser_v:ident| $ser:expr, |$topic:ident, $de_b:ident| $de:expr, owned |$own_v:ident| $own:expr, into |$into_v:ident, $out:ident| $into:expr $(, $borrowed:ident)? $(; taken |$taken_b:ident| $taken:expr)?) => {
         impl Serde<$t> for $serde {
+            $(
+                // `taken`: the value is made from the bytes themselves, without a new reference.
+                fn deserialize_owned(
+                    &self,
+                    topic: &str,
+                    bytes: Option<Bytes>,
+                ) -> Result<$t, SerdeError> {
+                    let $taken_b = bytes.ok_or_else(|| null_error::<$t>(topic))?;
+                    Ok($taken)
+                }
+            )?
             $(
                 // `$borrowed`: the deserializer reads a plain slice as well as a `Bytes`.
                 fn $borrowed(&self, $topic: &str, $de_b: &[u8]) -> Option<Result<$t, SerdeError>> {
@@ -185,6 +196,16 @@ macro_rules! nullable_serde {
                     None => Ok(None),
                 }
             }
+            fn deserialize_owned(
+                &self,
+                topic: &str,
+                bytes: Option<Bytes>,
+            ) -> Result<Option<$t>, SerdeError> {
+                match bytes {
+                    Some(b) => <Self as Serde<$t>>::deserialize_owned(self, topic, Some(b)).map(Some),
+                    None => Ok(None),
+                }
+            }
         }
     };
 }
@@ -211,7 +232,8 @@ nullable_serde!(
     |_topic, b| Ok(b.clone()),
     owned | v | v,
     into | v,
-    out | out.extend_from_slice(v)
+    out | out.extend_from_slice(v);
+    taken | b | b
 );
 nullable_serde!(
     BytesSerde,

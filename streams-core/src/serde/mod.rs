@@ -48,6 +48,12 @@ pub trait Serde<T>: Send + Sync + 'static {
     }
     /// The value of a record of `topic` whose key or value is `bytes` (`None`: null).
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError>;
+    /// Like [`Serde::deserialize`] for bytes the caller no longer needs: a serde whose value can
+    /// be the bytes themselves (`Bytes`) overrides this and takes no new reference on them.
+    /// Sources call this one when no error handler needs the record's bytes afterwards.
+    fn deserialize_owned(&self, topic: &str, bytes: Option<Bytes>) -> Result<T, SerdeError> {
+        self.deserialize(topic, bytes.as_ref())
+    }
     /// The value whose bytes are `bytes`, read from a borrowed slice, or `None` if this serde
     /// reads only from [`Bytes`] (the default; then the caller slices a `Bytes` and calls
     /// [`deserialize`](Serde::deserialize)). The built-in serdes read slices, which spares the
@@ -83,6 +89,9 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
     }
     fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<T, SerdeError> {
         (**self).deserialize(topic, bytes)
+    }
+    fn deserialize_owned(&self, topic: &str, bytes: Option<Bytes>) -> Result<T, SerdeError> {
+        (**self).deserialize_owned(topic, bytes)
     }
     fn serialize_into(
         &self,

@@ -90,6 +90,9 @@ pub(crate) struct Task {
     /// Per queue: the next offset to commit, and whether it moved since the last commit.
     progress: Vec<(Option<i64>, bool)>,
     max_idle_ms: i64,
+    /// Whether sources take the key, value and headers of the records they read (no error
+    /// handler reads them): saves a reference count on each.
+    take_bytes: bool,
 }
 
 impl fmt::Debug for Task {
@@ -181,6 +184,7 @@ impl Task {
             }
             vec![(None, false); group.queues.len()]
         };
+        let take_bytes = shared.takes_record_bytes();
         Ok(Self {
             id,
             state: TaskState::Created,
@@ -192,6 +196,7 @@ impl Task {
             store_specs: topology.stores_of(&sub.nodes),
             progress,
             max_idle_ms: config.max_task_idle_ms,
+            take_bytes,
         })
     }
 
@@ -328,10 +333,19 @@ impl Task {
         };
         self.shared.set_phase(Phase::Processing);
         self.shared.set_current(Some(q));
-        // The record stays at the head of its queue while it is processed.
-        let result = match self.shared.current_raw() {
-            Some(raw) => self.sources[slot].input.borrow_mut().process_raw(&raw, ts),
-            None => Ok(()),
+        // The record stays at the head of its queue while it is processed (for its metadata and
+        // the error handlers); its bytes move on to the deserializers when no handler reads them.
+        let taken = match self.take_bytes {
+            true => self.shared.take_current_bytes(),
+            false => None,
+        };
+        let result = match (self.shared.current_raw(), taken) {
+            (Some(raw), Some((key, value, headers))) => self.sources[slot]
+                .input
+                .borrow_mut()
+                .process_taken(&raw.topic, key, value, headers, ts),
+            (Some(raw), None) => self.sources[slot].input.borrow_mut().process_raw(&raw, ts),
+            (None, _) => Ok(()),
         };
         let deserialized = result.is_ok();
         let outcome = match result {

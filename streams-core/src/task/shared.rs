@@ -25,10 +25,86 @@ pub(crate) struct OutgoingRecord {
     pub(crate) headers: Vec<Header>,
 }
 
+/// A record on its way out, its topic named beside it (see [`RecordCollector::send_to`]).
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    /// `None`: the producer's default partitioner (murmur2 of the key) chooses.
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) timestamp: i64,
+    pub(crate) headers: Vec<Header>,
+}
+
+impl Outgoing {
+    pub(crate) fn into_record(self, topic: Arc<str>) -> OutgoingRecord {
+        let Outgoing { partition, key, value, timestamp, headers } = self;
+        OutgoingRecord { topic, partition, key, value, timestamp, headers }
+    }
+}
+
+/// A stream thread's output until it is handed to the producer: records in the order sent, each
+/// naming its topic by its place in a short list of the topics seen, so that a record costs no
+/// reference count on its topic's name.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    topics: Vec<Arc<str>>,
+    records: Vec<(u32, Outgoing)>,
+}
+
+/// How many of the latest topics [`Outbox::slot`] compares a new record's topic with.
+const RECENT_TOPICS: usize = 4;
+
+impl Outbox {
+    /// Where `topic` is in the list; the same `Arc` as one of the latest topics, or a new entry.
+    fn slot(&mut self, topic: &Arc<str>) -> u32 {
+        let start = self.topics.len().saturating_sub(RECENT_TOPICS);
+        if let Some(i) = self.topics[start..].iter().rposition(|t| Arc::ptr_eq(t, topic)) {
+            return (start + i) as u32;
+        }
+        self.topics.push(topic.clone());
+        (self.topics.len() - 1) as u32
+    }
+
+    pub(crate) fn push_to(&mut self, topic: &Arc<str>, record: Outgoing) {
+        let slot = self.slot(topic);
+        self.records.push((slot, record));
+    }
+
+    pub(crate) fn push(&mut self, record: OutgoingRecord) {
+        let OutgoingRecord { topic, partition, key, value, timestamp, headers } = record;
+        self.push_to(&topic, Outgoing { partition, key, value, timestamp, headers });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records in the order sent, with their topics.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Outgoing)> + '_ {
+        self.records.iter().map(|(slot, r)| (&*self.topics[*slot as usize], r))
+    }
+
+    /// Empties the outbox, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.records.clear();
+        self.topics.clear();
+    }
+}
+
 /// Where a task's output goes: the producer of a stream thread, or the test driver's topics.
 pub(crate) trait RecordCollector {
     /// Sends one record. An error here is a production error; the record comes back with it.
     fn send(&mut self, record: OutgoingRecord) -> Result<(), Box<(OutgoingRecord, String)>>;
+    /// Sends one record to `topic`, a name the caller keeps (a sink's topic): a collector that
+    /// can refer to it without taking a reference on it for every record overrides this.
+    fn send_to(
+        &mut self,
+        topic: &Arc<str>,
+        record: Outgoing,
+    ) -> Result<(), Box<(OutgoingRecord, String)>> {
+        self.send(record.into_record(topic.clone()))
+    }
     /// How many partitions `topic` has, if it exists (for stream partitioners).
     fn partition_count(&self, topic: &str) -> Option<i32>;
 }
@@ -58,6 +134,15 @@ pub(crate) struct Handlers {
     pub(crate) deserialization: Arc<dyn ErrorHandler>,
     pub(crate) processing: Arc<dyn ErrorHandler>,
     pub(crate) production: Arc<dyn ErrorHandler>,
+}
+
+impl Handlers {
+    /// Whether any handler may read the bytes of the record being processed.
+    pub(crate) fn read_record_bytes(&self) -> bool {
+        [&self.deserialization, &self.processing, &self.production]
+            .iter()
+            .any(|h| h.reads_record_bytes())
+    }
 }
 
 /// Why a failure could not be passed over.
@@ -241,6 +326,21 @@ impl TaskShared {
         })
     }
 
+    /// Moves the key, value and headers out of the record being processed, for a source whose
+    /// error handlers do not read them ([`Handlers::read_record_bytes`]); the record stays at
+    /// the head of its queue for its metadata.
+    pub(crate) fn take_current_bytes(&self) -> Option<(Option<Bytes>, Option<Bytes>, Vec<Header>)> {
+        let q = self.current.get()?;
+        let mut group = self.group.borrow_mut();
+        let (raw, _) = group.queues.get_mut(q)?.records.front_mut()?;
+        Some((raw.key.take(), raw.value.take(), std::mem::take(&mut raw.headers)))
+    }
+
+    /// Whether sources may take the bytes of the records they read (no handler reads them).
+    pub(crate) fn takes_record_bytes(&self) -> bool {
+        !self.handlers.read_record_bytes()
+    }
+
     /// The record being processed, as read.
     pub(crate) fn current_raw(&self) -> Option<Ref<'_, RawRecord>> {
         let q = self.current.get()?;
@@ -363,5 +463,63 @@ fn dead_letter(
         value: raw.value.clone(),
         timestamp: raw.timestamp,
         headers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(v: &'static str) -> Outgoing {
+        Outgoing {
+            partition: None,
+            key: None,
+            value: Some(Bytes::from_static(v.as_bytes())),
+            timestamp: 0,
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_outbox_keeps_records_in_order_with_their_topics() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        let mut outbox = Outbox::default();
+        outbox.push_to(&a, out("1"));
+        outbox.push_to(&b, out("2"));
+        outbox.push_to(&a, out("3"));
+        // The same name in another `Arc`, and owned records (dead letters, changelogs).
+        outbox.push_to(&Arc::from("a"), out("4"));
+        outbox.push(out("5").into_record(Arc::from("c")));
+        // More topics than the recent ones compared: `a` is added again, still in order.
+        for t in ["d", "e", "f", "g"] {
+            outbox.push_to(&Arc::from(t), out("x"));
+        }
+        outbox.push_to(&a, out("6"));
+        let seen: Vec<(String, String)> = outbox
+            .iter()
+            .map(|(t, r)| {
+                let v = r.value.as_ref().map(|v| String::from_utf8(v.to_vec()).unwrap());
+                (t.to_string(), v.unwrap())
+            })
+            .collect();
+        let expected = [
+            ("a", "1"),
+            ("b", "2"),
+            ("a", "3"),
+            ("a", "4"),
+            ("c", "5"),
+            ("d", "x"),
+            ("e", "x"),
+            ("f", "x"),
+            ("g", "x"),
+            ("a", "6"),
+        ];
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(t, v)| (t.to_string(), v.to_string())).collect();
+        assert_eq!(seen, expected);
+        assert!(outbox.topics.len() <= outbox.records.len());
+        outbox.clear();
+        assert!(outbox.is_empty());
+        assert_eq!(outbox.iter().count(), 0);
     }
 }

@@ -17,7 +17,7 @@ use crate::state::registry::StoreRegistry;
 use crate::state::task_stores::{StoreContext, TaskStores};
 use crate::task::assignment_info::AssignmentInfo;
 use crate::task::assignor::TaskAssignor;
-use crate::task::shared::{OutgoingRecord, RecordCollector};
+use crate::task::shared::{Outbox, Outgoing, OutgoingRecord, RecordCollector};
 use crate::task::{Task, TaskId};
 use crate::time::{Clock, RawRecord, SystemClock};
 use crate::topology::Topology;
@@ -80,7 +80,7 @@ pub(crate) fn supervise(ctx: Arc<ThreadContext>, app: Arc<AppShared>, key: AppKe
 
 /// Buffers a thread's output until it is handed to the producer.
 struct ThreadCollector {
-    out: Rc<RefCell<Vec<OutgoingRecord>>>,
+    out: Rc<RefCell<Outbox>>,
     backend: Arc<dyn Backend>,
     /// Partition counts looked up so far (for stream partitioners).
     counts: RefCell<HashMap<String, Option<i32>>>,
@@ -89,6 +89,15 @@ struct ThreadCollector {
 impl RecordCollector for ThreadCollector {
     fn send(&mut self, record: OutgoingRecord) -> Result<(), Box<(OutgoingRecord, String)>> {
         self.out.borrow_mut().push(record);
+        Ok(())
+    }
+
+    fn send_to(
+        &mut self,
+        topic: &Arc<str>,
+        record: Outgoing,
+    ) -> Result<(), Box<(OutgoingRecord, String)>> {
+        self.out.borrow_mut().push_to(topic, record);
         Ok(())
     }
 
@@ -111,7 +120,7 @@ struct StreamThread<'a> {
     tasks: BTreeMap<TaskId, Task>,
     /// Which task reads each assigned partition.
     owner: HashMap<(Arc<str>, i32), TaskId>,
-    out: Rc<RefCell<Vec<OutgoingRecord>>>,
+    out: Rc<RefCell<Outbox>>,
     clock: Arc<dyn Clock>,
     last_commit: Instant,
     /// Standby replicas: stores kept current from their changelogs, by task.
@@ -149,7 +158,7 @@ impl<'a> StreamThread<'a> {
             producer,
             tasks: BTreeMap::new(),
             owner: HashMap::new(),
-            out: Rc::new(RefCell::new(Vec::new())),
+            out: Rc::new(RefCell::new(Outbox::default())),
             clock: Arc::new(SystemClock),
             last_commit: Instant::now(),
             standbys: BTreeMap::new(),
@@ -416,9 +425,10 @@ impl<'a> StreamThread<'a> {
     }
 
     fn send_output(&mut self) -> Result<(), StreamsError> {
-        let capacity = self.out.borrow().capacity();
-        let out = std::mem::replace(&mut *self.out.borrow_mut(), Vec::with_capacity(capacity));
-        self.producer.send(out)
+        let mut out = self.out.borrow_mut();
+        let sent = self.producer.send(&out);
+        out.clear();
+        sent
     }
 
     /// At-least-once commit: everything produced so far is acknowledged before the input

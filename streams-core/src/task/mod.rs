@@ -93,7 +93,12 @@ pub(crate) struct Task {
     /// Whether sources take the key, value and headers of the records they read (no error
     /// handler reads them): saves a reference count on each.
     take_bytes: bool,
+    /// Topic names of records already processed, released in bulk (see `process`).
+    spent_topics: Vec<Arc<str>>,
 }
+
+/// How many processed records' topic names [`Task::process`] releases at once.
+const SPENT_TOPICS: usize = 256;
 
 impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -197,6 +202,7 @@ impl Task {
             progress,
             max_idle_ms: config.max_task_idle_ms,
             take_bytes,
+            spent_topics: Vec::with_capacity(SPENT_TOPICS),
         })
     }
 
@@ -378,7 +384,15 @@ impl Task {
         {
             let mut group = self.shared.group.borrow_mut();
             let queue = &mut group.queues[q];
-            queue.records.pop_front();
+            if let Some((raw, _)) = queue.records.pop_front() {
+                // The topic name's reference is released later, with many others: released here,
+                // its atomic decrement would wait for all of this record's writes to reach the
+                // cache first.
+                self.spent_topics.push(raw.topic);
+                if self.spent_topics.len() == SPENT_TOPICS {
+                    self.spent_topics.clear();
+                }
+            }
             // Only records that deserialize move partition time (the source moved stream time),
             // as Kafka drops bad records before they count.
             if deserialized {

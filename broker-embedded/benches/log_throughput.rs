@@ -501,37 +501,19 @@ fn main() -> BenchResult<()> {
     let mut log_info = None;
     let runs = opts.runs;
     for run in 1..=runs {
-        // Writes. Each broker write runs right after a plain write of the same bytes whose file
-        // was deleted just before, and its ratio is taken against that one: the broker then
-        // writes into the page-cache pages the plain write just used and freed. On this VM the
-        // host takes back memory the guest has left free for a few seconds, and the first touch
-        // of such a page is slow (pwrite's copy into the page cache ran up to 18x slower), so
-        // unpaired writes would measure which of them got cold pages.
-        let plain_file = base.path().join("plain.dat");
-        let broker_dir = base.path().join("broker-interval");
-        let plain = opts.runs_group("plain");
-        let plain_write_sample = |label: &str, sync_each: bool, into: &mut Series, keep: bool| {
-            let c = Clock::start();
-            plain_write(&plain_file, &shape, sync_each)?;
-            let s = c.sample();
-            step(label, run, runs, s, records);
-            into.push(s);
-            if !keep {
-                fs::remove_file(&plain_file)?;
-            }
-            BenchResult::Ok(s)
-        };
-        let pair = |into: &mut Series, s: Sample, baseline: Option<Sample>| match baseline {
-            Some(b) => into.push_paired(s, b),
-            None => into.push(s),
-        };
-
-        let mut baseline = None;
         if opts.runs_group("plain-sync") {
-            let label = "plain write + fsync per batch";
-            baseline = Some(plain_write_sample(label, true, &mut write_sync, false)?);
+            // Plain write, fsync after every batch.
+            let file = base.path().join("plain-sync.dat");
+            let c = Clock::start();
+            plain_write(&file, &shape, true)?;
+            let s = c.sample();
+            step("plain write + fsync per batch", run, runs, s, records);
+            write_sync.push(s);
+            fs::remove_file(&file)?;
         }
+
         if opts.runs_group("broker-sync") {
+            // Broker, sync-on-ack.
             let dir = base.path().join("broker-sync");
             let (acked, _) = rt.block_on(produce(
                 &dir,
@@ -541,47 +523,46 @@ fn main() -> BenchResult<()> {
                 SendApi::Borrowed,
             ))?;
             step("broker produce SyncOnAck", run, runs, acked, records);
-            pair(&mut produce_sync, acked, baseline);
+            produce_sync.push(acked);
             check_log(&dir, records)?;
             fs::remove_dir_all(&dir)?;
         }
 
+        if opts.runs_group("plain") {
+            // Plain write, one fsync at the end; then read back.
+            let file = base.path().join("plain.dat");
+            let c = Clock::start();
+            plain_write(&file, &shape, false)?;
+            let s = c.sample();
+            step("plain write, fsync at end", run, runs, s, records);
+            write.push(s);
+        }
+
         if opts.runs_group("broker") {
-            let interval = Durability::Interval(FLUSH_INTERVAL);
+            // Broker, interval durability; then consume.
+            let dir = base.path().join("broker-interval");
             let owned_dir = base.path().join("broker-interval-owned");
-            let baseline = match plain {
-                true => {
-                    Some(plain_write_sample("plain write, fsync at end", false, &mut write, false)?)
-                }
-                false => None,
-            };
+            let interval = Durability::Interval(FLUSH_INTERVAL);
             let (acked, _) =
                 rt.block_on(produce(&owned_dir, interval, &shape, records, SendApi::Owned))?;
             step("broker produce Interval, owned records, acked", run, runs, acked, records);
-            pair(&mut produce_owned, acked, baseline);
+            produce_owned.push(acked);
             check_log(&owned_dir, records)?;
             fs::remove_dir_all(&owned_dir)?;
-            let baseline = match plain {
-                true => {
-                    Some(plain_write_sample("plain write, fsync at end", false, &mut write, false)?)
-                }
-                false => None,
-            };
             let (acked, durable) =
-                rt.block_on(produce(&broker_dir, interval, &shape, records, SendApi::Borrowed))?;
+                rt.block_on(produce(&dir, interval, &shape, records, SendApi::Borrowed))?;
             step("broker produce Interval, acked", run, runs, acked, records);
             step("broker produce Interval, closed (synced)", run, runs, durable, records);
-            pair(&mut produce_acked, acked, baseline);
-            pair(&mut produce_durable, durable, baseline);
-        }
-        if plain {
-            // The file the plain reads below read.
-            plain_write_sample("plain write, fsync at end", false, &mut write, true)?;
+            produce_acked.push(acked);
+            produce_durable.push(durable);
         }
 
         // Reads, from the page cache. Each broker read runs right after a plain read of the same
         // bytes, and its ratio is taken against that one: this machine's speed changes within
         // seconds, and a pair sees it in one state.
+        let plain_file = base.path().join("plain.dat");
+        let broker_dir = base.path().join("broker-interval");
+        let plain = opts.runs_group("plain");
         let mut baseline = || -> BenchResult<Option<Sample>> {
             if !plain {
                 return Ok(None);
@@ -601,7 +582,10 @@ fn main() -> BenchResult<()> {
          -> BenchResult<()> {
             let s = rt.block_on(consume(&broker_dir, records, api, check_crcs))?;
             step(label, run, runs, s, records);
-            pair(into, s, baseline);
+            match baseline {
+                Some(b) => into.push_paired(s, b),
+                None => into.push(s),
+            }
             Ok(())
         };
         if opts.runs_group("broker") {
@@ -638,7 +622,7 @@ fn main() -> BenchResult<()> {
     println!(
         "broker-embedded log throughput: {records} records x {VALUE_LEN} B values, \
          {BATCH_RECORDS}-record batches of {} B, {mb:.1} MB; median of {runs} run(s); \
-         ratios: median of the (baseline, broker) pairs' ratios ({} per read row)",
+         consume ratios: median of {} (plain read, broker read) pairs",
         shape.batch.len(),
         runs * READ_PAIRS
     );
@@ -703,18 +687,17 @@ fn main() -> BenchResult<()> {
     row("broker consume, poll_batches (page cache)", &consume_b, Some(&read), Some(0.80));
     row("broker consume, poll_batches, check_crcs off", &consume_nocrc, Some(&read), None);
     row("broker consume, poll (page cache)", &consume_s, Some(&read), None);
-    for (name, s, what) in [
-        ("produce SyncOnAck", &produce_sync, "write"),
-        ("produce Interval(1s), until close", &produce_durable, "write"),
-        ("produce Interval(1s), until acked", &produce_acked, "write"),
-        ("produce, owned records one by one", &produce_owned, "write"),
-        ("consume poll_batches", &consume_b, "read"),
-        ("consume poll_batches, check_crcs off", &consume_nocrc, "read"),
-        ("consume poll", &consume_s, "read"),
+    for (name, s) in [
+        ("poll_batches", &consume_b),
+        ("poll_batches, check_crcs off", &consume_nocrc),
+        ("poll", &consume_s),
     ] {
         if !s.paired.is_empty() {
             let pct: Vec<String> = s.paired.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
-            println!("{name}: ratio in each (plain {what}, broker {what}) pair: {}", pct.join(" "));
+            println!(
+                "consume {name}: ratio of each (plain read, broker read) pair: {}",
+                pct.join(" ")
+            );
         }
     }
     if opts.quick {

@@ -1040,6 +1040,19 @@ mod tests {
 
     type RecordSpec = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(String, Option<Vec<u8>>)>);
 
+    /// A builder holding `specs`' records.
+    fn builder_of(specs: &[RecordSpec]) -> BatchBuilder {
+        let mut b = BatchBuilder::new();
+        for (ts, key, value, headers) in specs {
+            let headers: Vec<Header> = headers
+                .iter()
+                .map(|(k, v)| Header { key: k.clone(), value: v.clone().map(Bytes::from) })
+                .collect();
+            b.push(*ts, key.as_deref(), value.as_deref(), &headers);
+        }
+        b
+    }
+
     fn arb_records() -> impl Strategy<Value = Vec<RecordSpec>> {
         let bytes = || proptest::collection::vec(any::<u8>(), 0..64);
         proptest::collection::vec(
@@ -1113,14 +1126,7 @@ mod tests {
             big in proptest::collection::vec(prop_oneof![0usize..200, 8000usize..9000], 0..4),
             flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
         ) {
-            let mut b = BatchBuilder::new();
-            for (ts, key, value, headers) in &specs {
-                let headers: Vec<Header> = headers
-                    .iter()
-                    .map(|(k, v)| Header { key: k.clone(), value: v.clone().map(Bytes::from) })
-                    .collect();
-                b.push(*ts, key.as_deref(), value.as_deref(), &headers);
-            }
+            let mut b = builder_of(&specs);
             for (i, len) in big.iter().enumerate() {
                 b.push(i as i64, None, Some(&vec![7u8; *len]), &[]);
             }
@@ -1152,14 +1158,7 @@ mod tests {
             base_offset in 0i64..1_000_000,
             flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..3),
         ) {
-            let mut b = BatchBuilder::new();
-            for (ts, key, value, headers) in &specs {
-                let headers: Vec<Header> = headers
-                    .iter()
-                    .map(|(k, v)| Header { key: k.clone(), value: v.clone().map(Bytes::from) })
-                    .collect();
-                b.push(*ts, key.as_deref(), value.as_deref(), &headers);
-            }
+            let b = builder_of(&specs);
             let mut batch = b.build(base_offset).unwrap();
             // Change bytes after the header (records only: the header's counts stay as built).
             for (at, byte) in &flips {

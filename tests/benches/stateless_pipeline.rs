@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use broker_embedded::{
     Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, OffsetReset, ProducerRecord,
-    TopicPartition,
+    ProducerRecordRef, TopicPartition,
 };
 use bytes::Bytes;
 use integration_tests::bench::{
@@ -52,21 +52,21 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
     let consumer = broker.consumer(config)?;
     consumer.assign(&[TopicPartition::new("input", 0)])?;
     let producer = broker.producer(producer_config())?;
-    let topic: std::sync::Arc<str> = std::sync::Arc::from(out);
     let mut seen = 0;
     while seen < records {
         let polled = consumer.poll(Duration::from_millis(100)).await?;
         seen += polled.len();
-        // The same producer call the stream threads make: one per polled lot of records.
-        let records = polled.into_iter().map(|r| ProducerRecord {
-            topic: topic.clone(),
+        // The same producer call the stream threads make: one per polled lot of records, each
+        // borrowed (the producer copies it into its batch).
+        let records = polled.iter().map(|r| ProducerRecordRef {
+            topic: out,
             partition: None,
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
+            key: r.key.as_deref(),
+            value: r.value.as_deref(),
+            headers: &r.headers,
             timestamp: Some(r.timestamp),
         });
-        producer.send_all_detached(records).await?;
+        producer.send_all_borrowed(records).await?;
     }
     producer.flush().await?;
     if let Some(e) = producer.take_send_error() {

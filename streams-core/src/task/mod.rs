@@ -124,6 +124,7 @@ impl Task {
             processing: config.processing_error_handler.clone(),
             production: config.production_error_handler.clone(),
         };
+        let take_bytes = !handlers.read_record_bytes();
         let shared = Rc::new(TaskShared::new(
             id,
             app.clone(),
@@ -189,7 +190,6 @@ impl Task {
             }
             vec![(None, false); group.queues.len()]
         };
-        let take_bytes = shared.takes_record_bytes();
         Ok(Self {
             id,
             state: TaskState::Created,

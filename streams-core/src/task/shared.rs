@@ -43,6 +43,14 @@ impl Outgoing {
     }
 }
 
+impl OutgoingRecord {
+    /// The record's topic and the rest of it ([`Outgoing::into_record`] the other way).
+    pub(crate) fn into_parts(self) -> (Arc<str>, Outgoing) {
+        let OutgoingRecord { topic, partition, key, value, timestamp, headers } = self;
+        (topic, Outgoing { partition, key, value, timestamp, headers })
+    }
+}
+
 /// A stream thread's output until it is handed to the producer: records in the order sent, each
 /// naming its topic by its place in a short list of the topics seen, so that a record costs no
 /// reference count on its topic's name.
@@ -72,8 +80,8 @@ impl Outbox {
     }
 
     pub(crate) fn push(&mut self, record: OutgoingRecord) {
-        let OutgoingRecord { topic, partition, key, value, timestamp, headers } = record;
-        self.push_to(&topic, Outgoing { partition, key, value, timestamp, headers });
+        let (topic, record) = record.into_parts();
+        self.push_to(&topic, record);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -334,11 +342,6 @@ impl TaskShared {
         let mut group = self.group.borrow_mut();
         let (raw, _) = group.queues.get_mut(q)?.records.front_mut()?;
         Some((raw.key.take(), raw.value.take(), std::mem::take(&mut raw.headers)))
-    }
-
-    /// Whether sources may take the bytes of the records they read (no handler reads them).
-    pub(crate) fn takes_record_bytes(&self) -> bool {
-        !self.handlers.read_record_bytes()
     }
 
     /// The record being processed, as read.

@@ -103,10 +103,16 @@ impl Partition {
         Ok(info)
     }
 
+    /// Whether an acknowledged append waits for an fsync ([`Partition::wait_durable`] blocks):
+    /// false in interval mode, where an append only writes into the page cache.
+    pub(crate) fn acks_wait_for_fsync(&self) -> bool {
+        !matches!(self.durability, Durability::Interval(_))
+    }
+
     /// Waits until every offset below `offset` is durable (sync-on-ack mode); many callers share one
     /// fsync (group commit). In interval mode this returns at once.
     pub(crate) fn wait_durable(&self, offset: i64) -> Result<()> {
-        if matches!(self.durability, Durability::Interval(_)) {
+        if !self.acks_wait_for_fsync() {
             return Ok(());
         }
         self.flush_to(offset)

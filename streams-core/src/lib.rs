@@ -57,7 +57,9 @@ pub use handlers::{
     DeadLetterQueue, ErrorContext, ErrorHandler, ErrorKind, ErrorResponse, LogAndContinue,
     LogAndFail,
 };
-pub use processor::{ProcessError, Processor, ProcessorContext, PunctuationType, PunctuatorId};
+pub use processor::{
+    ProcessError, Processor, ProcessorContext, PunctuationType, PunctuatorId, RecordBatch,
+};
 pub use record::{Header, Record, RecordMetadata};
 pub use serde::{
     BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serde, SerdeError, SerdeRegistry,

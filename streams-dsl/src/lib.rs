@@ -70,7 +70,7 @@ pub mod prelude {
         DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, I64Serde, KafkaStreams,
         KeyQueryMetadata, KeyValueStore, LagInfo, LogAndContinue, LogAndFail, ProcessError,
         ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, ReadOnlyKeyValueStore,
-        ReadOnlyWindowStore, Record, RecordMetadata, Serde, SerdeError, Serdes, State,
+        ReadOnlyWindowStore, Record, RecordBatch, RecordMetadata, Serde, SerdeError, Serdes, State,
         StateRestoreListener, StoreBuilder, StoreQueryParameters, StreamThreadExceptionResponse,
         StreamsConfig, StreamsError, StreamsMetadata, StringSerde, TaskId, TestInputTopic,
         TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor, TimestampedKeyValueStore,

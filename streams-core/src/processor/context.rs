@@ -5,7 +5,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::processor::PunctuationType;
+use crate::processor::node::one_by_one;
+use crate::processor::{PunctuationType, RecordBatch};
 use crate::record::{Record, RecordMetadata};
 use crate::task::TaskId;
 use crate::task::shared::TaskShared;
@@ -63,6 +64,23 @@ impl<K: Clone + 'static, V: Clone + 'static> ProcessorContext<K, V> {
         }
         if !self.task.failed() {
             last.borrow_mut().process(record);
+        }
+    }
+
+    /// Forwards a batch of records to every child, as [`forward`](Self::forward) would each of
+    /// them in turn: a single child gets the batch whole; several get each record in turn.
+    pub fn forward_batch(&mut self, batch: RecordBatch<K, V>) {
+        match self.children.as_slice() {
+            [] => {}
+            [(_, child)] => {
+                if !self.task.failed() {
+                    child.borrow_mut().process_batch(batch);
+                }
+            }
+            _ => {
+                let task = self.task.clone();
+                one_by_one(&task, batch, |r| self.forward(r));
+            }
         }
     }
 

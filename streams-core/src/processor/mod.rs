@@ -6,11 +6,13 @@
 //! its fields. Each call gets the task's [`ProcessorContext`], through which it forwards records
 //! and reads the current record's metadata and the task's time.
 
+pub(crate) mod batch;
 pub(crate) mod context;
 pub(crate) mod node;
 pub(crate) mod sink;
 pub(crate) mod source;
 
+pub use batch::RecordBatch;
 pub use context::{ProcessorContext, PunctuatorId};
 
 use crate::record::Record;
@@ -62,6 +64,30 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: 'static {
         ctx: &mut ProcessorContext<KOut, VOut>,
         record: Record<KIn, VIn>,
     ) -> Result<(), ProcessError>;
+
+    /// Whether this processor may be given a run of records at once, through
+    /// [`process_batch`](Processor::process_batch). A processor that says `true` promises that
+    /// what it does with a record depends on the record alone: it reads no record metadata, no
+    /// store, no time from its context, schedules nothing, and only forwards (with
+    /// [`ProcessorContext::forward`] or [`ProcessorContext::forward_batch`]). When every
+    /// processor of a sub-topology says so and each has at most one child, its tasks move the
+    /// records of one partition through it a run at a time, with the same results and the same
+    /// output order as one at a time. `false` by default.
+    const BATCHES: bool = false;
+
+    /// Processes records that arrived together, in order (only called when
+    /// [`BATCHES`](Processor::BATCHES) is `true`). The default calls
+    /// [`process`](Processor::process) for each.
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<KOut, VOut>,
+        records: RecordBatch<KIn, VIn>,
+    ) -> Result<(), ProcessError> {
+        for (_, record) in records.into_entries() {
+            self.process(ctx, record)?;
+        }
+        Ok(())
+    }
 
     /// A punctuation scheduled with [`ProcessorContext::schedule`] is due; `timestamp` is the
     /// current stream time or wall-clock time, by the schedule's type.

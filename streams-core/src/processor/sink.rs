@@ -5,7 +5,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::error::TopologyError;
-use crate::processor::node::Input;
+use crate::processor::RecordBatch;
+use crate::processor::node::{Input, one_by_one};
 use crate::processor::source::resolve_serde;
 use crate::record::Record;
 use crate::serde::{SerdeRegistry, SharedSerde};
@@ -53,7 +54,7 @@ impl<K: 'static, V: 'static> NodeFactory for SinkFactory<K, V> {
             task: ctx.task.clone(),
         };
         let input: crate::processor::context::InputRef<K, V> = Rc::new(RefCell::new(sink));
-        Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: None })
+        Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: None, batches: true })
     }
 }
 
@@ -112,5 +113,10 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
             let (out, e) = *failed;
             self.task.fail_production(&self.name, &out.topic, e);
         }
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch<K, V>) {
+        let task = self.task.clone();
+        one_by_one(&task, batch, |r| self.process(r));
     }
 }

@@ -4,7 +4,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::error::TopologyError;
-use crate::processor::ProcessorContext;
+use crate::processor::{ProcessorContext, RecordBatch};
+use crate::task::shared::TaskShared;
 use bytes::Bytes;
 
 use crate::record::{Header, Record};
@@ -26,6 +27,18 @@ pub(crate) trait RawInput {
         headers: Vec<Header>,
         timestamp: i64,
     ) -> Result<(), SerdeError>;
+    /// Deserializes the records at positions `from..to` of the task's queue `q` and forwards, as
+    /// one batch, those before the first that does not deserialize; returns that one's position
+    /// and error. `take` moves each record's key, value and headers out of the queue (as
+    /// [`process_taken`](RawInput::process_taken)) instead of cloning them.
+    fn process_run(
+        &mut self,
+        task: &TaskShared,
+        q: usize,
+        from: usize,
+        to: usize,
+        take: bool,
+    ) -> Result<(), (usize, SerdeError)>;
 }
 
 pub(crate) struct SourceFactory<K, V> {
@@ -68,7 +81,7 @@ impl<K: Clone + 'static, V: Clone + 'static> NodeFactory for SourceFactory<K, V>
         );
         let node = Rc::new(RefCell::new(SourceNode { key_serde, value_serde, ctx }));
         let raw: Rc<RefCell<dyn RawInput>> = node;
-        Ok(BuiltNode { input: None, raw: Some(raw), lifecycle: None })
+        Ok(BuiltNode { input: None, raw: Some(raw), lifecycle: None, batches: false })
     }
 }
 
@@ -101,5 +114,54 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         self.ctx.advance_stream_time(timestamp);
         self.ctx.forward(Record { key, value, timestamp, headers });
         Ok(())
+    }
+
+    fn process_run(
+        &mut self,
+        task: &TaskShared,
+        q: usize,
+        from: usize,
+        to: usize,
+        take: bool,
+    ) -> Result<(), (usize, SerdeError)> {
+        let mut batch = RecordBatch::with_capacity(to.saturating_sub(from));
+        let mut failed = None;
+        {
+            // Deserializers see only the bytes, never the task: the queue stays borrowed while
+            // the batch is built and is released before anything is forwarded.
+            let mut group = task.group.borrow_mut();
+            let records = &mut group.queues[q].records;
+            for pos in from..to.min(records.len()) {
+                let (raw, timestamp) = &mut records[pos];
+                let topic: &str = &raw.topic;
+                let read = if take {
+                    let (key, value) = (raw.key.take(), raw.value.take());
+                    let headers = std::mem::take(&mut raw.headers);
+                    self.key_serde.deserialize_owned(topic, key).and_then(|key| {
+                        Ok((key, self.value_serde.deserialize_owned(topic, value)?, headers))
+                    })
+                } else {
+                    self.key_serde.deserialize(topic, raw.key.as_ref()).and_then(|key| {
+                        let value = self.value_serde.deserialize(topic, raw.value.as_ref())?;
+                        Ok((key, value, raw.headers.clone()))
+                    })
+                };
+                match read {
+                    Ok((key, value, headers)) => {
+                        self.ctx.advance_stream_time(*timestamp);
+                        let record = Record { key, value, timestamp: *timestamp, headers };
+                        batch.push(pos as u32, record);
+                    }
+                    Err(e) => {
+                        failed = Some((pos, e));
+                        break;
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.ctx.forward_batch(batch);
+        }
+        failed.map_or(Ok(()), Err)
     }
 }

@@ -95,6 +95,10 @@ pub(crate) struct Task {
     take_bytes: bool,
     /// Topic names of records already processed, released in bulk (see `process`).
     spent_topics: Vec<Arc<str>>,
+    /// Whether records move through the task a run at a time (see [`Task::process_up_to`]):
+    /// one source, every other node a sink or a processor that declares
+    /// [`Processor::BATCHES`](crate::Processor::BATCHES), and no node with two children.
+    batched: bool,
 }
 
 /// How many processed records' topic names [`Task::process`] releases at once.
@@ -138,8 +142,10 @@ impl Task {
         let mut by_topic = HashMap::new();
         let mut patterns = Vec::new();
         let mut lifecycles = Vec::new();
+        let mut chain = true;
         for &i in sub.nodes.iter().rev() {
             let spec = &topology.nodes[i];
+            chain &= spec.children.len() <= 1;
             let children: Vec<(Arc<str>, &dyn Any)> = spec
                 .children
                 .iter()
@@ -158,6 +164,7 @@ impl Task {
                 stores,
             })?;
             if let Some(input) = built.input {
+                chain &= built.batches;
                 inputs.insert(i, input);
             }
             if let Some(l) = built.lifecycle {
@@ -183,6 +190,7 @@ impl Task {
             }
         }
         lifecycles.reverse();
+        let batched = chain && sources.len() == 1;
         let progress = {
             let mut group = shared.group.borrow_mut();
             for (t, p) in partitions {
@@ -203,6 +211,7 @@ impl Task {
             max_idle_ms: config.max_task_idle_ms,
             take_bytes,
             spent_topics: Vec::with_capacity(SPENT_TOPICS),
+            batched,
         })
     }
 
@@ -356,29 +365,7 @@ impl Task {
         let deserialized = result.is_ok();
         let outcome = match result {
             Ok(()) => self.handle_failure(),
-            Err(e) => {
-                let node = self.sources[slot].name.clone();
-                match self.shared.consult(ErrorKind::Deserialization, &node, &e) {
-                    Ok(()) => self.handle_failure(),
-                    Err(Refused::DeadLetter { topic, error }) => Err(StreamsError::Production {
-                        task: self.id,
-                        node: node.to_string(),
-                        topic,
-                        error,
-                    }),
-                    Err(Refused::Fail) => Err(StreamsError::Deserialization {
-                        task: self.id,
-                        topic: self
-                            .shared
-                            .current_raw()
-                            .map(|r| r.topic.to_string())
-                            .unwrap_or_default(),
-                        partition: self.shared.current_raw().map_or(-1, |r| r.partition),
-                        offset,
-                        error: e,
-                    }),
-                }
-            }
+            Err(e) => self.deserialization_failed(slot, offset, e),
         };
         self.shared.set_current(None);
         {
@@ -407,6 +394,135 @@ impl Task {
             self.punctuate(PunctuationType::StreamTime, stream_time)?;
         }
         Ok(true)
+    }
+
+    /// Processes up to `budget` records, as that many calls of [`process`](Self::process) would.
+    /// A batched task takes, from the partition `process` would pick, the run of records that go
+    /// before every other partition's head, and moves it through its nodes as one batch; the
+    /// others process one record at a time. Returns how many records were processed (or skipped
+    /// as undeserializable).
+    pub(crate) fn process_up_to(
+        &mut self,
+        now: i64,
+        force: bool,
+        budget: usize,
+    ) -> Result<usize, StreamsError> {
+        let mut done = 0;
+        if !self.batched {
+            while done < budget && self.process(now, force)? {
+                done += 1;
+            }
+            return Ok(done);
+        }
+        while done < budget {
+            let run = {
+                let mut group = self.shared.group.borrow_mut();
+                match group.next(now, self.max_idle_ms, force) {
+                    Next::Queue(q) => {
+                        group.queues[q].source.map(|slot| (q, slot, group.run_length(q)))
+                    }
+                    Next::Wait | Next::Empty => None,
+                }
+            };
+            let Some((q, slot, len)) = run else { break };
+            let n = len.min(budget - done);
+            if n == 0 {
+                break;
+            }
+            self.process_run(q, slot, n)?;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Processes the first `n` records of queue `q` as one batch (records that do not
+    /// deserialize go to the deserialization handler, one by one, as in `process`), then removes
+    /// them from the queue and moves the partition's progress past them.
+    fn process_run(&mut self, q: usize, slot: usize, n: usize) -> Result<(), StreamsError> {
+        self.shared.set_phase(Phase::Processing);
+        self.shared.set_current(Some(q));
+        let mut bad = Vec::new();
+        let mut from = 0;
+        let mut outcome = Ok(());
+        while from < n {
+            let run = self.sources[slot].input.borrow_mut().process_run(
+                &self.shared,
+                q,
+                from,
+                n,
+                self.take_bytes,
+            );
+            if let Err(e) = self.handle_failure() {
+                outcome = Err(e);
+                break;
+            }
+            let Err((pos, e)) = run else { break };
+            self.shared.set_position(pos as u32);
+            let offset = self.shared.current_raw().map_or(-1, |r| r.offset);
+            if let Err(e) = self.deserialization_failed(slot, offset, e) {
+                outcome = Err(e);
+                break;
+            }
+            bad.push(pos);
+            from = pos + 1;
+        }
+        self.shared.set_current(None);
+        outcome?;
+        let (last_offset, last_ts) = {
+            let mut group = self.shared.group.borrow_mut();
+            let queue = &mut group.queues[q];
+            let mut partition_time = queue.partition_time;
+            let mut last = (-1, -1);
+            for pos in 0..n {
+                let Some((raw, ts)) = queue.records.pop_front() else { break };
+                // Only records that deserialize move partition time, as in `process`.
+                if !bad.contains(&pos) {
+                    partition_time = partition_time.max(ts);
+                }
+                last = (raw.offset, ts);
+                self.spent_topics.push(raw.topic);
+                if self.spent_topics.len() == SPENT_TOPICS {
+                    self.spent_topics.clear();
+                }
+            }
+            queue.partition_time = partition_time;
+            last
+        };
+        self.drain_changelogs(last_ts);
+        self.progress[q] = (Some(last_offset + 1), true);
+        let stream_time = self.shared.stream_time();
+        if self.shared.stream_punctuation_due(stream_time) {
+            self.punctuate(PunctuationType::StreamTime, stream_time)?;
+        }
+        Ok(())
+    }
+
+    /// A record of source `slot` at `offset` did not deserialize: its handler decides whether
+    /// the task goes on (the record is skipped, or sent to the dead-letter topic) or fails. The
+    /// record must be the task's current one.
+    fn deserialization_failed(
+        &mut self,
+        slot: usize,
+        offset: i64,
+        e: crate::serde::SerdeError,
+    ) -> Result<(), StreamsError> {
+        let node = self.sources[slot].name.clone();
+        match self.shared.consult(ErrorKind::Deserialization, &node, &e) {
+            Ok(()) => self.handle_failure(),
+            Err(Refused::DeadLetter { topic, error }) => Err(StreamsError::Production {
+                task: self.id,
+                node: node.to_string(),
+                topic,
+                error,
+            }),
+            Err(Refused::Fail) => Err(StreamsError::Deserialization {
+                task: self.id,
+                topic: self.shared.current_raw().map(|r| r.topic.to_string()).unwrap_or_default(),
+                partition: self.shared.current_raw().map_or(-1, |r| r.partition),
+                offset,
+                error: e,
+            }),
+        }
     }
 
     /// Runs the wall-clock punctuations due at `now`.

@@ -88,6 +88,31 @@ impl PartitionGroup {
             Some((_, i)) => Next::Queue(i),
         }
     }
+
+    /// How many records at the head of queue `q` go, one after another, before any other
+    /// queue's head: those whose timestamp is smaller than every other head's (or equal to it
+    /// when `q` comes first, as [`next`](Self::next) breaks ties by position). While the other
+    /// queues do not change, `next` would pick `q` for each of them in turn.
+    pub(crate) fn run_length(&self, q: usize) -> usize {
+        let mut bound: Option<(i64, usize)> = None;
+        for (i, other) in self.queues.iter().enumerate() {
+            if i == q {
+                continue;
+            }
+            if let Some((_, ts)) = other.records.front() {
+                if bound.is_none_or(|(b, _)| *ts < b) {
+                    bound = Some((*ts, i));
+                }
+            }
+        }
+        let records = &self.queues[q].records;
+        match bound {
+            None => records.len(),
+            Some((b, j)) => {
+                records.iter().take_while(|(_, ts)| *ts < b || (*ts == b && q < j)).count()
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +161,44 @@ mod tests {
         g2.queues[a].records.push_back((raw("a", 0, 0), 5));
         assert_eq!(g2.next(0, 0, false), Next::Queue(a));
         assert_eq!(g2.next(0, -1, false), Next::Queue(a));
+    }
+
+    /// A run is what `next` would pick one record at a time while nothing else arrives.
+    #[test]
+    fn a_run_is_what_next_would_pick_in_turn() {
+        let mut g = PartitionGroup::default();
+        let a = g.add_partition(Arc::from("a"), 0);
+        let b = g.add_partition(Arc::from("b"), 0);
+        for (o, ts) in [5, 7, 10, 12, 3].into_iter().enumerate() {
+            g.queues[a].records.push_back((raw("a", 0, o as i64), ts));
+        }
+        g.queues[b].records.push_back((raw("b", 0, 0), 10));
+        // 5 and 7 go before b's 10; a's 10 ties with it and `a` comes first; 12 does not.
+        assert_eq!(g.run_length(a), 3);
+        assert_eq!(g.run_length(b), 0);
+        // With `b` first, a tie goes to `b`.
+        let mut h = PartitionGroup::default();
+        let b2 = h.add_partition(Arc::from("b"), 0);
+        let a2 = h.add_partition(Arc::from("a"), 0);
+        h.queues[b2].records.push_back((raw("b", 0, 0), 10));
+        for (o, ts) in [5, 10].into_iter().enumerate() {
+            h.queues[a2].records.push_back((raw("a", 0, o as i64), ts));
+        }
+        assert_eq!(h.run_length(a2), 1);
+        // Alone, a queue's whole content is one run, whatever its timestamps.
+        let mut one = PartitionGroup::default();
+        let c = one.add_partition(Arc::from("c"), 0);
+        for o in 0..4 {
+            one.queues[c].records.push_back((raw("c", 0, o), 100 - o));
+        }
+        assert_eq!(one.run_length(c), 4);
+        // And `next` agrees, record by record.
+        let mut n = 0;
+        while g.next(0, 0, false) == Next::Queue(a) {
+            g.queues[a].records.pop_front();
+            n += 1;
+        }
+        assert_eq!(n, 3);
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub(crate) struct TaskShared {
     /// it is done, so that error handlers and dead letters can see it without a copy.
     pub(crate) group: RefCell<PartitionGroup>,
     /// The queue whose head is being processed, if any.
-    current: Cell<Option<usize>>,
+    current: Cell<Option<(usize, usize)>>,
     stream_time: Cell<i64>,
     failure: RefCell<Option<Failure>>,
     /// Whether `failure` is set (checked on every forward).
@@ -338,24 +338,32 @@ impl TaskShared {
     /// error handlers do not read them ([`Handlers::read_record_bytes`]); the record stays at
     /// the head of its queue for its metadata.
     pub(crate) fn take_current_bytes(&self) -> Option<(Option<Bytes>, Option<Bytes>, Vec<Header>)> {
-        let q = self.current.get()?;
+        let (q, pos) = self.current.get()?;
         let mut group = self.group.borrow_mut();
-        let (raw, _) = group.queues.get_mut(q)?.records.front_mut()?;
+        let (raw, _) = group.queues.get_mut(q)?.records.get_mut(pos)?;
         Some((raw.key.take(), raw.value.take(), std::mem::take(&mut raw.headers)))
     }
 
     /// The record being processed, as read.
     pub(crate) fn current_raw(&self) -> Option<Ref<'_, RawRecord>> {
-        let q = self.current.get()?;
+        let (q, pos) = self.current.get()?;
         Ref::filter_map(self.group.borrow(), |g| {
-            g.queues.get(q).and_then(|queue| queue.records.front()).map(|(r, _)| r)
+            g.queues.get(q).and_then(|queue| queue.records.get(pos)).map(|(r, _)| r)
         })
         .ok()
     }
 
     /// Marks the head of queue `q` as the record being processed (`None`: none is).
     pub(crate) fn set_current(&self, q: Option<usize>) {
-        self.current.set(q);
+        self.current.set(q.map(|q| (q, 0)));
+    }
+
+    /// Marks the record `pos` places after the head of the current queue as the one being
+    /// processed (a run of records is processed where they lie in their queue).
+    pub(crate) fn set_position(&self, pos: u32) {
+        if let Some((q, _)) = self.current.get() {
+            self.current.set(Some((q, pos as usize)));
+        }
     }
 
     /// Whether a stream-time punctuation may be due at `now` (a cheap check made per record).

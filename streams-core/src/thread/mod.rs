@@ -184,11 +184,7 @@ impl<'a> StreamThread<'a> {
             let now = self.clock.now_ms();
             let budget = config.max_poll_records.max(1);
             for task in self.tasks.values_mut() {
-                for _ in 0..budget {
-                    if !task.process(now, false)? {
-                        break;
-                    }
-                }
+                task.process_up_to(now, false, budget)?;
                 task.punctuate_wall_clock(now)?;
             }
             self.send_output()?;

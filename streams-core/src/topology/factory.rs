@@ -46,6 +46,9 @@ pub(crate) struct BuiltNode {
     /// Set for sources: where the task feeds raw records.
     pub(crate) raw: Option<Rc<RefCell<dyn RawInput>>>,
     pub(crate) lifecycle: Option<Rc<RefCell<dyn Lifecycle>>>,
+    /// Whether the node takes a run of records at once (a processor that declares
+    /// [`Processor::BATCHES`], or a sink).
+    pub(crate) batches: bool,
 }
 
 pub(crate) trait NodeFactory: Send + Sync {
@@ -110,6 +113,11 @@ where
         let node = Rc::new(RefCell::new(node));
         let input: crate::processor::context::InputRef<KIn, VIn> = node.clone();
         let lifecycle: Rc<RefCell<dyn Lifecycle>> = node;
-        Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: Some(lifecycle) })
+        Ok(BuiltNode {
+            input: Some(Box::new(input)),
+            raw: None,
+            lifecycle: Some(lifecycle),
+            batches: P::BATCHES,
+        })
     }
 }

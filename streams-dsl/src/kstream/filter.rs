@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use streams_core::{ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{ProcessError, Processor, ProcessorContext, Record, RecordBatch};
 
 use crate::config::Named;
 use crate::kstream::KStream;
@@ -27,6 +27,19 @@ where
         if (self.predicate)(&r.key, &r.value) == self.keep {
             ctx.forward(r);
         }
+        Ok(())
+    }
+
+    const BATCHES: bool = true;
+
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<K, V>,
+        mut records: RecordBatch<K, V>,
+    ) -> Result<(), ProcessError> {
+        let (predicate, keep) = (&*self.predicate, self.keep);
+        records.retain(|r| predicate(&r.key, &r.value) == keep);
+        ctx.forward_batch(records);
         Ok(())
     }
 }

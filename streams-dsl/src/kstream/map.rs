@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use streams_core::{ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{ProcessError, Processor, ProcessorContext, Record, RecordBatch};
 
 use crate::config::Named;
 use crate::kstream::KStream;
@@ -27,6 +27,21 @@ where
     ) -> Result<(), ProcessError> {
         let (key, value) = (self.f)(r.key, r.value);
         ctx.forward(Record { key, value, timestamp: r.timestamp, headers: r.headers });
+        Ok(())
+    }
+
+    const BATCHES: bool = true;
+
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<KR, VR>,
+        records: RecordBatch<K, V>,
+    ) -> Result<(), ProcessError> {
+        let f = &*self.f;
+        ctx.forward_batch(records.map(|r| {
+            let (key, value) = f(r.key, r.value);
+            Record { key, value, timestamp: r.timestamp, headers: r.headers }
+        }));
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use streams_core::{ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{ProcessError, Processor, ProcessorContext, Record, RecordBatch};
 
 use crate::config::Named;
 use crate::kstream::KStream;
@@ -25,6 +25,21 @@ where
     ) -> Result<(), ProcessError> {
         let value = (self.f)(&r.key, r.value);
         ctx.forward(Record { key: r.key, value, timestamp: r.timestamp, headers: r.headers });
+        Ok(())
+    }
+
+    const BATCHES: bool = true;
+
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<K, VR>,
+        records: RecordBatch<K, V>,
+    ) -> Result<(), ProcessError> {
+        let f = &*self.f;
+        ctx.forward_batch(records.map(|r| {
+            let value = f(&r.key, r.value);
+            Record { key: r.key, value, timestamp: r.timestamp, headers: r.headers }
+        }));
         Ok(())
     }
 }

@@ -196,3 +196,35 @@ async fn runs_from_two_partitions_interleave_by_timestamp() {
     assert_eq!(out[1], ("R0".to_string(), r(0)));
     assert!(app.close(Duration::from_secs(30)));
 }
+
+/// `flat_map_values` and `flat_map` in a run: each input record's outputs, in order, with its
+/// timestamp, and none for a record that yields nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flat_maps_in_runs_keep_each_records_outputs_together_and_in_order() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = broker(dir.path()).await;
+    for t in ["lines", "words"] {
+        broker.admin().create_topic(NewTopic::new(t, 1)).await.unwrap();
+    }
+    const N: usize = 1200;
+    // Line i holds i % 4 words.
+    let line = |i: usize| (0..i % 4).map(|w| format!("w{i}.{w}")).collect::<Vec<_>>().join(" ");
+    let input: Vec<Vec<u8>> = (0..N).map(|i| line(i).into_bytes()).collect();
+    load(&broker, "lines", &input, |i| 5_000 + i as i64).await;
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("lines")
+        .flat_map_values(|v: String| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|_, w: String| vec![(w.clone(), w.to_uppercase())])
+        .to("words");
+    let config = StreamsConfig::new("flat").state_dir(dir.path());
+    let app = KafkaStreams::new(builder.build().unwrap(), config, &broker).unwrap();
+    app.start().unwrap();
+    let expected: Vec<(String, i64)> = (0..N)
+        .flat_map(|i| (0..i % 4).map(move |w| (format!("W{i}.{w}"), 5_000 + i as i64)))
+        .collect();
+    let out = wait_output(&broker, "words", expected.len()).await;
+    assert_eq!(out, expected);
+    assert!(app.close(Duration::from_secs(30)));
+}

@@ -473,10 +473,12 @@ impl Task {
             let queue = &mut group.queues[q];
             let mut partition_time = queue.partition_time;
             let mut last = (-1, -1);
+            // `bad` holds positions in increasing order.
+            let mut bad = bad.into_iter().peekable();
             for pos in 0..n {
                 let Some((raw, ts)) = queue.records.pop_front() else { break };
                 // Only records that deserialize move partition time, as in `process`.
-                if !bad.contains(&pos) {
+                if bad.next_if_eq(&pos).is_none() {
                     partition_time = partition_time.max(ts);
                 }
                 last = (raw.offset, ts);

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use streams_core::{ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{ProcessError, Processor, ProcessorContext, Record, RecordBatch};
 
 use crate::config::Named;
 use crate::kstream::KStream;
@@ -28,6 +28,26 @@ where
         for (key, value) in (self.f)(r.key, r.value) {
             ctx.forward(Record { key, value, timestamp: r.timestamp, headers: r.headers.clone() });
         }
+        Ok(())
+    }
+
+    const BATCHES: bool = true;
+
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<KR, VR>,
+        records: RecordBatch<K, V>,
+    ) -> Result<(), ProcessError> {
+        let f = &*self.f;
+        ctx.forward_batch(records.flat_map(|r| {
+            let (timestamp, headers) = (r.timestamp, r.headers);
+            f(r.key, r.value).into_iter().map(move |(key, value)| Record {
+                key,
+                value,
+                timestamp,
+                headers: headers.clone(),
+            })
+        }));
         Ok(())
     }
 }

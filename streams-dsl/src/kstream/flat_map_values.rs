@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use streams_core::{ProcessError, Processor, ProcessorContext, Record};
+use streams_core::{ProcessError, Processor, ProcessorContext, Record, RecordBatch};
 
 use crate::config::Named;
 use crate::kstream::KStream;
@@ -32,6 +32,27 @@ where
                 headers: r.headers.clone(),
             });
         }
+        Ok(())
+    }
+
+    const BATCHES: bool = true;
+
+    fn process_batch(
+        &mut self,
+        ctx: &mut ProcessorContext<K, VR>,
+        records: RecordBatch<K, V>,
+    ) -> Result<(), ProcessError> {
+        let f = &*self.f;
+        ctx.forward_batch(records.flat_map(|r| {
+            let Record { key, value, timestamp, headers } = r;
+            // `I` cannot borrow the key (it is one type for every call), so the key moves on.
+            f(&key, value).into_iter().map(move |value| Record {
+                key: key.clone(),
+                value,
+                timestamp,
+                headers: headers.clone(),
+            })
+        }));
         Ok(())
     }
 }

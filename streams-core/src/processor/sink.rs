@@ -115,8 +115,43 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
         }
     }
 
+    /// A fixed topic without a partitioner (the common case) takes the batch with the collector
+    /// borrowed once; the rest goes record by record.
     fn process_batch(&mut self, batch: RecordBatch<K, V>) {
-        let task = self.task.clone();
-        one_by_one(&task, batch, |r| self.process(r));
+        let (Target::Fixed(topic), None) = (&self.target, &self.partitioner) else {
+            let task = self.task.clone();
+            return one_by_one(&task, batch, |r| self.process(r));
+        };
+        let mut collector = None;
+        for (origin, Record { key, value, timestamp, headers }) in batch.into_entries() {
+            let serialized = match self.key_serde.serialize_owned(topic, key) {
+                Err(e) => Err(format!("serializing the key: {e}")),
+                Ok(key) => match self.value_serde.serialize_owned(topic, value) {
+                    Err(e) => Err(format!("serializing the value: {e}")),
+                    Ok(value) => Ok((key, value)),
+                },
+            };
+            let (failed_topic, error) = match serialized {
+                Ok((key, value)) => {
+                    let out = Outgoing { partition: None, key, value, timestamp, headers };
+                    let c = collector.get_or_insert_with(|| self.task.collector.borrow_mut());
+                    match c.send_to(topic, out) {
+                        Ok(()) => continue,
+                        Err(failed) => {
+                            let (out, e) = *failed;
+                            (out.topic, e)
+                        }
+                    }
+                }
+                Err(e) => (topic.clone(), e),
+            };
+            // The handler may send a dead letter through the collector: released first.
+            collector = None;
+            self.task.set_position(origin);
+            self.task.fail_production(&self.name, &failed_topic, error);
+            if self.task.failed() {
+                return;
+            }
+        }
     }
 }

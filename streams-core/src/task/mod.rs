@@ -368,32 +368,52 @@ impl Task {
             Err(e) => self.deserialization_failed(slot, offset, e),
         };
         self.shared.set_current(None);
-        {
-            let mut group = self.shared.group.borrow_mut();
-            let queue = &mut group.queues[q];
-            if let Some((raw, _)) = queue.records.pop_front() {
-                // The topic name's reference is released later, with many others: released here,
-                // its atomic decrement would wait for all of this record's writes to reach the
-                // cache first.
-                self.spent_topics.push(raw.topic);
-                if self.spent_topics.len() == SPENT_TOPICS {
-                    self.spent_topics.clear();
-                }
-            }
+        let bad: &[usize] = if deserialized { &[] } else { &[0] };
+        self.retire(q, 1, bad);
+        outcome?;
+        self.finished(q, offset, ts)?;
+        Ok(true)
+    }
+
+    /// Removes the first `n` records of queue `q`, processed; those at the positions in `bad`
+    /// (increasing) did not deserialize. Returns the last one's offset and timestamp.
+    fn retire(&mut self, q: usize, n: usize, bad: &[usize]) -> (i64, i64) {
+        let mut group = self.shared.group.borrow_mut();
+        let queue = &mut group.queues[q];
+        let mut partition_time = queue.partition_time;
+        let mut last = (-1, -1);
+        let mut bad = bad.iter().copied().peekable();
+        for pos in 0..n {
+            let Some((raw, ts)) = queue.records.pop_front() else { break };
             // Only records that deserialize move partition time (the source moved stream time),
             // as Kafka drops bad records before they count.
-            if deserialized {
-                queue.partition_time = queue.partition_time.max(ts);
+            if bad.next_if_eq(&pos).is_none() {
+                partition_time = partition_time.max(ts);
+            }
+            last = (raw.offset, ts);
+            // The topic name's reference is released later, with many others: released here,
+            // its atomic decrement would wait for all of this record's writes to reach the cache
+            // first.
+            self.spent_topics.push(raw.topic);
+            if self.spent_topics.len() == SPENT_TOPICS {
+                self.spent_topics.clear();
             }
         }
-        outcome?;
+        queue.partition_time = partition_time;
+        last
+    }
+
+    /// Queue `q`'s records up to `offset` (the last, with timestamp `ts`) are done: their store
+    /// changes go out, the partition's progress moves past them, and stream-time punctuations
+    /// that came due run.
+    fn finished(&mut self, q: usize, offset: i64, ts: i64) -> Result<(), StreamsError> {
         self.drain_changelogs(ts);
         self.progress[q] = (Some(offset + 1), true);
         let stream_time = self.shared.stream_time();
         if self.shared.stream_punctuation_due(stream_time) {
             self.punctuate(PunctuationType::StreamTime, stream_time)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Processes up to `budget` records, as that many calls of [`process`](Self::process) would.
@@ -467,36 +487,9 @@ impl Task {
             from = pos + 1;
         }
         self.shared.set_current(None);
+        let (last_offset, last_ts) = self.retire(q, n, &bad);
         outcome?;
-        let (last_offset, last_ts) = {
-            let mut group = self.shared.group.borrow_mut();
-            let queue = &mut group.queues[q];
-            let mut partition_time = queue.partition_time;
-            let mut last = (-1, -1);
-            // `bad` holds positions in increasing order.
-            let mut bad = bad.into_iter().peekable();
-            for pos in 0..n {
-                let Some((raw, ts)) = queue.records.pop_front() else { break };
-                // Only records that deserialize move partition time, as in `process`.
-                if bad.next_if_eq(&pos).is_none() {
-                    partition_time = partition_time.max(ts);
-                }
-                last = (raw.offset, ts);
-                self.spent_topics.push(raw.topic);
-                if self.spent_topics.len() == SPENT_TOPICS {
-                    self.spent_topics.clear();
-                }
-            }
-            queue.partition_time = partition_time;
-            last
-        };
-        self.drain_changelogs(last_ts);
-        self.progress[q] = (Some(last_offset + 1), true);
-        let stream_time = self.shared.stream_time();
-        if self.shared.stream_punctuation_due(stream_time) {
-            self.punctuate(PunctuationType::StreamTime, stream_time)?;
-        }
-        Ok(())
+        self.finished(q, last_offset, last_ts)
     }
 
     /// A record of source `slot` at `offset` did not deserialize: its handler decides whether

@@ -398,7 +398,8 @@ impl Inner {
             headers,
         })?;
         let now = self.clock.now_ms();
-        while task.process(now, true)? {}
+        // The same path as a stream thread's (a batched task takes its records as a run).
+        task.process_up_to(now, true, usize::MAX)?;
         // As Kafka's driver does, every input is followed by a commit: caches flush.
         task.flush_state()?;
         Ok(true)

@@ -130,9 +130,8 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
             // Deserializers see only the bytes, never the task: the queue stays borrowed while
             // the batch is built and is released before anything is forwarded.
             let mut group = task.group.borrow_mut();
-            let records = &mut group.queues[q].records;
-            for pos in from..to.min(records.len()) {
-                let (raw, timestamp) = &mut records[pos];
+            let records = group.queues[q].records.iter_mut().enumerate().take(to).skip(from);
+            for (pos, (raw, timestamp)) in records {
                 let topic: &str = &raw.topic;
                 let read = if take {
                     let (key, value) = (raw.key.take(), raw.value.take());
@@ -148,8 +147,8 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                 };
                 match read {
                     Ok((key, value, headers)) => {
-                        self.ctx.advance_stream_time(*timestamp);
-                        let record = Record { key, value, timestamp: *timestamp, headers };
+                        self.ctx.advance_stream_time(timestamp);
+                        let record = Record { key, value, timestamp, headers };
                         batch.push(pos as u32, record);
                     }
                     Err(e) => {

@@ -8,6 +8,7 @@
 pub(crate) mod assignment_info;
 pub(crate) mod assignor;
 pub(crate) mod partition_group;
+mod record_queue;
 pub(crate) mod shared;
 mod state;
 
@@ -93,16 +94,11 @@ pub(crate) struct Task {
     /// Whether sources take the key, value and headers of the records they read (no error
     /// handler reads them): saves a reference count on each.
     take_bytes: bool,
-    /// Topic names of records already processed, released in bulk (see `process`).
-    spent_topics: Vec<Arc<str>>,
     /// Whether records move through the task a run at a time (see [`Task::process_up_to`]):
     /// one source, every other node a sink or a processor that declares
     /// [`Processor::BATCHES`](crate::Processor::BATCHES), and no node with two children.
     batched: bool,
 }
-
-/// How many processed records' topic names [`Task::process`] releases at once.
-const SPENT_TOPICS: usize = 256;
 
 impl fmt::Debug for Task {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -210,7 +206,6 @@ impl Task {
             progress,
             max_idle_ms: config.max_task_idle_ms,
             take_bytes,
-            spent_topics: Vec::with_capacity(SPENT_TOPICS),
             batched,
         })
     }
@@ -265,21 +260,44 @@ impl Task {
 
     /// Buffers a record read from one of the task's partitions, with its extracted timestamp.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<(), StreamsError> {
-        let q = self.queue_for(&raw.topic, raw.partition)?;
-        self.add_to_queue(q, raw)
+        self.add_records(vec![raw])
     }
 
-    /// Buffers records that all come from one partition (a poll returns them in such runs).
-    pub(crate) fn add_records(
-        &mut self,
-        records: impl Iterator<Item = RawRecord>,
-    ) -> Result<(), StreamsError> {
-        let mut records = records.peekable();
-        let Some(first) = records.peek() else { return Ok(()) };
+    /// Buffers records that all come from one partition (a poll returns them in such runs),
+    /// keeping them in their `Vec`.
+    pub(crate) fn add_records(&mut self, mut records: Vec<RawRecord>) -> Result<(), StreamsError> {
+        let Some(first) = records.first() else { return Ok(()) };
         let q = self.queue_for(&first.topic.clone(), first.partition)?;
-        for raw in records {
-            self.add_to_queue(q, raw)?;
+        let mut group = self.shared.group.borrow_mut();
+        let queue = &mut group.queues[q];
+        let Some(slot) = queue.source else { return Ok(()) };
+        let extractor = &*self.sources[slot].extractor;
+        let mut timestamps = Vec::with_capacity(records.len());
+        let mut skipped = Vec::new();
+        for (i, raw) in records.iter().enumerate() {
+            match extractor.extract(raw, queue.partition_time) {
+                Extracted::Timestamp(ts) => timestamps.push(ts),
+                Extracted::Skip => skipped.push(i),
+                Extracted::Fail(message) => {
+                    return Err(StreamsError::InvalidTimestamp { task: self.id, message });
+                }
+            }
         }
+        if !skipped.is_empty() {
+            // Skipped records count as processed once everything before them is: those ahead
+            // of every buffered record move the progress now; the others are passed by the
+            // next processed record.
+            let leading = skipped.iter().enumerate().take_while(|&(n, &i)| n == i).count();
+            if leading > 0 && queue.records.len() == 0 {
+                self.progress[q] = (Some(records[leading - 1].offset + 1), true);
+            }
+            let mut i = 0;
+            records.retain(|_| {
+                i += 1;
+                skipped.binary_search(&(i - 1)).is_err()
+            });
+        }
+        queue.records.push_chunk(records, timestamps);
         Ok(())
     }
 
@@ -305,23 +323,6 @@ impl Task {
         Ok(q)
     }
 
-    fn add_to_queue(&mut self, q: usize, raw: RawRecord) -> Result<(), StreamsError> {
-        let mut group = self.shared.group.borrow_mut();
-        let queue = &mut group.queues[q];
-        let Some(slot) = queue.source else { return Ok(()) };
-        match self.sources[slot].extractor.extract(&raw, queue.partition_time) {
-            Extracted::Timestamp(ts) => queue.records.push_back((raw, ts)),
-            Extracted::Skip => {
-                // Skipped records count as processed.
-                self.progress[q] = (Some(raw.offset + 1), true);
-            }
-            Extracted::Fail(message) => {
-                return Err(StreamsError::InvalidTimestamp { task: self.id, message });
-            }
-        }
-        Ok(())
-    }
-
     fn source_for(&mut self, topic: &Arc<str>) -> Option<usize> {
         if let Some(&s) = self.by_topic.get(topic) {
             return Some(s);
@@ -341,10 +342,10 @@ impl Task {
                 Next::Wait | Next::Empty => return Ok(false),
             };
             let queue = &group.queues[q];
-            let (Some((raw, ts)), Some(slot)) = (queue.records.front(), queue.source) else {
+            let (Some((raw, ts)), Some(slot)) = (queue.records.get(0), queue.source) else {
                 return Ok(false);
             };
-            (q, *ts, raw.offset, slot)
+            (q, ts, raw.offset, slot)
         };
         self.shared.set_phase(Phase::Processing);
         self.shared.set_current(Some(q));
@@ -383,22 +384,16 @@ impl Task {
         let mut partition_time = queue.partition_time;
         let mut last = (-1, -1);
         let mut bad = bad.iter().copied().peekable();
-        for pos in 0..n {
-            let Some((raw, ts)) = queue.records.pop_front() else { break };
+        let mut pos = 0;
+        queue.records.retire(n, |raw, ts| {
             // Only records that deserialize move partition time (the source moved stream time),
             // as Kafka drops bad records before they count.
             if bad.next_if_eq(&pos).is_none() {
                 partition_time = partition_time.max(ts);
             }
             last = (raw.offset, ts);
-            // The topic name's reference is released later, with many others: released here,
-            // its atomic decrement would wait for all of this record's writes to reach the cache
-            // first.
-            self.spent_topics.push(raw.topic);
-            if self.spent_topics.len() == SPENT_TOPICS {
-                self.spent_topics.clear();
-            }
-        }
+            pos += 1;
+        });
         queue.partition_time = partition_time;
         last
     }

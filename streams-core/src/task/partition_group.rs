@@ -1,8 +1,9 @@
 //! A task's input buffers: one queue per partition, drained in timestamp order.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::record_queue::RecordQueue;
+#[cfg(test)]
 use crate::time::RawRecord;
 
 #[derive(Debug)]
@@ -11,7 +12,7 @@ pub(crate) struct PartitionQueue {
     pub(crate) partition: i32,
     /// The task's source slot for this partition's topic, once known.
     pub(crate) source: Option<usize>,
-    pub(crate) records: VecDeque<(RawRecord, i64)>,
+    pub(crate) records: RecordQueue,
     /// The largest timestamp extracted in this partition so far (`-1` before the first).
     pub(crate) partition_time: i64,
     /// Wall-clock time since which the queue has been empty.
@@ -43,7 +44,7 @@ impl PartitionGroup {
             topic,
             partition,
             source: None,
-            records: VecDeque::new(),
+            records: RecordQueue::default(),
             partition_time: -1,
             empty_since: None,
         });
@@ -67,11 +68,11 @@ impl PartitionGroup {
         let mut best: Option<(i64, usize)> = None;
         let mut waiting = false;
         for (i, q) in self.queues.iter_mut().enumerate() {
-            match q.records.front() {
-                Some((_, ts)) => {
+            match q.records.front_timestamp() {
+                Some(ts) => {
                     q.empty_since = None;
-                    if best.is_none_or(|(b, _)| *ts < b) {
-                        best = Some((*ts, i));
+                    if best.is_none_or(|(b, _)| ts < b) {
+                        best = Some((ts, i));
                     }
                 }
                 None => {
@@ -99,9 +100,9 @@ impl PartitionGroup {
             if i == q {
                 continue;
             }
-            if let Some((_, ts)) = other.records.front() {
-                if bound.is_none_or(|(b, _)| *ts < b) {
-                    bound = Some((*ts, i));
+            if let Some(ts) = other.records.front_timestamp() {
+                if bound.is_none_or(|(b, _)| ts < b) {
+                    bound = Some((ts, i));
                 }
             }
         }
@@ -109,7 +110,7 @@ impl PartitionGroup {
         match bound {
             None => records.len(),
             Some((b, j)) => {
-                records.iter().take_while(|(_, ts)| *ts < b || (*ts == b && q < j)).count()
+                records.timestamps().take_while(|&ts| ts < b || (ts == b && q < j)).count()
             }
         }
     }
@@ -136,11 +137,11 @@ mod tests {
         let mut g = PartitionGroup::default();
         let a = g.add_partition(Arc::from("a"), 0);
         let b = g.add_partition(Arc::from("b"), 0);
-        g.queues[a].records.push_back((raw("a", 0, 0), 20));
-        g.queues[b].records.push_back((raw("b", 0, 0), 10));
+        g.queues[a].records.push(raw("a", 0, 0), 20);
+        g.queues[b].records.push(raw("b", 0, 0), 10);
         assert_eq!(g.next(0, 0, false), Next::Queue(b));
-        g.queues[b].records.pop_front();
-        g.queues[b].records.push_back((raw("b", 0, 1), 30));
+        g.queues[b].records.retire(1, |_, _| {});
+        g.queues[b].records.push(raw("b", 0, 1), 30);
         assert_eq!(g.next(0, 0, false), Next::Queue(a));
     }
 
@@ -149,7 +150,7 @@ mod tests {
         let mut g = PartitionGroup::default();
         let a = g.add_partition(Arc::from("a"), 0);
         g.add_partition(Arc::from("b"), 0);
-        g.queues[a].records.push_back((raw("a", 0, 0), 5));
+        g.queues[a].records.push(raw("a", 0, 0), 5);
         assert_eq!(g.next(1_000, 100, false), Next::Wait);
         assert_eq!(g.next(1_050, 100, false), Next::Wait);
         assert_eq!(g.next(1_050, 100, true), Next::Queue(a));
@@ -158,7 +159,7 @@ mod tests {
         let mut g2 = PartitionGroup::default();
         let a = g2.add_partition(Arc::from("a"), 0);
         g2.add_partition(Arc::from("b"), 0);
-        g2.queues[a].records.push_back((raw("a", 0, 0), 5));
+        g2.queues[a].records.push(raw("a", 0, 0), 5);
         assert_eq!(g2.next(0, 0, false), Next::Queue(a));
         assert_eq!(g2.next(0, -1, false), Next::Queue(a));
     }
@@ -170,9 +171,9 @@ mod tests {
         let a = g.add_partition(Arc::from("a"), 0);
         let b = g.add_partition(Arc::from("b"), 0);
         for (o, ts) in [5, 7, 10, 12, 3].into_iter().enumerate() {
-            g.queues[a].records.push_back((raw("a", 0, o as i64), ts));
+            g.queues[a].records.push(raw("a", 0, o as i64), ts);
         }
-        g.queues[b].records.push_back((raw("b", 0, 0), 10));
+        g.queues[b].records.push(raw("b", 0, 0), 10);
         // 5 and 7 go before b's 10; a's 10 ties with it and `a` comes first; 12 does not.
         assert_eq!(g.run_length(a), 3);
         assert_eq!(g.run_length(b), 0);
@@ -180,22 +181,22 @@ mod tests {
         let mut h = PartitionGroup::default();
         let b2 = h.add_partition(Arc::from("b"), 0);
         let a2 = h.add_partition(Arc::from("a"), 0);
-        h.queues[b2].records.push_back((raw("b", 0, 0), 10));
+        h.queues[b2].records.push(raw("b", 0, 0), 10);
         for (o, ts) in [5, 10].into_iter().enumerate() {
-            h.queues[a2].records.push_back((raw("a", 0, o as i64), ts));
+            h.queues[a2].records.push(raw("a", 0, o as i64), ts);
         }
         assert_eq!(h.run_length(a2), 1);
         // Alone, a queue's whole content is one run, whatever its timestamps.
         let mut one = PartitionGroup::default();
         let c = one.add_partition(Arc::from("c"), 0);
         for o in 0..4 {
-            one.queues[c].records.push_back((raw("c", 0, o), 100 - o));
+            one.queues[c].records.push(raw("c", 0, o), 100 - o);
         }
         assert_eq!(one.run_length(c), 4);
         // And `next` agrees, record by record.
         let mut n = 0;
         while g.next(0, 0, false) == Next::Queue(a) {
-            g.queues[a].records.pop_front();
+            g.queues[a].records.retire(1, |_, _| {});
             n += 1;
         }
         assert_eq!(n, 3);

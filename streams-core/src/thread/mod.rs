@@ -280,9 +280,10 @@ impl<'a> StreamThread<'a> {
     }
 
     /// Hands polled records to their tasks, one run of same-partition records at a time (a poll
-    /// returns each partition's records as one run), moving them without another copy: runs are
-    /// taken from the back, so nothing shifts. Should a partition come in two runs, they are
-    /// taken from the front instead, to keep its order.
+    /// returns each partition's records as one run), each run as a `Vec` the task keeps: runs
+    /// are split off from the back, so nothing shifts, and a poll of one partition is handed
+    /// over as it is. Should a partition come in two runs, they are taken from the front
+    /// instead, to keep its order.
     fn route(&mut self, mut records: Vec<RawRecord>) -> Result<(), StreamsError> {
         let same = |a: &RawRecord, b: &RawRecord| {
             a.partition == b.partition && (Arc::ptr_eq(&a.topic, &b.topic) || a.topic == b.topic)
@@ -315,7 +316,13 @@ impl<'a> StreamThread<'a> {
             let owner =
                 self.owner.get(&(records[start].topic.clone(), records[start].partition)).copied();
             match owner.and_then(|id| self.tasks.get_mut(&id)) {
-                Some(task) => task.add_records(records.drain(start..))?,
+                Some(task) => {
+                    let run = match start {
+                        0 => std::mem::take(&mut records),
+                        _ => records.split_off(start),
+                    };
+                    task.add_records(run)?
+                }
                 None => records.truncate(start),
             }
         }
@@ -325,7 +332,7 @@ impl<'a> StreamThread<'a> {
     fn hand_over(&mut self, run: Vec<RawRecord>) -> Result<(), StreamsError> {
         let owner = self.owner.get(&(run[0].topic.clone(), run[0].partition)).copied();
         if let Some(task) = owner.and_then(|id| self.tasks.get_mut(&id)) {
-            task.add_records(run.into_iter())?;
+            task.add_records(run)?;
         }
         Ok(())
     }

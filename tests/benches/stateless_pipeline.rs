@@ -8,18 +8,21 @@
 //!
 //! `N` records (default 10 million) with 8-byte keys and 100-byte values are loaded into a
 //! one-partition topic first, and one baseline phase runs unmeasured (warm-up). Then `R` times
-//! (default 3), in alternating order (odd runs baseline first, even runs pipeline first):
+//! (default 3), in alternating order (odd runs in the order below, even runs in reverse):
 //! - the baseline: an in-process consumer reads the records and a producer appends each, unchanged,
 //!   to an output topic (no topology);
+//! - hand-written: the same clients doing the pipeline's work by hand (each value loses its first
+//!   byte, empty values are dropped) with no topology: what the map and filter cost by themselves,
+//!   the ceiling of any runtime running them;
 //! - the pipeline: a `KafkaStreams` application with `T` stream threads (default 1) reads the same
 //!   records, maps each value (drops its first byte), filters (keeps non-empty values) and writes
 //!   them to another output topic; timed from `start()` until the output holds all `N` records.
 //!
-//! Both write with the broker in interval-flush mode (1 s). Each phase's output topic is deleted
+//! All write with the broker in interval-flush mode (1 s). Each phase's output topic is deleted
 //! just before the next phase creates its own, so every phase writes into page-cache pages just
 //! freed (see the comment in `main`). The table reports the medians: records/s, CPU seconds,
-//! records per CPU-second (per core); the pipeline/baseline ratios are the medians of the runs'
-//! ratios (each run's two phases ran next to each other).
+//! records per CPU-second (per core); the ratios to the baseline are the medians of the runs'
+//! ratios (each run's phases ran next to each other).
 //! Progress goes to stderr, results to stdout.
 
 use std::time::Duration;
@@ -48,8 +51,15 @@ async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// The plain clients: read everything, append each record unchanged.
-async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sample> {
+/// The plain clients: read everything, append each record unchanged; with `map_filter`, the
+/// pipeline's work written by hand: each value loses its first byte (`Bytes::slice`, on the owned
+/// record, as the pipeline's `map_values` gets it) and empty values are dropped.
+async fn baseline(
+    broker: &Broker,
+    records: usize,
+    out: &str,
+    map_filter: bool,
+) -> BenchResult<Sample> {
     let clock = Stopwatch::start();
     let mut config = ConsumerConfig::default().offset_reset(OffsetReset::Earliest);
     config.max_poll_records = 1000;
@@ -58,8 +68,14 @@ async fn baseline(broker: &Broker, records: usize, out: &str) -> BenchResult<Sam
     let producer = broker.producer(producer_config())?;
     let mut seen = 0;
     while seen < records {
-        let polled = consumer.poll(Duration::from_millis(100)).await?;
+        let mut polled = consumer.poll(Duration::from_millis(100)).await?;
         seen += polled.len();
+        if map_filter {
+            for r in &mut polled {
+                r.value = r.value.take().map(|v| v.slice(1..));
+            }
+            polled.retain(|r| r.value.as_ref().is_none_or(|v| !v.is_empty()));
+        }
         // The same producer call the stream threads make: one per polled lot of records, each
         // borrowed (the producer copies it into its batch).
         let records = polled.iter().map(|r| ProducerRecordRef {
@@ -94,96 +110,114 @@ async fn main() -> BenchResult<()> {
     eprintln!("loading {records} records of 100 bytes");
     preload(&broker, records).await?;
 
-    let (mut base, mut pipe, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // Per phase: the samples, and per run the phase's time as a fraction of the baseline's.
+    let phases = ["baseline", "hand-written", "pipeline"];
+    let mut samples: [Vec<Sample>; 3] = Default::default();
+    let mut ratios: [Vec<(f64, f64)>; 3] = Default::default();
     // The previous phase's output topic, deleted before the next phase creates its own: this
     // machine's host takes back guest pages left free for a few seconds, and writing into pages
     // it has to hand back first costs several times more than writing into pages just freed.
-    // Deleting keeps both phases writing into the same kind of pages (as a log under retention
+    // Deleting keeps every phase writing into the same kind of pages (as a log under retention
     // would), instead of whichever phase comes later paying for fresh memory.
     // A warm-up phase, not measured, so that the first measured phase also writes into pages
     // just freed.
     broker.admin().create_topic(NewTopic::new("warm-up-out", 1)).await?;
     eprintln!("warm-up (not measured): baseline into `warm-up-out`");
-    baseline(&broker, records, "warm-up-out").await?;
+    baseline(&broker, records, "warm-up-out", false).await?;
     let mut last_out: Option<String> = Some("warm-up-out".to_string());
     for run in 1..=runs {
-        // Alternate which phase goes first, so neither always follows the other.
-        let mut phases = ["baseline", "pipeline"];
+        // Alternate the order, so that no phase always follows the same one.
+        let mut order = [0, 1, 2];
         if run % 2 == 0 {
-            phases.reverse();
+            order.reverse();
         }
-        let (mut b, mut p) = (None, None);
-        for phase in phases {
+        let mut this_run: [Option<Sample>; 3] = Default::default();
+        for p in order {
             if let Some(old) = last_out.take() {
                 broker.admin().delete_topic(&old).await?;
             }
-            let out = format!("{phase}-out-{run}");
+            let out = format!("{}-out-{run}", phases[p]);
             broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
-            let sample = if phase == "baseline" {
-                baseline(&broker, records, &out).await?
-            } else {
-                stateless_pipeline(
-                    &broker,
-                    "input",
-                    records,
-                    &out,
-                    &format!("bench-{run}"),
-                    threads,
-                    max_poll,
-                )
-                .await?
+            let sample = match p {
+                0 => baseline(&broker, records, &out, false).await?,
+                1 => baseline(&broker, records, &out, true).await?,
+                _ => {
+                    stateless_pipeline(
+                        &broker,
+                        "input",
+                        records,
+                        &out,
+                        &format!("bench-{run}"),
+                        threads,
+                        max_poll,
+                    )
+                    .await?
+                }
             };
             eprintln!(
-                "[run {run}/{runs}] {phase}  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
+                "[run {run}/{runs}] {:<12}  {:>7.3} s  {:>11.0} records/s  cpu {:.2} s",
+                phases[p],
                 sample.secs,
                 records as f64 / sample.secs,
                 sample.cpu_secs
             );
             last_out = Some(out);
-            if phase == "baseline" {
-                b = Some(sample);
-            } else {
-                p = Some(sample);
-            }
+            this_run[p] = Some(sample);
         }
-        let (b, p) = (b.ok_or("no baseline sample")?, p.ok_or("no pipeline sample")?);
-        let ratio = (b.secs / p.secs, (b.cpu_secs / p.cpu_secs));
+        let [Some(b), Some(h), Some(pl)] = this_run else {
+            return Err("a phase is missing".into());
+        };
+        for (p, s) in [(0, &b), (1, &h), (2, &pl)] {
+            ratios[p].push((b.secs / s.secs, b.cpu_secs / s.cpu_secs));
+        }
         eprintln!(
-            "[run {run}/{runs}] pipeline / baseline: throughput {:.1} %, per core {:.1} %",
-            100.0 * ratio.0,
-            100.0 * ratio.1
+            "[run {run}/{runs}] pipeline / baseline: throughput {:.1} %, per core {:.1} %; hand-written / baseline: {:.1} %",
+            100.0 * b.secs / pl.secs,
+            100.0 * b.cpu_secs / pl.cpu_secs,
+            100.0 * b.secs / h.secs,
         );
-        ratios.push(ratio);
-        base.push(b);
-        pipe.push(p);
+        samples[0].push(b);
+        samples[1].push(h);
+        samples[2].push(pl);
     }
     let n = records as f64;
-    let stats = |v: &[Sample]| {
-        let secs = median(v.iter().map(|s| s.secs).collect());
-        let cpu = median(v.iter().map(|s| s.cpu_secs).collect());
-        (secs, cpu, n / secs, n / cpu)
-    };
-    let (bs, bc, brate, bcore) = stats(&base);
-    let (ps, pc, prate, pcore) = stats(&pipe);
     println!(
         "stateless pipeline: {records} records of 100 bytes, {threads} stream thread(s), median of {runs} run(s)"
     );
     println!(
-        "{:<34} {:>9} {:>13} {:>9} {:>20}",
-        "", "wall s", "records/s", "cpu s", "records/cpu-second"
+        "{:<44} {:>8} {:>12} {:>7} {:>19} {:>21}",
+        "", "wall s", "records/s", "cpu s", "records/cpu-second", "vs baseline (per core)"
     );
-    println!(
-        "{:<34} {:>9.3} {:>13.0} {:>9.2} {:>20.0}",
-        "baseline (consume + append)", bs, brate, bc, bcore
-    );
-    println!(
-        "{:<34} {:>9.3} {:>13.0} {:>9.2} {:>20.0}",
-        "pipeline (map_values, filter)", ps, prate, pc, pcore
-    );
+    let labels = [
+        "baseline (consume + append)",
+        "hand-written map + filter (no topology)",
+        "pipeline (map_values, filter)",
+    ];
+    for p in 0..3 {
+        let secs = median(samples[p].iter().map(|s| s.secs).collect());
+        let cpu = median(samples[p].iter().map(|s| s.cpu_secs).collect());
+        let ratio = match p {
+            0 => "-".to_string(),
+            _ => format!(
+                "{:.1} % ({:.1} %)",
+                100.0 * median(ratios[p].iter().map(|r| r.0).collect()),
+                100.0 * median(ratios[p].iter().map(|r| r.1).collect())
+            ),
+        };
+        println!(
+            "{:<44} {:>8.3} {:>12.0} {:>7.2} {:>19.0} {:>21}",
+            labels[p],
+            secs,
+            n / secs,
+            cpu,
+            n / cpu,
+            ratio
+        );
+    }
     println!(
         "pipeline / baseline (median of the {runs} runs' ratios): throughput {:.1} %, per core {:.1} %",
-        100.0 * median(ratios.iter().map(|r| r.0).collect()),
-        100.0 * median(ratios.iter().map(|r| r.1).collect())
+        100.0 * median(ratios[2].iter().map(|r| r.0).collect()),
+        100.0 * median(ratios[2].iter().map(|r| r.1).collect())
     );
     broker.close().await?;
     Ok(())

@@ -116,37 +116,49 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     }
 
     /// A fixed topic without a partitioner (the common case) takes the batch with the collector
-    /// borrowed once; the rest goes record by record.
+    /// borrowed once, appending straight into the thread's outbox where there is one; the rest
+    /// goes record by record.
     fn process_batch(&mut self, batch: RecordBatch<K, V>) {
         let (Target::Fixed(topic), None) = (&self.target, &self.partitioner) else {
             let task = self.task.clone();
             return one_by_one(&task, batch, |r| self.process(r));
         };
-        let mut collector = None;
-        for (origin, Record { key, value, timestamp, headers }) in batch.into_entries() {
-            let serialized = match self.key_serde.serialize_owned(topic, key) {
-                Err(e) => Err(format!("serializing the key: {e}")),
-                Ok(key) => match self.value_serde.serialize_owned(topic, value) {
-                    Err(e) => Err(format!("serializing the value: {e}")),
-                    Ok(value) => Ok((key, value)),
-                },
-            };
-            let (failed_topic, error) = match serialized {
-                Ok((key, value)) => {
-                    let out = Outgoing { partition: None, key, value, timestamp, headers };
-                    let c = collector.get_or_insert_with(|| self.task.collector.borrow_mut());
-                    match c.send_to(topic, out) {
-                        Ok(()) => continue,
-                        Err(failed) => {
-                            let (out, e) = *failed;
-                            (out.topic, e)
+        let serialize = |r| serialize(&self.key_serde, &self.value_serde, topic, r);
+        let mut entries = batch.into_entries();
+        loop {
+            // The record that failed: its origin, the topic named to the handler, the error.
+            let mut failed = None;
+            {
+                let mut collector = self.task.collector.borrow_mut();
+                if let Some(mut outbox) = collector.outbox() {
+                    let slot = outbox.slot(topic);
+                    for (origin, record) in entries.by_ref() {
+                        match serialize(record) {
+                            Ok(out) => outbox.push_at(slot, out),
+                            Err(e) => {
+                                failed = Some((origin, topic.clone(), e));
+                                break;
+                            }
+                        }
+                    }
+                } else {
+                    for (origin, record) in entries.by_ref() {
+                        let sent =
+                            serialize(record).map_err(|e| (topic.clone(), e)).and_then(|out| {
+                                collector.send_to(topic, out).map_err(|failed| {
+                                    let (out, e) = *failed;
+                                    (out.topic, e)
+                                })
+                            });
+                        if let Err((t, e)) = sent {
+                            failed = Some((origin, t, e));
+                            break;
                         }
                     }
                 }
-                Err(e) => (topic.clone(), e),
-            };
+            }
             // The handler may send a dead letter through the collector: released first.
-            collector = None;
+            let Some((origin, failed_topic, error)) = failed else { return };
             self.task.set_position(origin);
             self.task.fail_production(&self.name, &failed_topic, error);
             if self.task.failed() {
@@ -154,4 +166,21 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
             }
         }
     }
+}
+
+/// The outgoing record of `record` for `topic`, with no partition chosen.
+#[inline(always)]
+fn serialize<K: 'static, V: 'static>(
+    key_serde: &SharedSerde<K>,
+    value_serde: &SharedSerde<V>,
+    topic: &str,
+    record: Record<K, V>,
+) -> Result<Outgoing, String> {
+    let Record { key, value, timestamp, headers } = record;
+    let key =
+        key_serde.serialize_owned(topic, key).map_err(|e| format!("serializing the key: {e}"))?;
+    let value = value_serde
+        .serialize_owned(topic, value)
+        .map_err(|e| format!("serializing the value: {e}"))?;
+    Ok(Outgoing { partition: None, key, value, timestamp, headers })
 }

@@ -288,7 +288,7 @@ impl Task {
             // of every buffered record move the progress now; the others are passed by the
             // next processed record.
             let leading = skipped.iter().enumerate().take_while(|&(n, &i)| n == i).count();
-            if leading > 0 && queue.records.len() == 0 {
+            if leading > 0 && queue.records.is_empty() {
                 self.progress[q] = (Some(records[leading - 1].offset + 1), true);
             }
             let mut i = 0;

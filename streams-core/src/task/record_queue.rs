@@ -37,7 +37,6 @@ impl RecordQueue {
     }
 
     /// Whether no record is buffered.
-    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -1,6 +1,6 @@
 //! What every node of a task shares: identity, time, the current record, schedules, the output.
 
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +65,7 @@ const RECENT_TOPICS: usize = 4;
 
 impl Outbox {
     /// Where `topic` is in the list; the same `Arc` as one of the latest topics, or a new entry.
-    fn slot(&mut self, topic: &Arc<str>) -> u32 {
+    pub(crate) fn slot(&mut self, topic: &Arc<str>) -> u32 {
         let start = self.topics.len().saturating_sub(RECENT_TOPICS);
         if let Some(i) = self.topics[start..].iter().rposition(|t| Arc::ptr_eq(t, topic)) {
             return (start + i) as u32;
@@ -76,6 +76,14 @@ impl Outbox {
 
     pub(crate) fn push_to(&mut self, topic: &Arc<str>, record: Outgoing) {
         let slot = self.slot(topic);
+        self.push_at(slot, record);
+    }
+
+    /// Appends a record to the topic at `slot` (from [`slot`](Self::slot), since the last
+    /// [`clear`](Self::clear)).
+    #[inline]
+    pub(crate) fn push_at(&mut self, slot: u32, record: Outgoing) {
+        debug_assert!((slot as usize) < self.topics.len());
         self.records.push((slot, record));
     }
 
@@ -115,6 +123,11 @@ pub(crate) trait RecordCollector {
     }
     /// How many partitions `topic` has, if it exists (for stream partitioners).
     fn partition_count(&self, topic: &str) -> Option<i32>;
+    /// The outbox the records go to, for a sink that appends a batch of them straight into it
+    /// (sending to an outbox never fails); `None`: send them one by one.
+    fn outbox(&mut self) -> Option<RefMut<'_, Outbox>> {
+        None
+    }
 }
 
 /// A failure the error handler decided to fail on, kept until the task reports it.

@@ -427,3 +427,52 @@ impl Inner {
         self.clock.now_ms()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::LogAndSkipOnInvalidTimestamp;
+
+    fn raw(offset: i64, timestamp: i64) -> RawRecord {
+        RawRecord {
+            topic: Arc::from("in"),
+            partition: 0,
+            offset,
+            timestamp,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A record skipped for its timestamp counts as processed only once everything buffered
+    /// ahead of it is: the committed offset never passes a record not yet processed.
+    #[test]
+    fn a_skipped_record_is_committed_only_after_the_records_ahead_of_it() {
+        let mut topology = Topology::new();
+        topology
+            .add_source::<Bytes, Bytes>("Source", &["in"])
+            .unwrap()
+            .add_sink::<Bytes, Bytes>("Sink", "out", &["Source"])
+            .unwrap();
+        let config =
+            StreamsConfig::new("skip").default_timestamp_extractor(LogAndSkipOnInvalidTimestamp);
+        let driver = TopologyTestDriver::new(topology, config).unwrap();
+        let mut inner = driver.inner.borrow_mut();
+        let task = &mut inner.tasks[0];
+        let offsets = |task: &mut Task| -> Vec<i64> {
+            task.take_commit_offsets().into_iter().map(|(_, _, o)| o).collect()
+        };
+        // Skipped records at the head of an empty queue count at once.
+        task.add_records(vec![raw(0, -1), raw(1, -1)]).unwrap();
+        assert_eq!(offsets(task), [2]);
+        // One behind a buffered record waits for it.
+        task.add_records(vec![raw(2, 5), raw(3, -1), raw(4, 6)]).unwrap();
+        assert_eq!(task.buffered(), 2);
+        assert_eq!(offsets(task), Vec::<i64>::new());
+        assert_eq!(task.process_up_to(0, true, 1).unwrap(), 1);
+        assert_eq!(offsets(task), [3]);
+        assert_eq!(task.process_up_to(0, true, 1).unwrap(), 1);
+        assert_eq!(offsets(task), [5]);
+    }
+}

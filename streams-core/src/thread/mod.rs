@@ -101,6 +101,10 @@ impl RecordCollector for ThreadCollector {
         Ok(())
     }
 
+    fn outbox(&mut self) -> Option<std::cell::RefMut<'_, Outbox>> {
+        Some(self.out.borrow_mut())
+    }
+
     fn partition_count(&self, topic: &str) -> Option<i32> {
         if let Some(c) = self.counts.borrow().get(topic) {
             return *c;

@@ -1,31 +1,11 @@
 //! Time: where a record's timestamp comes from, and the wall clock a task reads.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use bytes::Bytes;
-
-use crate::record::Header;
-
 /// A record as it was read from its topic, before deserialization: what a
-/// [`TimestampExtractor`] and the error handlers see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawRecord {
-    /// The topic.
-    pub topic: Arc<str>,
-    /// The partition.
-    pub partition: i32,
-    /// The offset.
-    pub offset: i64,
-    /// The timestamp stored with the record.
-    pub timestamp: i64,
-    /// The key bytes (`None`: null).
-    pub key: Option<Bytes>,
-    /// The value bytes (`None`: null).
-    pub value: Option<Bytes>,
-    /// The headers.
-    pub headers: Vec<Header>,
-}
+/// [`TimestampExtractor`] and the error handlers see. The embedded broker's consumer record
+/// itself, so that polled records reach their task without a conversion.
+pub use broker_embedded::ConsumerRecord as RawRecord;
 
 /// What to do with a record whose extracted timestamp is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]

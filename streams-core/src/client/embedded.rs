@@ -131,19 +131,7 @@ impl BackendConsumer for EmbeddedConsumer {
     }
 
     fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError> {
-        let records = self.rt.block_on(self.consumer.poll(timeout))?;
-        Ok(records
-            .into_iter()
-            .map(|r| RawRecord {
-                topic: r.topic,
-                partition: r.partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-            })
-            .collect())
+        Ok(self.rt.block_on(self.consumer.poll(timeout))?)
     }
 
     fn assignment(&self) -> Vec<(Arc<str>, i32)> {

@@ -1,9 +1,10 @@
 //! Tasks: one instance of a sub-topology, pinned to one partition number of its input topics.
 //!
 //! A task owns its processors (built from the topology's factories), one buffer per input
-//! partition, its stream time and its punctuation schedules. It processes one record at a time,
-//! choosing the buffered record with the smallest timestamp, and reports the offsets it has
-//! finished so that commits never cover a record that was not processed.
+//! partition, its stream time and its punctuation schedules. It processes records in timestamp
+//! order, choosing the buffered record with the smallest timestamp (a chain of batching nodes
+//! takes a run of such records at once, see [`Task::process_up_to`]), and reports the offsets it
+//! has finished so that commits never cover a record that was not processed.
 
 pub(crate) mod assignment_info;
 pub(crate) mod assignor;

@@ -79,35 +79,19 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
                 &per_record
             }
         };
-        let Record { key, value, timestamp, headers } = record;
         let partition = match &self.partitioner {
             None => None,
             Some(p) => {
                 let count = self.task.collector.borrow().partition_count(topic);
-                count.and_then(|n| p(topic, &key, &value, n).filter(|p| (0..n).contains(p)))
+                count.and_then(|n| {
+                    p(topic, &record.key, &record.value, n).filter(|p| (0..n).contains(p))
+                })
             }
         };
-        let key = match self.key_serde.serialize_owned(topic, key) {
-            Ok(k) => k,
-            Err(e) => {
-                return self.task.fail_production(
-                    &self.name,
-                    topic,
-                    format!("serializing the key: {e}"),
-                );
-            }
+        let out = match serialize(&self.key_serde, &self.value_serde, topic, record) {
+            Ok(out) => Outgoing { partition, ..out },
+            Err(e) => return self.task.fail_production(&self.name, topic, e),
         };
-        let value = match self.value_serde.serialize_owned(topic, value) {
-            Ok(v) => v,
-            Err(e) => {
-                return self.task.fail_production(
-                    &self.name,
-                    topic,
-                    format!("serializing the value: {e}"),
-                );
-            }
-        };
-        let out = Outgoing { partition, key, value, timestamp, headers };
         let sent = self.task.collector.borrow_mut().send_to(topic, out);
         if let Err(failed) = sent {
             let (out, e) = *failed;
@@ -168,7 +152,8 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     }
 }
 
-/// The outgoing record of `record` for `topic`, with no partition chosen.
+/// The outgoing record of `record` for `topic`, with no partition chosen; the error names what
+/// did not serialize.
 #[inline(always)]
 fn serialize<K: 'static, V: 'static>(
     key_serde: &SharedSerde<K>,

@@ -40,9 +40,16 @@ if [ "${1:-}" = "--venv" ]; then
 fi
 
 # The rocksdb crate compiles RocksDB (C++) and generates its bindings with bindgen, which loads
-# libclang.
+# libclang (`libclang.so*` or `libclang-<version>.so*`; `libclang-cpp.so*`, which machines may
+# have without it, is another library and does not do).
 has_libclang() {
-  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || compgen -G '/usr/lib/*/libclang*.so*' >/dev/null
+  local dir
+  for dir in /usr/lib/llvm-*/lib /usr/lib/*-linux-gnu /usr/lib; do
+    if compgen -G "$dir/libclang.so*" >/dev/null || compgen -G "$dir/libclang-[0-9]*.so*" >/dev/null; then
+      return 0
+    fi
+  done
+  return 1
 }
 need_apt=()
 if ! command -v cc >/dev/null 2>&1 || ! command -v c++ >/dev/null 2>&1; then

@@ -62,8 +62,8 @@ pub use processor::{
 };
 pub use record::{Header, Record, RecordMetadata};
 pub use serde::{
-    BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serde, SerdeError, SerdeRegistry,
-    Serdes, SharedSerde, StringSerde, UnitSerde,
+    BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, RawBytes, RawColumn,
+    RawColumnIter, Serde, SerdeError, SerdeRegistry, Serdes, SharedSerde, StringSerde, UnitSerde,
 };
 pub use state::{
     KeyValueStore, LagInfo, LoggingRestoreListener, NO_TIMESTAMP, ReadOnlyKeyValueStore,

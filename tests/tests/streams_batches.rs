@@ -25,10 +25,21 @@ async fn broker(dir: &std::path::Path) -> Broker {
 /// Loads `values` into partition 0 of `topic`, timestamps from `ts`, before any application runs,
 /// so that its stream thread polls them in long runs.
 async fn load(broker: &Broker, topic: &str, values: &[Vec<u8>], ts: impl Fn(usize) -> i64) {
+    load_keyed(broker, topic, values, |i| format!("k{i}").into_bytes(), ts).await
+}
+
+/// [`load`] with the key of each record from `key`.
+async fn load_keyed(
+    broker: &Broker,
+    topic: &str,
+    values: &[Vec<u8>],
+    key: impl Fn(usize) -> Vec<u8>,
+    ts: impl Fn(usize) -> i64,
+) {
     let producer = broker.producer(Default::default()).unwrap();
     for (i, v) in values.iter().enumerate() {
         let record = ProducerRecord::new(topic, Bytes::copy_from_slice(v))
-            .key(format!("k{i}"))
+            .key(key(i))
             .partition(0)
             .timestamp(ts(i));
         producer.send_detached(record).await.unwrap();
@@ -37,15 +48,30 @@ async fn load(broker: &Broker, topic: &str, values: &[Vec<u8>], ts: impl Fn(usiz
 }
 
 async fn wait_output(broker: &Broker, topic: &str, want: usize) -> Vec<(String, i64)> {
+    let out = wait_output_keyed(broker, topic, want).await;
+    out.into_iter().map(|(_, v, ts)| (v, ts)).collect()
+}
+
+/// The `(key, value, timestamp)` of each record of partition 0 of `topic` (nulls as empty
+/// strings), once there are `want` of them (or a minute has passed).
+async fn wait_output_keyed(
+    broker: &Broker,
+    topic: &str,
+    want: usize,
+) -> Vec<(String, String, i64)> {
     let deadline = Instant::now() + Duration::from_secs(60);
+    let text = |b: Option<Bytes>| b.map(|b| String::from_utf8(b.to_vec()).unwrap());
     loop {
         let out = read_partition(broker, topic, 0).await.unwrap();
         if out.len() >= want || Instant::now() > deadline {
             return out
                 .into_iter()
                 .map(|r| {
-                    let v = r.value.map(|v| String::from_utf8(v.to_vec()).unwrap());
-                    (v.unwrap_or_default(), r.timestamp)
+                    (
+                        text(r.key).unwrap_or_default(),
+                        text(r.value).unwrap_or_default(),
+                        r.timestamp,
+                    )
                 })
                 .collect();
         }
@@ -93,7 +119,12 @@ async fn a_batched_chain_keeps_order_and_names_each_bad_record() {
     }
     const N: usize = 3000;
     // Every 97th value is not UTF-8 (fails to deserialize), every 89th is dropped by the filter,
-    // every 61st fails to serialize in the sink.
+    // every 61st fails to serialize in the sink; every 83rd key is not UTF-8, and every 53rd
+    // record gets a key that fails to serialize in the sink. (Sources and sinks convert keys and
+    // values a column at a time: a bad value is found after the keys of the records behind it,
+    // and the other way round.)
+    let bad_key = |i: usize| i % 83 == 11;
+    let unwritable_key = |i: usize| i % 53 == 9;
     let input: Vec<Vec<u8>> = (0..N)
         .map(|i| match i {
             i if i % 97 == 5 => vec![0xff, 0xfe, i as u8],
@@ -102,14 +133,22 @@ async fn a_batched_chain_keeps_order_and_names_each_bad_record() {
             i => format!("v{i}").into_bytes(),
         })
         .collect();
-    load(&broker, "input", &input, |i| 1_000 + i as i64).await;
+    let key = |i: usize| match bad_key(i) {
+        true => vec![0xc3, 0x28, i as u8],
+        false => format!("k{i}").into_bytes(),
+    };
+    load_keyed(&broker, "input", &input, key, |i| 1_000 + i as i64).await;
     let (bad_input, bad_output) = (Recorder::default(), Recorder::default());
     let builder = StreamsBuilder::new();
     builder
         .stream::<String, String>("input")
         .filter(|_, v| !v.starts_with("drop"))
+        .select_key(move |k, _| {
+            let i: usize = k[1..].parse().unwrap();
+            if unwritable_key(i) { format!("FAIL{i}") } else { k.clone() }
+        })
         .map_values(|v| v.to_uppercase())
-        .to_with("output", Produced::with(Serdes::string(), Picky));
+        .to_with("output", Produced::with(Picky, Picky));
     let config = StreamsConfig::new("batched")
         .commit_interval(Duration::from_millis(50))
         .deserialization_error_handler(bad_input.clone())
@@ -118,16 +157,22 @@ async fn a_batched_chain_keeps_order_and_names_each_bad_record() {
     let app = KafkaStreams::new(builder.build().unwrap(), config, &broker).unwrap();
     app.start().unwrap();
 
-    let kept = |i: &usize| i % 97 != 5 && i % 89 != 7 && i % 61 != 3;
-    let expected: Vec<(String, i64)> =
-        (0..N).filter(kept).map(|i| (format!("V{i}"), 1_000 + i as i64)).collect();
-    let out = wait_output(&broker, "output", expected.len()).await;
-    assert_eq!(out, expected, "every good record, once, in input order, with its timestamp");
+    let kept = |i: &usize| {
+        i % 97 != 5 && i % 89 != 7 && i % 61 != 3 && !bad_key(*i) && !unwritable_key(*i)
+    };
+    let expected: Vec<(String, String, i64)> =
+        (0..N).filter(kept).map(|i| (format!("k{i}"), format!("V{i}"), 1_000 + i as i64)).collect();
+    let out = wait_output_keyed(&broker, "output", expected.len()).await;
+    assert_eq!(
+        out, expected,
+        "every good record, once, in input order, with its own key and timestamp"
+    );
     let offsets = |pick: fn(usize) -> bool| -> Vec<i64> {
         (0..N).filter(|i| pick(*i)).map(|i| i as i64).collect()
     };
-    let undecodable = offsets(|i| i % 97 == 5);
-    let unserializable = offsets(|i| i % 61 == 3 && i % 97 != 5 && i % 89 != 7);
+    let undecodable = offsets(|i| i % 97 == 5 || i % 83 == 11);
+    let unserializable =
+        offsets(|i| (i % 61 == 3 || i % 53 == 9) && i % 97 != 5 && i % 89 != 7 && i % 83 != 11);
     let deadline = Instant::now() + Duration::from_secs(30);
     while bad_output.0.lock().unwrap().len() < unserializable.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -140,7 +185,7 @@ async fn a_batched_chain_keeps_order_and_names_each_bad_record() {
     assert_eq!(
         *bad_output.0.lock().unwrap(),
         unserializable,
-        "the production handler was told the input record of each value that did not serialize"
+        "the production handler was told the input record of each key or value that did not serialize"
     );
     assert!(app.close(Duration::from_secs(30)));
     let consumer = broker.consumer(ConsumerConfig::group("batched")).unwrap();

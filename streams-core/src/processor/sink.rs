@@ -4,6 +4,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::error::TopologyError;
 use crate::processor::RecordBatch;
 use crate::processor::node::{Input, one_by_one};
@@ -52,6 +54,7 @@ impl<K: 'static, V: 'static> NodeFactory for SinkFactory<K, V> {
             value_serde: resolve_serde(&self.value_serde, ctx.serdes, &node)?,
             partitioner: self.partitioner.clone(),
             task: ctx.task.clone(),
+            scratch: Default::default(),
         };
         let input: crate::processor::context::InputRef<K, V> = Rc::new(RefCell::new(sink));
         Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: None, batches: true })
@@ -65,6 +68,8 @@ struct SinkNode<K, V> {
     value_serde: SharedSerde<V>,
     partitioner: Option<Partitioner<K, V>>,
     task: Rc<TaskShared>,
+    /// The serialized keys and values of a batch, kept for the next.
+    scratch: (Vec<Option<Bytes>>, Vec<Option<Bytes>>),
 }
 
 impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
@@ -99,56 +104,78 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
         }
     }
 
-    /// A fixed topic without a partitioner (the common case) takes the batch with the collector
-    /// borrowed once, appending straight into the thread's outbox where there is one; the rest
-    /// goes record by record.
+    /// A fixed topic without a partitioner (the common case), sending into the thread's outbox,
+    /// serializes the batch a column at a time (one serde call per column) and appends it to
+    /// the outbox in one go; the rest goes record by record.
     fn process_batch(&mut self, batch: RecordBatch<K, V>) {
-        let (Target::Fixed(topic), None) = (&self.target, &self.partitioner) else {
+        let outbox = self.task.collector.borrow_mut().outbox().is_some();
+        let (Target::Fixed(topic), None, true) = (&self.target, &self.partitioner, outbox) else {
             let task = self.task.clone();
             return one_by_one(&task, batch, |r| self.process(r));
         };
-        let serialize = |r| serialize(&self.key_serde, &self.value_serde, topic, r);
-        let mut entries = batch.into_entries();
-        loop {
-            // The record that failed: its origin, the topic named to the handler, the error.
-            let mut failed = None;
+        let topic = topic.clone();
+        let batch = batch.into_columns();
+        let n = batch.keys.len();
+        let (mut keys, mut values) = (batch.keys.into_iter(), batch.values.into_iter());
+        let (mut timestamps, mut headers) = (batch.timestamps.iter(), batch.headers.into_iter());
+        // The serialized keys and values of the records from `done` on; the error of the key
+        // after the last serialized one, if it did not serialize.
+        let (mut out_keys, mut out_values) = std::mem::take(&mut self.scratch);
+        out_keys.clear();
+        out_values.clear();
+        let mut key_error = None;
+        let mut done = 0;
+        while done < n {
+            if key_error.is_none() {
+                let want = n - done - out_keys.len();
+                key_error =
+                    self.key_serde.serialize_column(&topic, &mut keys, want, &mut out_keys).err();
+            }
+            let value_error = self
+                .value_serde
+                .serialize_column(&topic, &mut values, out_keys.len(), &mut out_values)
+                .err();
+            let good = out_values.len();
             {
                 let mut collector = self.task.collector.borrow_mut();
-                if let Some(mut outbox) = collector.outbox() {
-                    let slot = outbox.slot(topic);
-                    for (origin, record) in entries.by_ref() {
-                        match serialize(record) {
-                            Ok(out) => outbox.push_at(slot, out),
-                            Err(e) => {
-                                failed = Some((origin, topic.clone(), e));
-                                break;
-                            }
-                        }
-                    }
-                } else {
-                    for (origin, record) in entries.by_ref() {
-                        let sent =
-                            serialize(record).map_err(|e| (topic.clone(), e)).and_then(|out| {
-                                collector.send_to(topic, out).map_err(|failed| {
-                                    let (out, e) = *failed;
-                                    (out.topic, e)
-                                })
-                            });
-                        if let Err((t, e)) = sent {
-                            failed = Some((origin, t, e));
-                            break;
-                        }
-                    }
+                let Some(mut outbox) = collector.outbox() else { break };
+                let slot = outbox.slot(&topic);
+                let records = out_keys.drain(..good).zip(out_values.drain(..));
+                for (key, value) in records {
+                    let timestamp = timestamps.next().copied().unwrap_or_default();
+                    let headers = headers.next().unwrap_or_default();
+                    outbox.push_at(
+                        slot,
+                        Outgoing { partition: None, key, value, timestamp, headers },
+                    );
                 }
             }
-            // The handler may send a dead letter through the collector: released first.
-            let Some((origin, failed_topic, error)) = failed else { return };
-            self.task.set_position(origin);
-            self.task.fail_production(&self.name, &failed_topic, error);
+            done += good;
+            // The record at `done` did not serialize: its key or its value.
+            let error = match value_error {
+                Some(e) => {
+                    out_keys.remove(0);
+                    format!("serializing the value: {e}")
+                }
+                None => match key_error.take() {
+                    Some(e) => {
+                        values.next();
+                        format!("serializing the key: {e}")
+                    }
+                    None => break,
+                },
+            };
+            timestamps.next();
+            headers.next();
+            // The handler may send a dead letter through the collector: released above.
+            self.task.set_position(batch.origins.get(done));
+            self.task.fail_production(&self.name, &topic, error);
             if self.task.failed() {
-                return;
+                break;
             }
+            done += 1;
         }
+        self.scratch = (out_keys, out_values);
     }
 }
 

@@ -3,13 +3,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::error::TopologyError;
+use crate::error::{StreamsError, TopologyError};
 use crate::processor::{ProcessorContext, RecordBatch};
 use crate::task::shared::TaskShared;
 use bytes::Bytes;
 
 use crate::record::{Header, Record};
-use crate::serde::{SerdeError, SerdeRegistry, SharedSerde};
+use crate::serde::{RawColumn, SerdeError, SerdeRegistry, SharedSerde};
 use crate::time::RawRecord;
 use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
 
@@ -27,10 +27,13 @@ pub(crate) trait RawInput {
         headers: Vec<Header>,
         timestamp: i64,
     ) -> Result<(), SerdeError>;
-    /// Deserializes the records at positions `from..to` of the task's queue `q` and forwards, as
-    /// one batch, those before the first that does not deserialize; returns that one's position
-    /// and error. `take` moves each record's key, value and headers out of the queue (as
-    /// [`process_taken`](RawInput::process_taken)) instead of cloning them.
+    /// Deserializes the records at positions `from..to` of the task's queue `q` and forwards
+    /// them in batches, a column at a time (one serde call per column per batch); a record that
+    /// does not deserialize ends a batch and goes to `failed` with its position (the records
+    /// before it forwarded first), then the next batch starts after it. `take` moves each
+    /// record's key, value and headers out of the queue (as
+    /// [`process_taken`](RawInput::process_taken)) instead of cloning them. Stops early, with
+    /// `Ok`, once the task has failed, and with `failed`'s error if it returns one.
     fn process_run(
         &mut self,
         task: &TaskShared,
@@ -38,7 +41,8 @@ pub(crate) trait RawInput {
         from: usize,
         to: usize,
         take: bool,
-    ) -> Result<(), (usize, SerdeError)>;
+        failed: &mut dyn FnMut(usize, SerdeError) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError>;
 }
 
 pub(crate) struct SourceFactory<K, V> {
@@ -120,47 +124,86 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         &mut self,
         task: &TaskShared,
         q: usize,
-        from: usize,
+        mut from: usize,
         to: usize,
         take: bool,
-    ) -> Result<(), (usize, SerdeError)> {
-        let mut batch = RecordBatch::with_capacity(to.saturating_sub(from));
-        let mut failed = None;
-        {
-            // Deserializers see only the bytes, never the task: the queue stays borrowed while
-            // the batch is built and is released before anything is forwarded.
-            let mut group = task.group.borrow_mut();
-            let records = group.queues[q].records.iter_mut().enumerate().take(to).skip(from);
-            for (pos, (raw, timestamp)) in records {
-                let topic: &str = &raw.topic;
-                let read = if take {
-                    let (key, value) = (raw.key.take(), raw.value.take());
-                    let headers = std::mem::take(&mut raw.headers);
-                    self.key_serde.deserialize_owned(topic, key).and_then(|key| {
-                        Ok((key, self.value_serde.deserialize_owned(topic, value)?, headers))
-                    })
-                } else {
-                    self.key_serde.deserialize(topic, raw.key.as_ref()).and_then(|key| {
-                        let value = self.value_serde.deserialize(topic, raw.value.as_ref())?;
-                        Ok((key, value, raw.headers.clone()))
-                    })
+        failed: &mut dyn FnMut(usize, SerdeError) -> Result<(), StreamsError>,
+    ) -> Result<(), StreamsError> {
+        // Keys that deserialized past a record whose value did not, and the error of the key
+        // after them if one did not: the start of the next batch (their bytes may be gone).
+        let mut carried: (Vec<K>, Option<SerdeError>) = (Vec::new(), None);
+        while from < to {
+            let (mut keys, mut key_error) = std::mem::take(&mut carried);
+            let mut values = Vec::with_capacity(to - from);
+            let mut timestamps = Vec::with_capacity(to - from);
+            let mut headers = Vec::new();
+            let mut value_error = None;
+            {
+                // Deserializers see only the bytes, never the task: the queue stays borrowed
+                // while the columns are built and is released before anything is forwarded.
+                let mut group = task.group.borrow_mut();
+                let queue = &mut group.queues[q].records;
+                let topic = match queue.get(from) {
+                    Some((raw, _)) => raw.topic.clone(),
+                    None => return Ok(()),
                 };
-                match read {
-                    Ok((key, value, headers)) => {
-                        self.ctx.advance_stream_time(timestamp);
-                        let record = Record { key, value, timestamp, headers };
-                        batch.push(pos as u32, record);
+                if key_error.is_none() {
+                    for (records, _) in queue.slices_mut(from + keys.len(), to) {
+                        let column = RawColumn::keys(records, take);
+                        if let Err((_, e)) =
+                            self.key_serde.deserialize_column(&topic, column, &mut keys)
+                        {
+                            key_error = Some(e);
+                            break;
+                        }
                     }
-                    Err(e) => {
-                        failed = Some((pos, e));
+                }
+                // The values of the records whose keys deserialized.
+                let good_keys = keys.len();
+                for (records, _) in queue.slices_mut(from, from + good_keys) {
+                    let column = RawColumn::values(records, take);
+                    if let Err((_, e)) =
+                        self.value_serde.deserialize_column(&topic, column, &mut values)
+                    {
+                        value_error = Some(e);
                         break;
                     }
                 }
+                let good = values.len();
+                if value_error.is_some() {
+                    // The record at `good` had a key but no value: its key goes, the keys
+                    // after it wait for the next batch.
+                    carried = (keys.split_off(good + 1), key_error.take());
+                    keys.truncate(good);
+                }
+                for (records, ts) in queue.slices_mut(from, from + good) {
+                    timestamps.extend_from_slice(ts);
+                    if headers.is_empty() && records.iter().all(|r| r.headers.is_empty()) {
+                        continue;
+                    }
+                    headers.resize_with(timestamps.len() - ts.len(), Vec::new);
+                    headers.extend(records.iter_mut().map(|r| match take {
+                        true => std::mem::take(&mut r.headers),
+                        false => r.headers.clone(),
+                    }));
+                }
             }
+            let good = values.len();
+            if let Some(&latest) = timestamps.iter().max() {
+                self.ctx.advance_stream_time(latest);
+            }
+            if good > 0 {
+                let batch =
+                    RecordBatch::from_columns(keys, values, timestamps, headers, from as u32);
+                self.ctx.forward_batch(batch);
+            }
+            if task.failed() {
+                return Ok(());
+            }
+            let Some(e) = value_error.or(key_error) else { break };
+            failed(from + good, e)?;
+            from += good + 1;
         }
-        if !batch.is_empty() {
-            self.ctx.forward_batch(batch);
-        }
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 }

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::time::RawRecord;
+
 pub use builtin::{
     BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serdes, StringSerde, UnitSerde,
 };
@@ -61,6 +63,50 @@ pub trait Serde<T>: Send + Sync + 'static {
     fn deserialize_borrowed(&self, _topic: &str, _bytes: &[u8]) -> Option<Result<T, SerdeError>> {
         None
     }
+    /// Deserializes a column of a run of input records (their keys, or their values) into
+    /// `out`, in order, stopping at the first that does not deserialize: `Err((i, error))`
+    /// names its place in the column, and the records after it are left untouched. Sources call
+    /// this once per run of records; the default calls
+    /// [`deserialize_owned`](Serde::deserialize_owned) (for handed-over bytes) or
+    /// [`deserialize`](Serde::deserialize) (for lent ones) for each, in a loop compiled for the
+    /// serde's own type, so a run costs one dynamic call instead of one per record.
+    fn deserialize_column(
+        &self,
+        topic: &str,
+        column: RawColumn<'_>,
+        out: &mut Vec<T>,
+    ) -> Result<(), (usize, SerdeError)> {
+        out.reserve(column.len());
+        for (i, bytes) in column.into_iter().enumerate() {
+            let value = match bytes {
+                RawBytes::Owned(b) => self.deserialize_owned(topic, b),
+                RawBytes::Lent(b) => self.deserialize(topic, b),
+            };
+            match value {
+                Ok(v) => out.push(v),
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(())
+    }
+    /// Serializes the next `limit` values of `values` (fewer if it runs out) into `out`, in
+    /// order, with [`serialize_owned`](Serde::serialize_owned), stopping at the first that does
+    /// not serialize (consumed; its error returned). Sinks call this once per run of records;
+    /// like [`deserialize_column`](Serde::deserialize_column), the default loop is compiled for
+    /// the serde's own type.
+    fn serialize_column(
+        &self,
+        topic: &str,
+        values: &mut std::vec::IntoIter<T>,
+        limit: usize,
+        out: &mut Vec<Option<Bytes>>,
+    ) -> Result<(), SerdeError> {
+        out.reserve(limit.min(values.len()));
+        for value in values.take(limit) {
+            out.push(self.serialize_owned(topic, value)?);
+        }
+        Ok(())
+    }
     /// Appends the bytes of `value` to `out`, as [`Serde::serialize`] would make them; `false`
     /// (and nothing appended) for a null. Lets a caller that wraps the bytes (a timestamped
     /// store's value, say) build them in one buffer; the built-in serdes write straight into it.
@@ -104,7 +150,102 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
     fn deserialize_borrowed(&self, topic: &str, bytes: &[u8]) -> Option<Result<T, SerdeError>> {
         (**self).deserialize_borrowed(topic, bytes)
     }
+    fn deserialize_column(
+        &self,
+        topic: &str,
+        column: RawColumn<'_>,
+        out: &mut Vec<T>,
+    ) -> Result<(), (usize, SerdeError)> {
+        (**self).deserialize_column(topic, column, out)
+    }
+    fn serialize_column(
+        &self,
+        topic: &str,
+        values: &mut std::vec::IntoIter<T>,
+        limit: usize,
+        out: &mut Vec<Option<Bytes>>,
+    ) -> Result<(), SerdeError> {
+        (**self).serialize_column(topic, values, limit, out)
+    }
 }
+
+/// The keys or the values of a run of input records, as a source hands them to
+/// [`Serde::deserialize_column`]: iterating gives each record's bytes, handed over when nothing
+/// reads the records' bytes afterwards (the record keeps a null), lent otherwise.
+#[derive(Debug)]
+pub struct RawColumn<'a> {
+    records: &'a mut [RawRecord],
+    values: bool,
+    take: bool,
+}
+
+impl<'a> RawColumn<'a> {
+    /// The keys of `records`; `take` hands them over.
+    pub(crate) fn keys(records: &'a mut [RawRecord], take: bool) -> Self {
+        Self { records, values: false, take }
+    }
+
+    /// The values of `records`; `take` hands them over.
+    pub(crate) fn values(records: &'a mut [RawRecord], take: bool) -> Self {
+        Self { records, values: true, take }
+    }
+
+    /// How many records the column has.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the column has no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// One record's key or value in a [`RawColumn`] (`None`: null).
+#[derive(Debug)]
+pub enum RawBytes<'a> {
+    /// The bytes, handed over: deserialize with [`Serde::deserialize_owned`].
+    Owned(Option<Bytes>),
+    /// The bytes, lent: deserialize with [`Serde::deserialize`].
+    Lent(Option<&'a Bytes>),
+}
+
+impl<'a> IntoIterator for RawColumn<'a> {
+    type Item = RawBytes<'a>;
+    type IntoIter = RawColumnIter<'a>;
+
+    fn into_iter(self) -> RawColumnIter<'a> {
+        RawColumnIter { records: self.records.iter_mut(), values: self.values, take: self.take }
+    }
+}
+
+/// The bytes of a [`RawColumn`], in order.
+#[derive(Debug)]
+pub struct RawColumnIter<'a> {
+    records: std::slice::IterMut<'a, RawRecord>,
+    values: bool,
+    take: bool,
+}
+
+impl<'a> Iterator for RawColumnIter<'a> {
+    type Item = RawBytes<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<RawBytes<'a>> {
+        let r = self.records.next()?;
+        let field = if self.values { &mut r.value } else { &mut r.key };
+        Some(match self.take {
+            true => RawBytes::Owned(field.take()),
+            false => RawBytes::Lent(field.as_ref()),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RawColumnIter<'_> {}
 
 /// A shared, type-erased serde for `T`.
 pub type SharedSerde<T> = Arc<dyn Serde<T>>;

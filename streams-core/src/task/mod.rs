@@ -458,30 +458,16 @@ impl Task {
         self.shared.set_phase(Phase::Processing);
         self.shared.set_current(Some(q));
         let mut bad = Vec::new();
-        let mut from = 0;
-        let mut outcome = Ok(());
-        while from < n {
-            let run = self.sources[slot].input.borrow_mut().process_run(
-                &self.shared,
-                q,
-                from,
-                n,
-                self.take_bytes,
-            );
-            if let Err(e) = self.handle_failure() {
-                outcome = Err(e);
-                break;
-            }
-            let Err((pos, e)) = run else { break };
+        let (input, shared, take) =
+            (self.sources[slot].input.clone(), self.shared.clone(), self.take_bytes);
+        let run = input.borrow_mut().process_run(&shared, q, 0, n, take, &mut |pos, e| {
             self.shared.set_position(pos as u32);
             let offset = self.shared.current_raw().map_or(-1, |r| r.offset);
-            if let Err(e) = self.deserialization_failed(slot, offset, e) {
-                outcome = Err(e);
-                break;
-            }
+            self.deserialization_failed(slot, offset, e)?;
             bad.push(pos);
-            from = pos + 1;
-        }
+            Ok(())
+        });
+        let outcome = run.and_then(|()| self.handle_failure());
         self.shared.set_current(None);
         let (last_offset, last_ts) = self.retire(q, n, &bad);
         outcome?;

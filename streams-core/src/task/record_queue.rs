@@ -90,10 +90,27 @@ impl RecordQueue {
         self.chunks.iter().flat_map(|c| c.timestamps[c.head..].iter().copied())
     }
 
-    /// The records in order, mutable, with their timestamps.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&mut RawRecord, i64)> + '_ {
-        self.chunks.iter_mut().flat_map(|c| {
-            c.records[c.head..].iter_mut().zip(c.timestamps[c.head..].iter().copied())
+    /// The records at positions `from..to` (0: the first; `to` clipped to the length) with their
+    /// timestamps, as one pair of slices per chunk they lie in.
+    pub(crate) fn slices_mut(
+        &mut self,
+        mut from: usize,
+        to: usize,
+    ) -> impl Iterator<Item = (&mut [RawRecord], &[i64])> + '_ {
+        let mut left = to.saturating_sub(from);
+        self.chunks.iter_mut().filter_map(move |c| {
+            if left == 0 {
+                return None;
+            }
+            if from >= c.live() {
+                from -= c.live();
+                return None;
+            }
+            let start = c.head + from;
+            let end = start + left.min(c.live() - from);
+            from = 0;
+            left -= end - start;
+            Some((&mut c.records[start..end], &c.timestamps[start..end]))
         })
     }
 
@@ -163,7 +180,15 @@ mod tests {
         }
         assert!(q.get(6).is_none());
         q.get_mut(4).unwrap().0.key = Some(bytes::Bytes::from_static(b"k"));
-        assert_eq!(q.iter_mut().filter(|(r, _)| r.key.is_some()).count(), 1);
+        let slices = |q: &mut RecordQueue, from, to| -> Vec<(Vec<i64>, Vec<i64>)> {
+            q.slices_mut(from, to)
+                .map(|(r, t)| (r.iter().map(|r| r.offset).collect(), t.to_vec()))
+                .collect()
+        };
+        assert_eq!(slices(&mut q, 2, 5), [(vec![2], vec![20]), (vec![3, 4], vec![30, 40])]);
+        assert_eq!(slices(&mut q, 3, 4), [(vec![3], vec![30])]);
+        assert_eq!(slices(&mut q, 4, 100), [(vec![4], vec![40]), (vec![5], vec![50])]);
+        assert!(slices(&mut q, 1, 1).is_empty() && slices(&mut q, 6, 9).is_empty());
 
         let mut seen = Vec::new();
         q.retire(4, |r, ts| seen.push((r.offset, ts)));
@@ -171,7 +196,7 @@ mod tests {
         assert_eq!((q.len(), q.front_timestamp()), (2, Some(40)));
         assert_eq!(q.get(0).unwrap().0.offset, 4);
         assert!(q.get(0).unwrap().0.key.is_some());
-        assert_eq!(q.iter_mut().map(|(r, _)| r.offset).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(slices(&mut q, 0, 2), [(vec![4], vec![40]), (vec![5], vec![50])]);
 
         seen.clear();
         q.retire(10, |r, _| seen.push((r.offset, 0)));

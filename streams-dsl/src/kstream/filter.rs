@@ -38,7 +38,7 @@ where
         mut records: RecordBatch<K, V>,
     ) -> Result<(), ProcessError> {
         let (predicate, keep) = (&*self.predicate, self.keep);
-        records.retain(|r| predicate(&r.key, &r.value) == keep);
+        records.retain(|k, v| predicate(k, v) == keep);
         ctx.forward_batch(records);
         Ok(())
     }

@@ -36,10 +36,7 @@ where
         records: RecordBatch<K, V>,
     ) -> Result<(), ProcessError> {
         let f = &*self.f;
-        ctx.forward_batch(records.map(|r| {
-            let value = f(&r.key, r.value);
-            Record { key: r.key, value, timestamp: r.timestamp, headers: r.headers }
-        }));
+        ctx.forward_batch(records.map_values(f));
         Ok(())
     }
 }

@@ -36,10 +36,7 @@ where
         records: RecordBatch<K, V>,
     ) -> Result<(), ProcessError> {
         let f = &*self.f;
-        ctx.forward_batch(records.map(|r| {
-            let key = f(&r.key, &r.value);
-            r.with_key(key)
-        }));
+        ctx.forward_batch(records.map_keys(f));
         Ok(())
     }
 }

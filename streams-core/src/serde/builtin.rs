@@ -107,6 +107,7 @@ macro_rules! nullable_serde {
         impl Serde<$t> for $serde {
             $(
                 // `taken`: the value is made from the bytes themselves, without a new reference.
+                #[inline]
                 fn deserialize_owned(
                     &self,
                     topic: &str,
@@ -118,11 +119,13 @@ macro_rules! nullable_serde {
             )?
             $(
                 // `$borrowed`: the deserializer reads a plain slice as well as a `Bytes`.
+                #[inline]
                 fn $borrowed(&self, $topic: &str, $de_b: &[u8]) -> Option<Result<$t, SerdeError>> {
                     let read = || -> Result<$t, SerdeError> { $de };
                     Some(read())
                 }
             )?
+            #[inline]
             fn serialize_into(
                 &self,
                 _topic: &str,
@@ -132,9 +135,11 @@ macro_rules! nullable_serde {
                 $into;
                 Ok(true)
             }
+            #[inline]
             fn serialize(&self, _topic: &str, $ser_v: &$t) -> Result<Option<Bytes>, SerdeError> {
                 Ok(Some($ser))
             }
+            #[inline]
             fn serialize_owned(
                 &self,
                 _topic: &str,
@@ -142,12 +147,14 @@ macro_rules! nullable_serde {
             ) -> Result<Option<Bytes>, SerdeError> {
                 Ok(Some($own))
             }
+            #[inline]
             fn deserialize(&self, $topic: &str, bytes: Option<&Bytes>) -> Result<$t, SerdeError> {
                 let $de_b = bytes.ok_or_else(|| null_error::<$t>($topic))?;
                 $de
             }
         }
         impl Serde<Option<$t>> for $serde {
+            #[inline]
             fn deserialize_borrowed(
                 &self,
                 topic: &str,
@@ -155,6 +162,7 @@ macro_rules! nullable_serde {
             ) -> Option<Result<Option<$t>, SerdeError>> {
                 <Self as Serde<$t>>::deserialize_borrowed(self, topic, bytes).map(|r| r.map(Some))
             }
+            #[inline]
             fn serialize_into(
                 &self,
                 topic: &str,
@@ -166,6 +174,7 @@ macro_rules! nullable_serde {
                     None => Ok(false),
                 }
             }
+            #[inline]
             fn serialize(
                 &self,
                 topic: &str,
@@ -176,6 +185,7 @@ macro_rules! nullable_serde {
                     None => Ok(None),
                 }
             }
+            #[inline]
             fn serialize_owned(
                 &self,
                 topic: &str,
@@ -186,6 +196,7 @@ macro_rules! nullable_serde {
                     None => Ok(None),
                 }
             }
+            #[inline]
             fn deserialize(
                 &self,
                 topic: &str,
@@ -196,6 +207,7 @@ macro_rules! nullable_serde {
                     None => Ok(None),
                 }
             }
+            #[inline]
             fn deserialize_owned(
                 &self,
                 topic: &str,

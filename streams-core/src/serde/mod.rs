@@ -251,6 +251,8 @@ impl ExactSizeIterator for RawColumnIter<'_> {}
 pub type SharedSerde<T> = Arc<dyn Serde<T>>;
 
 /// The error of a non-nullable serde given a null.
+#[cold]
+#[inline(never)]
 pub(crate) fn null_error<T>(topic: &str) -> SerdeError {
     SerdeError::new(format!(
         "null data in topic `{topic}` where a `{}` is required (use `Option<{}>` to accept nulls)",

@@ -179,12 +179,12 @@ impl BackendProducer for EmbeddedProducer {
         // Borrowed: the producer copies each record into its batch, so nothing is cloned or
         // reference-counted here. One call for the lot (the producer's lock taken once per run
         // of records); the delivery outcome is collected by `flush`.
-        let records = records.iter().map(|(topic, r)| ProducerRecordRef {
-            topic,
+        let records = records.iter().map(|r| ProducerRecordRef {
+            topic: r.topic,
             partition: r.partition,
-            key: r.key.as_deref(),
-            value: r.value.as_deref(),
-            headers: &r.headers,
+            key: r.key.map(|k| &k[..]),
+            value: r.value.map(|v| &v[..]),
+            headers: r.headers,
             timestamp: Some(r.timestamp),
         });
         self.rt.block_on(self.producer.send_all_borrowed(records))?;

@@ -54,7 +54,6 @@ impl<K: 'static, V: 'static> NodeFactory for SinkFactory<K, V> {
             value_serde: resolve_serde(&self.value_serde, ctx.serdes, &node)?,
             partitioner: self.partitioner.clone(),
             task: ctx.task.clone(),
-            scratch: Default::default(),
         };
         let input: crate::processor::context::InputRef<K, V> = Rc::new(RefCell::new(sink));
         Ok(BuiltNode { input: Some(Box::new(input)), raw: None, lifecycle: None, batches: true })
@@ -68,8 +67,6 @@ struct SinkNode<K, V> {
     value_serde: SharedSerde<V>,
     partitioner: Option<Partitioner<K, V>>,
     task: Rc<TaskShared>,
-    /// The serialized keys and values of a batch, kept for the next.
-    scratch: (Vec<Option<Bytes>>, Vec<Option<Bytes>>),
 }
 
 impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
@@ -105,8 +102,8 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
     }
 
     /// A fixed topic without a partitioner (the common case), sending into the thread's outbox,
-    /// serializes the batch a column at a time (one serde call per column) and appends it to
-    /// the outbox in one go; the rest goes record by record.
+    /// serializes the batch a column at a time (one serde call per column) straight into the
+    /// outbox's columns; the rest goes record by record.
     fn process_batch(&mut self, batch: RecordBatch<K, V>) {
         let outbox = self.task.collector.borrow_mut().outbox().is_some();
         let (Target::Fixed(topic), None, true) = (&self.target, &self.partitioner, outbox) else {
@@ -118,45 +115,43 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
         let n = batch.keys.len();
         let (mut keys, mut values) = (batch.keys.into_iter(), batch.values.into_iter());
         let (mut timestamps, mut headers) = (batch.timestamps.iter(), batch.headers.into_iter());
-        // The serialized keys and values of the records from `done` on; the error of the key
-        // after the last serialized one, if it did not serialize.
-        let (mut out_keys, mut out_values) = std::mem::take(&mut self.scratch);
-        out_keys.clear();
-        out_values.clear();
+        // Keys serialized past a record whose value did not serialize, for the next round; the
+        // error of the key after them, if it did not serialize.
+        let mut pending: Vec<Option<Bytes>> = Vec::new();
         let mut key_error = None;
         let mut done = 0;
         while done < n {
-            if key_error.is_none() {
-                let want = n - done - out_keys.len();
-                key_error =
-                    self.key_serde.serialize_column(&topic, &mut keys, want, &mut out_keys).err();
-            }
-            let value_error = self
-                .value_serde
-                .serialize_column(&topic, &mut values, out_keys.len(), &mut out_values)
-                .err();
-            let good = out_values.len();
-            {
+            let value_error = {
                 let mut collector = self.task.collector.borrow_mut();
                 let Some(mut outbox) = collector.outbox() else { break };
                 let slot = outbox.slot(&topic);
-                let records = out_keys.drain(..good).zip(out_values.drain(..));
-                for (key, value) in records {
-                    let timestamp = timestamps.next().copied().unwrap_or_default();
-                    let headers = headers.next().unwrap_or_default();
-                    outbox.push_at(
-                        slot,
-                        Outgoing { partition: None, key, value, timestamp, headers },
-                    );
+                let base = outbox.len();
+                let (out_keys, out_values) = outbox.key_value_columns();
+                out_keys.append(&mut pending);
+                if key_error.is_none() {
+                    let want = n - done - (out_keys.len() - base);
+                    key_error =
+                        self.key_serde.serialize_column(&topic, &mut keys, want, out_keys).err();
                 }
-            }
-            done += good;
+                let with_keys = out_keys.len() - base;
+                let value_error = self
+                    .value_serde
+                    .serialize_column(&topic, &mut values, with_keys, out_values)
+                    .err();
+                let good = out_values.len() - base;
+                if value_error.is_some() {
+                    // The record at `good` had a key but no value: its key goes, the keys after
+                    // it wait for the next round.
+                    pending = out_keys.split_off(base + good + 1);
+                    out_keys.truncate(base + good);
+                }
+                outbox.complete(slot, &mut timestamps, &mut headers);
+                done += good;
+                value_error
+            };
             // The record at `done` did not serialize: its key or its value.
             let error = match value_error {
-                Some(e) => {
-                    out_keys.remove(0);
-                    format!("serializing the value: {e}")
-                }
+                Some(e) => format!("serializing the value: {e}"),
                 None => match key_error.take() {
                     Some(e) => {
                         values.next();
@@ -175,7 +170,6 @@ impl<K: 'static, V: 'static> Input<K, V> for SinkNode<K, V> {
             }
             done += 1;
         }
-        self.scratch = (out_keys, out_values);
     }
 }
 

@@ -51,13 +51,34 @@ impl OutgoingRecord {
     }
 }
 
-/// A stream thread's output until it is handed to the producer: records in the order sent, each
-/// naming its topic by its place in a short list of the topics seen, so that a record costs no
-/// reference count on its topic's name.
+/// A stream thread's output until it is handed to the producer: records in the order sent,
+/// held column by column (so that a sink appends a batch's keys and values as its serdes write
+/// them), each run of records to one topic naming the topic by its place in a short list of the
+/// topics seen, so that a record costs no reference count on its topic's name.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     topics: Vec<Arc<str>>,
-    records: Vec<(u32, Outgoing)>,
+    /// Consecutive records to one topic: the topic's place in `topics` and the run's end.
+    runs: Vec<(u32, usize)>,
+    /// Each record's partition; shorter than `keys` when the records after have none (the
+    /// producer's partitioner chooses).
+    partitions: Vec<Option<i32>>,
+    keys: Vec<Option<Bytes>>,
+    values: Vec<Option<Bytes>>,
+    timestamps: Vec<i64>,
+    /// Each record's headers; shorter than `keys` when the records after have none.
+    headers: Vec<Vec<Header>>,
+}
+
+/// One record of an [`Outbox`], borrowed.
+#[derive(Debug)]
+pub(crate) struct OutboxRecord<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) partition: Option<i32>,
+    pub(crate) key: Option<&'a Bytes>,
+    pub(crate) value: Option<&'a Bytes>,
+    pub(crate) timestamp: i64,
+    pub(crate) headers: &'a [Header],
 }
 
 /// How many of the latest topics [`Outbox::slot`] compares a new record's topic with.
@@ -81,10 +102,22 @@ impl Outbox {
 
     /// Appends a record to the topic at `slot` (from [`slot`](Self::slot), since the last
     /// [`clear`](Self::clear)).
-    #[inline]
     pub(crate) fn push_at(&mut self, slot: u32, record: Outgoing) {
         debug_assert!((slot as usize) < self.topics.len());
-        self.records.push((slot, record));
+        let Outgoing { partition, key, value, timestamp, headers } = record;
+        let i = self.keys.len();
+        if partition.is_some() {
+            self.partitions.resize(i, None);
+            self.partitions.push(partition);
+        }
+        if !headers.is_empty() {
+            self.headers.resize_with(i, Vec::new);
+            self.headers.push(headers);
+        }
+        self.keys.push(key);
+        self.values.push(value);
+        self.timestamps.push(timestamp);
+        self.end_run(slot);
     }
 
     pub(crate) fn push(&mut self, record: OutgoingRecord) {
@@ -92,19 +125,87 @@ impl Outbox {
         self.push_to(&topic, record);
     }
 
+    /// How many records the outbox holds.
+    pub(crate) fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    /// The key and value columns, for a sink that serializes a batch straight into them
+    /// (records with no partition chosen). Before anything else is done with the outbox, both
+    /// columns must be cut back to [`len`](Self::len) or the records completed with
+    /// [`complete`](Self::complete).
+    pub(crate) fn key_value_columns(
+        &mut self,
+    ) -> (&mut Vec<Option<Bytes>>, &mut Vec<Option<Bytes>>) {
+        (&mut self.keys, &mut self.values)
+    }
+
+    /// Completes the records whose keys and values were appended through
+    /// [`key_value_columns`](Self::key_value_columns) (as many of each), for the topic at
+    /// `slot`: their timestamps are the next ones of `timestamps` and their headers the next
+    /// ones of `headers` (which yields nothing when no record has headers).
+    pub(crate) fn complete(
+        &mut self,
+        slot: u32,
+        timestamps: &mut std::slice::Iter<'_, i64>,
+        headers: &mut std::vec::IntoIter<Vec<Header>>,
+    ) {
+        debug_assert_eq!(self.keys.len(), self.values.len());
+        let (from, to) = (self.timestamps.len(), self.keys.len());
+        if from == to {
+            return;
+        }
+        self.timestamps.extend(timestamps.by_ref().take(to - from).copied());
+        self.timestamps.resize(to, 0);
+        for (i, h) in (from..to).zip(headers.by_ref()) {
+            if !h.is_empty() {
+                self.headers.resize_with(i, Vec::new);
+                self.headers.push(h);
+            }
+        }
+        self.end_run(slot);
+    }
+
+    /// The records up to the last make a run to the topic at `slot`.
+    fn end_run(&mut self, slot: u32) {
+        let len = self.keys.len();
+        match self.runs.last_mut() {
+            Some((s, end)) if *s == slot => *end = len,
+            _ => self.runs.push((slot, len)),
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.timestamps.is_empty()
     }
 
     /// The records in the order sent, with their topics.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Outgoing)> + '_ {
-        self.records.iter().map(|(slot, r)| (&*self.topics[*slot as usize], r))
+    pub(crate) fn iter(&self) -> impl Iterator<Item = OutboxRecord<'_>> + '_ {
+        let mut start = 0;
+        self.runs.iter().flat_map(move |&(slot, end)| {
+            let topic = &*self.topics[slot as usize];
+            let run = start..end;
+            start = end;
+            run.map(move |i| OutboxRecord {
+                topic,
+                partition: self.partitions.get(i).copied().flatten(),
+                key: self.keys[i].as_ref(),
+                value: self.values[i].as_ref(),
+                timestamp: self.timestamps[i],
+                headers: self.headers.get(i).map_or(&[], Vec::as_slice),
+            })
+        })
     }
 
     /// Empties the outbox, keeping its memory.
     pub(crate) fn clear(&mut self) {
-        self.records.clear();
         self.topics.clear();
+        self.runs.clear();
+        self.partitions.clear();
+        self.keys.clear();
+        self.values.clear();
+        self.timestamps.clear();
+        self.headers.clear();
     }
 }
 
@@ -521,9 +622,9 @@ mod tests {
         outbox.push_to(&a, out("6"));
         let seen: Vec<(String, String)> = outbox
             .iter()
-            .map(|(t, r)| {
-                let v = r.value.as_ref().map(|v| String::from_utf8(v.to_vec()).unwrap());
-                (t.to_string(), v.unwrap())
+            .map(|r| {
+                let v = r.value.map(|v| String::from_utf8(v.to_vec()).unwrap());
+                (r.topic.to_string(), v.unwrap())
             })
             .collect();
         let expected = [
@@ -541,9 +642,49 @@ mod tests {
         let expected: Vec<(String, String)> =
             expected.iter().map(|(t, v)| (t.to_string(), v.to_string())).collect();
         assert_eq!(seen, expected);
-        assert!(outbox.topics.len() <= outbox.records.len());
+        assert!(outbox.topics.len() <= outbox.len());
         outbox.clear();
         assert!(outbox.is_empty());
         assert_eq!(outbox.iter().count(), 0);
+    }
+
+    /// Records appended a column at a time sit between records pushed one by one, each with its
+    /// own partition, timestamp and headers.
+    #[test]
+    fn columns_appended_in_bulk_line_up_with_pushed_records() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        let header = Header { key: "h".into(), value: None };
+        let mut outbox = Outbox::default();
+        outbox.push_to(&a, Outgoing { partition: Some(3), timestamp: 1, ..out("1") });
+        let slot = outbox.slot(&b);
+        let (keys, values) = outbox.key_value_columns();
+        keys.extend([Some(Bytes::from_static(b"k2")), None, Some(Bytes::from_static(b"k4"))]);
+        values.extend([Some(Bytes::from_static(b"2")), Some(Bytes::from_static(b"3"))]);
+        // The third key had no value: it is cut back before completing.
+        keys.truncate(values.len());
+        let timestamps = [2, 3, 4];
+        let mut headers = vec![Vec::new(), vec![header.clone()], Vec::new()].into_iter();
+        outbox.complete(slot, &mut timestamps.iter(), &mut headers);
+        outbox.push_to(&b, Outgoing { timestamp: 5, headers: vec![header.clone()], ..out("5") });
+        outbox.push_to(&a, Outgoing { timestamp: 6, ..out("6") });
+        assert_eq!(outbox.len(), 5);
+        let seen: Vec<_> = outbox
+            .iter()
+            .map(|r| {
+                let text = |b: Option<&Bytes>| b.map(|b| String::from_utf8(b.to_vec()).unwrap());
+                (r.topic, r.partition, text(r.key), text(r.value), r.timestamp, r.headers.len())
+            })
+            .collect();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            seen,
+            [
+                ("a", Some(3), None, some("1"), 1, 0),
+                ("b", None, some("k2"), some("2"), 2, 0),
+                ("b", None, None, some("3"), 3, 1),
+                ("b", None, None, some("5"), 5, 1),
+                ("a", None, None, some("6"), 6, 0),
+            ]
+        );
     }
 }

@@ -26,6 +26,27 @@ pub enum Extracted {
 pub trait TimestampExtractor: Send + Sync + 'static {
     /// The record's timestamp, or what to do instead.
     fn extract(&self, record: &RawRecord, partition_time: i64) -> Extracted;
+
+    /// The timestamps of `records` (in order, from one partition whose time is
+    /// `partition_time`) appended to `out`, up to the first record whose outcome is not a
+    /// timestamp: its index and outcome. Tasks call this once per polled run of records; the
+    /// default calls [`extract`](TimestampExtractor::extract) for each, in a loop compiled for
+    /// the extractor's own type, so a run costs one dynamic call.
+    fn extract_all(
+        &self,
+        records: &[RawRecord],
+        partition_time: i64,
+        out: &mut Vec<i64>,
+    ) -> Option<(usize, Extracted)> {
+        out.reserve(records.len());
+        for (i, record) in records.iter().enumerate() {
+            match self.extract(record, partition_time) {
+                Extracted::Timestamp(ts) => out.push(ts),
+                other => return Some((i, other)),
+            }
+        }
+        None
+    }
 }
 
 /// The record's own timestamp; a negative one stops the task (Kafka's default,

@@ -81,6 +81,14 @@ impl TimestampExtractor for ArcExtractor {
     ) -> streams_core::Extracted {
         self.0.extract(record, partition_time)
     }
+    fn extract_all(
+        &self,
+        records: &[streams_core::RawRecord],
+        partition_time: i64,
+        out: &mut Vec<i64>,
+    ) -> Option<(usize, streams_core::Extracted)> {
+        self.0.extract_all(records, partition_time, out)
+    }
 }
 
 /// The partitioner of a `Produced` or `Repartitioned`.

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Serde, SerdeError, null_error};
+use super::{RawBytes, RawColumn, Serde, SerdeError, null_error};
 
 /// UTF-8 strings (Kafka's `StringSerde`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -116,6 +116,26 @@ macro_rules! nullable_serde {
                     let $taken_b = bytes.ok_or_else(|| null_error::<$t>(topic))?;
                     Ok($taken)
                 }
+                // A column of the bytes themselves: each moved (or, lent, referenced) as it is.
+                fn deserialize_column(
+                    &self,
+                    topic: &str,
+                    column: RawColumn<'_>,
+                    out: &mut Vec<$t>,
+                ) -> Result<(), (usize, SerdeError)> {
+                    out.reserve(column.len());
+                    for (i, bytes) in column.into_iter().enumerate() {
+                        let bytes = match bytes {
+                            RawBytes::Owned(b) => b,
+                            RawBytes::Lent(b) => b.cloned(),
+                        };
+                        match bytes {
+                            Some($taken_b) => out.push($taken),
+                            None => return Err((i, null_error::<$t>(topic))),
+                        }
+                    }
+                    Ok(())
+                }
             )?
             $(
                 // `$borrowed`: the deserializer reads a plain slice as well as a `Bytes`.
@@ -146,6 +166,17 @@ macro_rules! nullable_serde {
                 $own_v: $t,
             ) -> Result<Option<Bytes>, SerdeError> {
                 Ok(Some($own))
+            }
+            // Serializing never fails: the column in one loop.
+            fn serialize_column(
+                &self,
+                _topic: &str,
+                values: &mut std::vec::IntoIter<$t>,
+                limit: usize,
+                out: &mut Vec<Option<Bytes>>,
+            ) -> Result<(), SerdeError> {
+                out.extend(values.take(limit).map(|$own_v| Some($own)));
+                Ok(())
             }
             #[inline]
             fn deserialize(&self, $topic: &str, bytes: Option<&Bytes>) -> Result<$t, SerdeError> {
@@ -195,6 +226,17 @@ macro_rules! nullable_serde {
                     Some(v) => <Self as Serde<$t>>::serialize_owned(self, topic, v),
                     None => Ok(None),
                 }
+            }
+            // Serializing never fails: the column in one loop.
+            fn serialize_column(
+                &self,
+                _topic: &str,
+                values: &mut std::vec::IntoIter<Option<$t>>,
+                limit: usize,
+                out: &mut Vec<Option<Bytes>>,
+            ) -> Result<(), SerdeError> {
+                out.extend(values.take(limit).map(|v| v.map(|$own_v| $own)));
+                Ok(())
             }
             #[inline]
             fn deserialize(

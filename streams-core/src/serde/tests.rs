@@ -131,3 +131,86 @@ fn registry_holds_the_builtins_and_takes_new_ones() {
     reg.register::<Celsius, _>(CelsiusSerde);
     round_trip(&reg.get::<Celsius>().unwrap(), Celsius(21));
 }
+
+/// A record with `value` as its value (and no key).
+fn raw(value: Option<&'static [u8]>) -> RawRecord {
+    RawRecord {
+        topic: std::sync::Arc::from("t"),
+        partition: 0,
+        offset: 0,
+        timestamp: 0,
+        key: None,
+        value: value.map(Bytes::from_static),
+        headers: Vec::new(),
+    }
+}
+
+/// Deserializes the values of `values`, handed over or lent, with serde `S`; with the values
+/// the records kept afterwards.
+fn value_column<T, S: Serde<T>>(
+    serde: &S,
+    values: &[Option<&'static [u8]>],
+    take: bool,
+) -> (Vec<T>, Result<(), usize>, Vec<bool>) {
+    let mut records: Vec<RawRecord> = values.iter().map(|v| raw(*v)).collect();
+    let mut out = Vec::new();
+    let result = serde
+        .deserialize_column("t", RawColumn::values(&mut records, take), &mut out)
+        .map_err(|(i, _)| i);
+    (out, result, records.iter().map(|r| r.value.is_some()).collect())
+}
+
+/// Strings of another serde: only the provided (default) column methods.
+struct Plain;
+
+impl Serde<String> for Plain {
+    fn serialize(&self, _topic: &str, value: &String) -> Result<Option<Bytes>, SerdeError> {
+        match value.as_str() {
+            "bad" => Err(SerdeError::new("bad")),
+            v => Ok(Some(Bytes::copy_from_slice(v.as_bytes()))),
+        }
+    }
+    fn deserialize(&self, topic: &str, bytes: Option<&Bytes>) -> Result<String, SerdeError> {
+        StringSerde.deserialize(topic, bytes)
+    }
+}
+
+#[test]
+fn columns_stop_at_the_first_bad_record_and_leave_the_rest_untouched() {
+    let values: [Option<&'static [u8]>; 4] = [Some(b"a"), Some(b"b"), None, Some(b"d")];
+    // Handed over: the records before the bad one gave their bytes away; the rest keep theirs.
+    let (out, result, kept) = value_column::<Bytes, _>(&BytesSerde, &values, true);
+    assert_eq!((out, result), (vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")], Err(2)));
+    assert_eq!(kept, [false, false, false, true]);
+    // Lent: nothing is taken.
+    let (out, result, kept) = value_column::<Bytes, _>(&BytesSerde, &values, false);
+    assert_eq!((out.len(), result, kept), (2, Err(2), vec![true, true, false, true]));
+    // Nullable: a null is a value.
+    let (out, result, _) = value_column::<Option<Bytes>, _>(&BytesSerde, &values, true);
+    assert_eq!((out.len(), result, out[2].is_none()), (4, Ok(()), true));
+    // The default methods, for a serde of the user's own.
+    let values: [Option<&'static [u8]>; 3] = [Some(b"x"), Some(&[0xff]), Some(b"z")];
+    let (out, result, kept) = value_column::<String, _>(&Plain, &values, true);
+    assert_eq!((out, result, kept), (vec!["x".to_string()], Err(1), vec![false, false, true]));
+    let (out, result, _) = value_column::<String, _>(&StringSerde, &values, false);
+    assert_eq!((out, result), (vec!["x".to_string()], Err(1)));
+
+    // Serializing: at most `limit`, stopping after the first that fails; the rest stay.
+    let mut items = vec!["p".to_string(), "bad".into(), "q".into(), "r".into()].into_iter();
+    let mut out = Vec::new();
+    assert!(Plain.serialize_column("t", &mut items, 3, &mut out).is_err());
+    assert_eq!((out.len(), items.len()), (1, 2));
+    assert!(Plain.serialize_column("t", &mut items, 1, &mut out).is_ok());
+    assert_eq!((out.len(), items.len()), (2, 1));
+    let mut items = vec![Some(Bytes::from_static(b"k")), None].into_iter();
+    let mut out = Vec::new();
+    <BytesSerde as Serde<Option<Bytes>>>::serialize_column(
+        &BytesSerde,
+        "t",
+        &mut items,
+        5,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, [Some(Bytes::from_static(b"k")), None]);
+}

@@ -275,14 +275,18 @@ impl Task {
         let extractor = &*self.sources[slot].extractor;
         let mut timestamps = Vec::with_capacity(records.len());
         let mut skipped = Vec::new();
-        for (i, raw) in records.iter().enumerate() {
-            match extractor.extract(raw, queue.partition_time) {
+        let mut from = 0;
+        while let Some((i, outcome)) =
+            extractor.extract_all(&records[from..], queue.partition_time, &mut timestamps)
+        {
+            match outcome {
                 Extracted::Timestamp(ts) => timestamps.push(ts),
-                Extracted::Skip => skipped.push(i),
+                Extracted::Skip => skipped.push(from + i),
                 Extracted::Fail(message) => {
                     return Err(StreamsError::InvalidTimestamp { task: self.id, message });
                 }
             }
+            from += i + 1;
         }
         if !skipped.is_empty() {
             // Skipped records count as processed once everything before them is: those ahead

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use crate::record::{Header, Record};
 use crate::serde::{RawColumn, SerdeError, SerdeRegistry, SharedSerde};
+use crate::task::record_queue::RecordQueue;
 use crate::time::RawRecord;
 use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
 
@@ -137,7 +138,7 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
             let mut values = Vec::with_capacity(to - from);
             let mut timestamps = Vec::with_capacity(to - from);
             let mut headers = Vec::new();
-            let mut value_error = None;
+            let value_error;
             {
                 // Deserializers see only the bytes, never the task: the queue stays borrowed
                 // while the columns are built and is released before anything is forwarded.
@@ -148,27 +149,21 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                     None => return Ok(()),
                 };
                 if key_error.is_none() {
-                    for (records, _) in queue.slices_mut(from + keys.len(), to) {
-                        let column = RawColumn::keys(records, take);
-                        if let Err((_, e)) =
-                            self.key_serde.deserialize_column(&topic, column, &mut keys)
-                        {
-                            key_error = Some(e);
-                            break;
-                        }
-                    }
+                    let rest = from + keys.len()..to;
+                    key_error =
+                        read_column(&self.key_serde, &topic, queue, rest, false, take, &mut keys);
                 }
                 // The values of the records whose keys deserialized.
-                let good_keys = keys.len();
-                for (records, _) in queue.slices_mut(from, from + good_keys) {
-                    let column = RawColumn::values(records, take);
-                    if let Err((_, e)) =
-                        self.value_serde.deserialize_column(&topic, column, &mut values)
-                    {
-                        value_error = Some(e);
-                        break;
-                    }
-                }
+                let with_keys = from..from + keys.len();
+                value_error = read_column(
+                    &self.value_serde,
+                    &topic,
+                    queue,
+                    with_keys,
+                    true,
+                    take,
+                    &mut values,
+                );
                 let good = values.len();
                 if value_error.is_some() {
                     // The record at `good` had a key but no value: its key goes, the keys
@@ -206,4 +201,27 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         }
         Ok(())
     }
+}
+
+/// Deserializes a column (the values, or the keys) of the records at `range` of `queue` into
+/// `out` with `serde`, up to the first that does not deserialize: its error.
+fn read_column<T: 'static>(
+    serde: &SharedSerde<T>,
+    topic: &str,
+    queue: &mut RecordQueue,
+    range: std::ops::Range<usize>,
+    values: bool,
+    take: bool,
+    out: &mut Vec<T>,
+) -> Option<SerdeError> {
+    for (records, _) in queue.slices_mut(range.start, range.end) {
+        let column = match values {
+            true => RawColumn::values(records, take),
+            false => RawColumn::keys(records, take),
+        };
+        if let Err((_, e)) = serde.deserialize_column(topic, column, out) {
+            return Some(e);
+        }
+    }
+    None
 }

@@ -9,7 +9,7 @@
 pub(crate) mod assignment_info;
 pub(crate) mod assignor;
 pub(crate) mod partition_group;
-mod record_queue;
+pub(crate) mod record_queue;
 pub(crate) mod shared;
 mod state;
 

@@ -69,31 +69,46 @@ pub struct UsePartitionTimeOnInvalidTimestamp;
 pub struct WallclockTimestampExtractor;
 
 impl TimestampExtractor for FailOnInvalidTimestamp {
+    #[inline]
     fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
-        if record.timestamp >= 0 {
-            Extracted::Timestamp(record.timestamp)
-        } else {
-            Extracted::Fail(format!(
-                "record {}-{}@{} has invalid (negative) timestamp {}; choose another timestamp \
-                 extractor (for example LogAndSkipOnInvalidTimestamp) to process such records",
-                record.topic, record.partition, record.offset, record.timestamp
-            ))
+        match record.timestamp >= 0 {
+            true => Extracted::Timestamp(record.timestamp),
+            false => fail_on_invalid(record),
         }
     }
 }
 
+/// [`FailOnInvalidTimestamp`]'s answer for a record with a negative timestamp (kept out of the
+/// per-record path).
+#[cold]
+#[inline(never)]
+fn fail_on_invalid(record: &RawRecord) -> Extracted {
+    Extracted::Fail(format!(
+        "record {}-{}@{} has invalid (negative) timestamp {}; choose another timestamp \
+         extractor (for example LogAndSkipOnInvalidTimestamp) to process such records",
+        record.topic, record.partition, record.offset, record.timestamp
+    ))
+}
+
 impl TimestampExtractor for LogAndSkipOnInvalidTimestamp {
+    #[inline]
     fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
-        if record.timestamp >= 0 {
-            Extracted::Timestamp(record.timestamp)
-        } else {
-            tracing::warn!(
-                topic = %record.topic, partition = record.partition, offset = record.offset,
-                timestamp = record.timestamp, "skipping a record with an invalid timestamp"
-            );
-            Extracted::Skip
+        match record.timestamp >= 0 {
+            true => Extracted::Timestamp(record.timestamp),
+            false => skip_invalid(record),
         }
     }
+}
+
+/// [`LogAndSkipOnInvalidTimestamp`]'s answer for a record with a negative timestamp.
+#[cold]
+#[inline(never)]
+fn skip_invalid(record: &RawRecord) -> Extracted {
+    tracing::warn!(
+        topic = %record.topic, partition = record.partition, offset = record.offset,
+        timestamp = record.timestamp, "skipping a record with an invalid timestamp"
+    );
+    Extracted::Skip
 }
 
 impl TimestampExtractor for UsePartitionTimeOnInvalidTimestamp {

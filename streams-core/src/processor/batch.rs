@@ -18,10 +18,8 @@ pub struct RecordBatch<K, V> {
     timestamps: Vec<i64>,
     /// Each record's headers; empty while no record has any.
     headers: Vec<Vec<Header>>,
-    /// Each record's origin (its position in the task's run of input records); empty while the
-    /// origins are `first_origin`, `first_origin + 1`, ... in order.
-    origins: Vec<u32>,
-    first_origin: u32,
+    /// Each record's origin: its position in the task's run of input records.
+    origins: Origins,
 }
 
 /// The columns of a batch, taken apart (see [`RecordBatch::into_columns`]).
@@ -35,8 +33,9 @@ pub(crate) struct Columns<K, V> {
 }
 
 /// The origins of a batch's records.
+#[derive(Debug, Default)]
 pub(crate) struct Origins {
-    /// Each record's; empty when they are `first`, `first + 1`, ... in order.
+    /// Each record's; empty while they are `first`, `first + 1`, ... in order.
     each: Vec<u32>,
     first: u32,
 }
@@ -49,6 +48,26 @@ impl Origins {
             None => self.first + i as u32,
         }
     }
+
+    /// Records `origin` as the one of the record at `i` (the next one).
+    fn push(&mut self, i: usize, origin: u32) {
+        if !self.each.is_empty() {
+            self.each.push(origin);
+        } else if i == 0 {
+            self.first = origin;
+        } else if origin != self.first + i as u32 {
+            self.spell_out(i);
+            self.each.push(origin);
+        }
+    }
+
+    /// Lists the first `n` origins one by one (they were consecutive).
+    fn spell_out(&mut self, n: usize) {
+        if self.each.is_empty() {
+            let first = self.first;
+            self.each.extend((0..n as u32).map(|j| first + j));
+        }
+    }
 }
 
 impl<K, V> RecordBatch<K, V> {
@@ -58,8 +77,7 @@ impl<K, V> RecordBatch<K, V> {
             values: Vec::with_capacity(n),
             timestamps: Vec::with_capacity(n),
             headers: Vec::new(),
-            origins: Vec::new(),
-            first_origin: 0,
+            origins: Origins::default(),
         }
     }
 
@@ -75,26 +93,17 @@ impl<K, V> RecordBatch<K, V> {
         debug_assert_eq!(keys.len(), values.len());
         debug_assert_eq!(keys.len(), timestamps.len());
         debug_assert!(headers.is_empty() || headers.len() == keys.len());
-        Self { keys, values, timestamps, headers, origins: Vec::new(), first_origin }
+        let origins = Origins { each: Vec::new(), first: first_origin };
+        Self { keys, values, timestamps, headers, origins }
     }
 
     pub(crate) fn into_columns(self) -> Columns<K, V> {
-        let RecordBatch { keys, values, timestamps, headers, origins, first_origin } = self;
-        let origins = Origins { each: origins, first: first_origin };
+        let RecordBatch { keys, values, timestamps, headers, origins } = self;
         Columns { keys, values, timestamps, headers, origins }
     }
 
     pub(crate) fn push(&mut self, origin: u32, record: Record<K, V>) {
-        let i = self.keys.len();
-        if !self.origins.is_empty() {
-            self.origins.push(origin);
-        } else if i == 0 {
-            self.first_origin = origin;
-        } else if origin != self.first_origin + i as u32 {
-            let first = self.first_origin;
-            self.origins.extend((0..i as u32).map(|j| first + j));
-            self.origins.push(origin);
-        }
+        self.origins.push(self.keys.len(), origin);
         self.push_record(record);
     }
 
@@ -114,15 +123,12 @@ impl<K, V> RecordBatch<K, V> {
 
     /// The records with their origins, in order.
     pub(crate) fn into_entries(self) -> impl Iterator<Item = (u32, Record<K, V>)> {
-        let RecordBatch { keys, values, timestamps, headers, origins, first_origin } = self;
-        let n = keys.len() as u32;
+        let RecordBatch { keys, values, timestamps, headers, origins } = self;
         let mut headers = headers.into_iter();
-        let mut origins = origins.into_iter();
-        keys.into_iter().zip(values).zip(timestamps).zip(first_origin..first_origin + n).map(
-            move |(((key, value), timestamp), consecutive)| {
+        keys.into_iter().zip(values).zip(timestamps).enumerate().map(
+            move |(i, ((key, value), timestamp))| {
                 let headers = headers.next().unwrap_or_default();
-                let origin = origins.next().unwrap_or(consecutive);
-                (origin, Record { key, value, timestamp, headers })
+                (origins.get(i), Record { key, value, timestamp, headers })
             },
         )
     }
@@ -164,7 +170,6 @@ impl<K, V> RecordBatch<K, V> {
     ) -> RecordBatch<K2, V2> {
         let mut out = RecordBatch::with_capacity(self.len());
         out.origins = self.origins;
-        out.first_origin = self.first_origin;
         let mut headers = self.headers.into_iter();
         for ((key, value), timestamp) in self.keys.into_iter().zip(self.values).zip(self.timestamps)
         {
@@ -176,16 +181,16 @@ impl<K, V> RecordBatch<K, V> {
 
     /// Each value replaced by `f(key, value)`, in order; keys, timestamps and headers stay.
     pub fn map_values<V2>(self, mut f: impl FnMut(&K, V) -> V2) -> RecordBatch<K, V2> {
-        let RecordBatch { keys, values, timestamps, headers, origins, first_origin } = self;
+        let RecordBatch { keys, values, timestamps, headers, origins } = self;
         let values = values.into_iter().zip(&keys).map(|(v, k)| f(k, v)).collect();
-        RecordBatch { keys, values, timestamps, headers, origins, first_origin }
+        RecordBatch { keys, values, timestamps, headers, origins }
     }
 
     /// Each key replaced by `f(key, value)`, in order; values, timestamps and headers stay.
     pub fn map_keys<K2>(self, mut f: impl FnMut(&K, &V) -> K2) -> RecordBatch<K2, V> {
-        let RecordBatch { keys, values, timestamps, headers, origins, first_origin } = self;
+        let RecordBatch { keys, values, timestamps, headers, origins } = self;
         let keys = keys.iter().zip(&values).map(|(k, v)| f(k, v)).collect();
-        RecordBatch { keys, values, timestamps, headers, origins, first_origin }
+        RecordBatch { keys, values, timestamps, headers, origins }
     }
 
     /// Keeps the records for which `keep(key, value)` is true, in order.
@@ -204,10 +209,7 @@ impl<K, V> RecordBatch<K, V> {
                 .zip(&self.values[first_dropped + 1..])
                 .map(|(k, v)| keep(k, v)),
         );
-        if self.origins.is_empty() {
-            let first = self.first_origin;
-            self.origins.extend((0..self.keys.len() as u32).map(|j| first + j));
-        }
+        self.origins.spell_out(self.keys.len());
         fn apply<T>(column: &mut Vec<T>, kept: &[bool]) {
             if column.is_empty() {
                 return;
@@ -222,7 +224,7 @@ impl<K, V> RecordBatch<K, V> {
         apply(&mut self.values, &kept);
         apply(&mut self.timestamps, &kept);
         apply(&mut self.headers, &kept);
-        apply(&mut self.origins, &kept);
+        apply(&mut self.origins.each, &kept);
     }
 
     /// Each record replaced by the records `f` makes of it (none, one or several), in order.

@@ -722,11 +722,15 @@ pub fn decode_records_with(batch: &Bytes, mut each: impl FnMut(Record)) -> Resul
             timestamp: raw.timestamp,
             key: slice(&raw.key),
             value: slice(&raw.value),
-            headers: raw
-                .headers
-                .iter()
-                .map(|h| Header { key: h.key.to_owned(), value: slice(&h.value) })
-                .collect(),
+            // Most records have no headers: an empty vector without going through `collect`.
+            headers: if raw.headers.is_empty() {
+                Vec::new()
+            } else {
+                raw.headers
+                    .iter()
+                    .map(|h| Header { key: h.key.to_owned(), value: slice(&h.value) })
+                    .collect()
+            },
         });
         Ok(())
     })

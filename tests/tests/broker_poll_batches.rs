@@ -1,6 +1,8 @@
-//! Consuming whole batches in place (`Consumer::poll_batches`): the same records as `poll`, from
-//! memory-mapped segments and from plain reads, while the active segment grows; positions and
-//! commits; corruption reported with the file it was found in.
+//! The consumer's read path. Whole batches in place (`Consumer::poll_batches`): the same records as
+//! `poll`, from memory-mapped segments and from plain reads, while the active segment grows;
+//! positions and commits; corruption reported with the file it was found in. `poll`, which decodes
+//! a read a batch at a time as polls need records: every record exactly once across small polls,
+//! seeks and a repeated `assign`; a corrupt batch in the middle of a read.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -172,5 +174,132 @@ async fn a_corrupt_batch_is_an_error_naming_its_file() {
         outcome.iter().filter_map(|r| r.as_ref().ok()).all(|r| r.offset < 49),
         "no record of the corrupt batch is handed out"
     );
+    broker.close().await.expect("close");
+}
+
+/// The `poll` path decodes a read a batch at a time: small polls, a seek into records already
+/// decoded, a switch to `poll_batches` and back, and `assign` of the same partition again each see
+/// every record exactly once, in order, with the position right after the last one returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_returns_each_record_once_across_small_polls_seeks_and_reassignment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("open");
+    broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await.expect("create");
+    for (from, to) in [(0, 300), (300, 700), (700, 1000)] {
+        produce(&broker, from, to).await;
+    }
+    let all = read_partition(&broker, TOPIC, 0).await.expect("poll");
+    assert_eq!(all.len(), 1000);
+    let tp = TopicPartition::new(TOPIC, 0);
+    let consumer = broker
+        .consumer(ConsumerConfig {
+            max_poll_records: 7,
+            ..ConsumerConfig::default().offset_reset(OffsetReset::Earliest)
+        })
+        .expect("consumer");
+    consumer.assign(std::slice::from_ref(&tp)).expect("assign");
+    let mut seen = Vec::new();
+    let mut step = 0;
+    while seen.len() < all.len() {
+        let polled = consumer.poll(Duration::from_secs(5)).await.expect("poll");
+        assert!(!polled.is_empty() && polled.len() <= 7, "{} records", polled.len());
+        seen.extend(polled);
+        let next = seen.len() as i64;
+        assert_eq!(consumer.position(&tp).await.expect("position"), next);
+        step += 1;
+        match step % 40 {
+            // Assigned again: resumes at the next unreturned record.
+            10 => consumer.assign(std::slice::from_ref(&tp)).expect("assign"),
+            // Back a little, into records decoded already: they come again.
+            20 if next > 5 => {
+                consumer.seek(&tp, next - 5).expect("seek");
+                seen.truncate(seen.len() - 5);
+            }
+            // One poll of whole batches in between.
+            30 => {
+                for b in consumer.poll_batches(Duration::from_secs(5)).await.expect("batches") {
+                    let records = owned_records(&b).expect("records");
+                    seen.extend(records.into_iter().map(|r| broker_embedded::ConsumerRecord {
+                        topic: TOPIC.into(),
+                        partition: 0,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers: r.headers,
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen, all);
+    broker.close().await.expect("close");
+}
+
+/// A batch in the middle of a read fails its CRC check: `poll` returns the records before it
+/// (each once), then reports the file, and goes on reporting it until the consumer seeks past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_returns_the_records_before_a_corrupt_batch_then_reports_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("open");
+    broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await.expect("create");
+    // Three flushes: no batch spans two of these ranges.
+    for (from, to) in [(0, 20), (20, 40), (40, 60)] {
+        produce(&broker, from, to).await;
+    }
+    broker.close().await.expect("close");
+
+    let log = dir.path().join(format!("{TOPIC}-0")).join("00000000000000000000.log");
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&log).expect("open");
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).expect("read");
+    let at = bytes.windows(8).position(|w| w == b"value-25").expect("a value on disk");
+    file.seek(SeekFrom::Start(at as u64)).expect("seek");
+    file.write_all(b"V").expect("write");
+    drop(file);
+
+    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("reopen");
+    let tp = TopicPartition::new(TOPIC, 0);
+    let consumer = broker
+        .consumer(ConsumerConfig {
+            max_poll_records: 7,
+            ..ConsumerConfig::default().offset_reset(OffsetReset::Earliest)
+        })
+        .expect("consumer");
+    consumer.assign(std::slice::from_ref(&tp)).expect("assign");
+    let mut offsets = Vec::new();
+    let error = loop {
+        match consumer.poll(Duration::from_secs(5)).await {
+            Ok(records) => {
+                assert!(!records.is_empty(), "stalled after {offsets:?}");
+                offsets.extend(records.iter().map(|r| r.offset));
+            }
+            Err(e) => break e,
+        }
+    };
+    let Error::Corrupted { file, reason, .. } = &error else {
+        panic!("expected a corruption error, got {error:?}");
+    };
+    assert_eq!(file, &log);
+    assert!(reason.to_lowercase().contains("crc"), "{reason}");
+    // Every record before the bad batch, once each, and none of it (it holds offset 25).
+    let good = offsets.len() as i64;
+    assert!((20..=25).contains(&good), "{offsets:?}");
+    assert_eq!(offsets, (0..good).collect::<Vec<_>>());
+    assert_eq!(consumer.position(&tp).await.expect("position"), good);
+    assert!(
+        matches!(consumer.poll(Duration::from_secs(1)).await, Err(Error::Corrupted { .. })),
+        "the next poll meets the bad batch again"
+    );
+    // Past it (the batch ends by offset 40), the rest comes.
+    consumer.seek(&tp, 40).expect("seek");
+    let mut rest = Vec::new();
+    while rest.len() < 20 {
+        rest.extend(
+            consumer.poll(Duration::from_secs(5)).await.expect("poll").iter().map(|r| r.offset),
+        );
+    }
+    assert_eq!(rest, (40..60).collect::<Vec<_>>());
     broker.close().await.expect("close");
 }

@@ -16,7 +16,7 @@ use crate::group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor}
 use crate::group::member::{GroupMember, MemberConfig, MemberError, RebalanceListener};
 use crate::group::offsets::PartitionOffset;
 use crate::group::{GroupError, GroupService, OffsetCommitRequest};
-use crate::log::for_each_record;
+use crate::log::each_record_of_batch;
 
 /// What to do when a partition has no committed offset, or the position is out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -159,10 +159,29 @@ impl ConsumerConfig {
 struct Assigned {
     partition: PartitionRef,
     topic: Arc<str>,
+    /// The offset of the next record to return once `buffered` is empty: after the last batch
+    /// decoded (the batches of `pending` come next).
     position: Option<i64>,
+    /// Records decoded but not returned yet.
     buffered: VecDeque<ConsumerRecord>,
+    /// The rest of the last read, not decoded yet: decoded a batch at a time as polls need
+    /// records, so that a poll's records are made just before they are returned.
+    pending: Option<Pending>,
     /// The buffer of the last read, reused once every record sliced from it is gone.
     last_read: Option<Bytes>,
+}
+
+/// The batches of a read that polls have not decoded yet.
+#[derive(Debug)]
+struct Pending {
+    /// Whole batches, as read.
+    bytes: Bytes,
+    /// Where the next batch starts in `bytes`.
+    at: usize,
+    /// Records below this offset were returned before (the read's first batch may start earlier).
+    from: i64,
+    /// The file the batches came from, and the position of the first one (for error messages).
+    source: (std::path::PathBuf, u64),
 }
 
 #[derive(Debug, Default)]
@@ -319,6 +338,7 @@ impl Consumer {
                     topic: Arc::from(tp.topic.as_str()),
                     position: None,
                     buffered: VecDeque::new(),
+                    pending: None,
                     last_read: None,
                 },
             );
@@ -417,7 +437,10 @@ impl Consumer {
         for tp in partitions {
             let partition = self.core.partition(&tp.topic, tp.partition)?;
             let previous = st.assigned.remove(tp);
-            let position = previous.and_then(|a| a.position);
+            // A partition kept resumes at its next unreturned record (decoded records are not
+            // kept: they are read again).
+            let position =
+                previous.and_then(|a| a.buffered.front().map(|r| r.offset).or(a.position));
             fresh.insert(
                 tp.clone(),
                 Assigned {
@@ -425,6 +448,7 @@ impl Consumer {
                     topic: Arc::from(tp.topic.as_str()),
                     position,
                     buffered: VecDeque::new(),
+                    pending: None,
                     last_read: None,
                 },
             );
@@ -450,6 +474,7 @@ impl Consumer {
         let a = st.assigned.get_mut(tp).ok_or_else(|| not_assigned(tp))?;
         a.position = Some(offset);
         a.buffered.clear();
+        a.pending = None;
         Ok(())
     }
 
@@ -598,7 +623,7 @@ impl Consumer {
         let max = self.config.max_poll_records.max(1);
         let mut out = Vec::new();
         self.round_robin(|tp, a| {
-            if a.buffered.is_empty() {
+            if a.buffered.is_empty() && a.pending.is_none() {
                 self.fill(tp, a)?;
             }
             while out.len() < max {
@@ -606,6 +631,15 @@ impl Consumer {
                     Some(r) => out.push(r),
                     None => break,
                 }
+            }
+            let check_crcs = self.config.check_crcs;
+            if let Err(e) = Self::decode_pending(a, tp.partition, check_crcs, &mut out, max) {
+                // The records before the bad batch are returned first; the next poll meets it
+                // again (the position stays at it) and reports it.
+                if out.is_empty() {
+                    return Err(e);
+                }
+                return Ok(false);
             }
             Ok(out.len() < max)
         })?;
@@ -619,6 +653,8 @@ impl Consumer {
                 a.position = Some(first.offset);
                 a.buffered.clear();
             }
+            // The position is where the undecoded batches start: they are read again.
+            a.pending = None;
             let Some((read, position)) = self.read(tp, a)? else {
                 return Ok(true);
             };
@@ -688,16 +724,47 @@ impl Consumer {
         Ok(Some((read, position)))
     }
 
+    /// Reads the next batches of a partition into `a.pending`, to be decoded as polls need them.
     fn fill(&self, tp: &TopicPartition, a: &mut Assigned) -> Result<()> {
         let Some((read, position)) = self.read(tp, a)? else {
             return Ok(());
         };
-        let (path, pos) = read.source.clone().unwrap_or_default();
-        let (topic, partition) = (&a.topic, tp.partition);
-        let buffered = &mut a.buffered;
-        let end = for_each_record(&path, pos, &read.batches, self.config.check_crcs, |r| {
-            if r.offset >= position {
-                buffered.push_back(ConsumerRecord {
+        a.pending = Some(Pending {
+            bytes: read.batches,
+            at: 0,
+            from: position,
+            source: read.source.unwrap_or_default(),
+        });
+        Ok(())
+    }
+
+    /// Decodes pending batches of `a` into `out` until it holds `max` records (the rest of the
+    /// last batch decoded goes to `a.buffered`) or none are left. The position moves past each
+    /// batch decoded. A batch that does not check out (CRC, format) is an error naming its file
+    /// and position; it stays pending, with none of its records handed out.
+    fn decode_pending(
+        a: &mut Assigned,
+        partition: i32,
+        check_crcs: bool,
+        out: &mut Vec<ConsumerRecord>,
+        max: usize,
+    ) -> Result<()> {
+        let Some(p) = &mut a.pending else {
+            return Ok(());
+        };
+        let topic = &a.topic;
+        while out.len() < max && p.at < p.bytes.len() {
+            let (path, start) = (&p.source.0, p.source.1);
+            let (out_len, buffered_len) = (out.len(), a.buffered.len());
+            let room = max - out.len();
+            let mut taken = 0usize;
+            let from = p.from;
+            let buffered = &mut a.buffered;
+            let decoded = each_record_of_batch(path, start, &p.bytes, p.at, check_crcs, |r| {
+                if r.offset < from {
+                    return;
+                }
+                let record = ConsumerRecord {
                     topic: topic.clone(),
                     partition,
                     offset: r.offset,
@@ -705,12 +772,31 @@ impl Consumer {
                     key: r.key,
                     value: r.value,
                     headers: r.headers,
-                });
+                };
+                if taken < room {
+                    out.push(record);
+                    taken += 1;
+                } else {
+                    buffered.push_back(record);
+                }
+            });
+            match decoded {
+                Ok((end, len)) => {
+                    p.at += len;
+                    // Batches may end with records removed by compaction, or be control batches:
+                    // the position moves past them.
+                    a.position = Some(a.position.map_or(end, |pos| pos.max(end)));
+                }
+                Err(e) => {
+                    out.truncate(out_len);
+                    a.buffered.truncate(buffered_len);
+                    return Err(e);
+                }
             }
-        })?;
-        // Batches may end with records removed by compaction, or be control batches: skip past them.
-        a.position = Some(end.unwrap_or(position).max(position));
-        a.last_read = Some(read.batches);
+        }
+        if p.at >= p.bytes.len() {
+            a.last_read = a.pending.take().map(|p| p.bytes);
+        }
         Ok(())
     }
 }

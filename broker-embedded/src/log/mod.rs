@@ -892,9 +892,9 @@ pub(crate) fn decode_checked(path: &Path, start: u64, bytes: Bytes) -> Result<Ve
 }
 
 /// Walks the whole batches in `bytes` (read from `path` at `start`): checks each batch's CRC (with
-/// `check_crcs`), then
-/// hands each record of the data batches to `each` (control batches are skipped). Each batch is
-/// walked once. Returns the offset after the last batch (`None` when `bytes` is empty).
+/// `check_crcs`), then hands each record of the data batches to `each` (control batches are
+/// skipped). Each batch is walked once. Returns the offset after the last batch (`None` when `bytes`
+/// is empty).
 pub(crate) fn for_each_record(
     path: &Path,
     start: u64,
@@ -902,26 +902,41 @@ pub(crate) fn for_each_record(
     check_crcs: bool,
     mut each: impl FnMut(format::Record),
 ) -> Result<Option<i64>> {
-    let corrupted = |pos: usize, e: format::FormatError| Error::Corrupted {
+    let (mut pos, mut next) = (0usize, None);
+    while pos < bytes.len() {
+        let (end, len) = each_record_of_batch(path, start, bytes, pos, check_crcs, &mut each)?;
+        next = Some(end);
+        pos += len;
+    }
+    Ok(next)
+}
+
+/// [`for_each_record`] for the one batch at `pos` in `bytes`: returns the offset after it and its
+/// length in bytes. On an error, the records already handed out are the batch's records before the
+/// bad one.
+pub(crate) fn each_record_of_batch(
+    path: &Path,
+    start: u64,
+    bytes: &Bytes,
+    pos: usize,
+    check_crcs: bool,
+    mut each: impl FnMut(format::Record),
+) -> Result<(i64, usize)> {
+    let corrupted = |e: format::FormatError| Error::Corrupted {
         file: path.to_path_buf(),
         position: start + pos as u64,
         reason: e.to_string(),
     };
-    let mut pos = 0usize;
-    let mut next = None;
-    while pos < bytes.len() {
-        let h = if check_crcs {
-            format::verify_crc(&bytes[pos..])
-        } else {
-            BatchHeader::parse_whole(&bytes[pos..]).map(|(h, _)| h)
-        }
-        .map_err(|e| corrupted(pos, e))?;
-        let batch = bytes.slice(pos..pos + h.total_len());
-        if !h.is_control() {
-            format::decode_records_with(&batch, &mut each).map_err(|e| corrupted(pos, e))?;
-        }
-        next = Some(h.next_offset());
-        pos += h.total_len();
+    let rest = bytes.get(pos..).unwrap_or_default();
+    let h = if check_crcs {
+        format::verify_crc(rest)
+    } else {
+        BatchHeader::parse_whole(rest).map(|(h, _)| h)
     }
-    Ok(next)
+    .map_err(corrupted)?;
+    if !h.is_control() {
+        let batch = bytes.slice(pos..pos + h.total_len());
+        format::decode_records_with(&batch, &mut each).map_err(corrupted)?;
+    }
+    Ok((h.next_offset(), h.total_len()))
 }

@@ -368,7 +368,9 @@ impl Producer {
                 for record in records.by_ref().take(RUN) {
                     added += 1;
                     match self.add(&mut topics, record.as_record_ref(), false, &mut ready) {
-                        Ok((_, l)) => lingering.extend(l),
+                        // Rarely a batch opened: a plain branch, not `extend` per record.
+                        Ok((_, Some(l))) => lingering.push(l),
+                        Ok((_, None)) => {}
                         Err(e) => failed = Some(e),
                     }
                     if failed.is_some() || !ready.is_empty() {

@@ -92,7 +92,9 @@ async fn baseline(
     if let Some(e) = producer.take_send_error() {
         return Err(e.into());
     }
-    Ok(clock.sample())
+    let sample = clock.sample();
+    eprintln!("  CPU s by thread: {}", clock.threads());
+    Ok(sample)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -26,17 +26,33 @@ const USER_HZ: f64 = 100.0;
 /// CPU time (user + system, all threads) this process has used so far, from `/proc/self/stat`;
 /// NaN where that file is unreadable.
 pub fn cpu_time() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
+    stat_cpu(std::path::Path::new("/proc/self/stat")).map_or(f64::NAN, |(_, cpu)| cpu)
+}
+
+/// The command name and CPU seconds (user + system) of a `/proc/.../stat` file.
+fn stat_cpu(path: &std::path::Path) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let name = stat.split_once('(').and_then(|(_, r)| r.rsplit_once(')')).map(|(n, _)| n)?;
     // The command name (field 2) may hold spaces; utime and stime are the 12th and 13th fields
     // after its closing parenthesis.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return f64::NAN;
-    };
+    let rest = stat.rsplit_once(')').map(|(_, r)| r)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / USER_HZ
+    Some((name.to_string(), (ticks(11) + ticks(12)) as f64 / USER_HZ))
+}
+
+/// CPU seconds of each live thread of this process, by thread id, with the thread's name.
+fn threads_cpu() -> std::collections::BTreeMap<u64, (String, f64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Default::default();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| {
+            let tid = t.file_name().to_str()?.parse().ok()?;
+            Some((tid, stat_cpu(&t.path().join("stat"))?))
+        })
+        .collect()
 }
 
 /// Wall-clock and CPU time of one measured phase.
@@ -53,17 +69,33 @@ pub struct Sample {
 pub struct Stopwatch {
     wall: Instant,
     cpu: f64,
+    threads: std::collections::BTreeMap<u64, (String, f64)>,
 }
 
 impl Stopwatch {
     /// Starts now.
     pub fn start() -> Self {
-        Self { wall: Instant::now(), cpu: cpu_time() }
+        let threads = threads_cpu();
+        Self { wall: Instant::now(), cpu: cpu_time(), threads }
     }
 
     /// The time since the start.
     pub fn sample(&self) -> Sample {
         Sample { secs: self.wall.elapsed().as_secs_f64(), cpu_secs: cpu_time() - self.cpu }
+    }
+
+    /// The CPU seconds each thread used since the start (threads of one name summed, the busiest
+    /// first), as `name seconds, ...`: which thread a phase's time went to. Threads that ended
+    /// in between are not counted.
+    pub fn threads(&self) -> String {
+        let mut by_name = std::collections::BTreeMap::<String, f64>::new();
+        for (tid, (name, cpu)) in threads_cpu() {
+            let before = self.threads.get(&tid).map_or(0.0, |(_, c)| *c);
+            *by_name.entry(name).or_default() += cpu - before;
+        }
+        let mut busy: Vec<(String, f64)> = by_name.into_iter().filter(|(_, c)| *c > 0.0).collect();
+        busy.sort_by(|a, b| b.1.total_cmp(&a.1));
+        busy.iter().map(|(n, c)| format!("{n} {c:.2}")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -219,6 +251,7 @@ pub async fn stateless_pipeline(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let sample = clock.sample();
+    eprintln!("  CPU s by thread: {}", clock.threads());
     let closed = tokio::task::spawn_blocking(move || app.close(Duration::from_secs(60))).await?;
     if !closed {
         return Err("the application did not close in time".into());

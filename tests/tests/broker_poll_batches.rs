@@ -138,6 +138,19 @@ async fn poll_batches_starts_inside_a_batch_and_commits_its_position() {
     broker.close().await.expect("close");
 }
 
+/// Changes the first byte of the value `needle` (unique in the log) in the topic's first segment,
+/// as a bad sector or a stray write would; returns the segment's path.
+fn corrupt_value_on_disk(dir: &std::path::Path, needle: &[u8]) -> std::path::PathBuf {
+    let log = dir.join(format!("{TOPIC}-0")).join("00000000000000000000.log");
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&log).expect("open");
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).expect("read");
+    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("a value on disk");
+    file.seek(SeekFrom::Start(at as u64)).expect("seek");
+    file.write_all(b"V").expect("write");
+    log
+}
+
 /// A byte changed on disk inside a record's value (a bad sector, a stray write): the CRC check
 /// reports the segment file and the batch's position, and nothing of that batch is returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,14 +161,7 @@ async fn a_corrupt_batch_is_an_error_naming_its_file() {
     produce(&broker, 0, 50).await;
     broker.close().await.expect("close");
 
-    let log = dir.path().join(format!("{TOPIC}-0")).join("00000000000000000000.log");
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&log).expect("open");
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).expect("read");
-    let at = bytes.windows(8).rposition(|w| w == b"value-49").expect("a value on disk");
-    file.seek(SeekFrom::Start(at as u64)).expect("seek");
-    file.write_all(b"V").expect("write");
-    drop(file);
+    let log = corrupt_value_on_disk(dir.path(), b"value-49");
 
     // A clean close left a recovery point at the end: reopening does not rescan the log.
     let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("reopen");
@@ -177,27 +183,39 @@ async fn a_corrupt_batch_is_an_error_naming_its_file() {
     broker.close().await.expect("close");
 }
 
+/// A broker in `dir` with the topic holding records `bounds[0]..bounds[last]`, produced and
+/// flushed range by range (`bounds[i]..bounds[i + 1]`), so that no batch spans two ranges.
+async fn produced_in_flushes(dir: &std::path::Path, bounds: &[usize]) -> Broker {
+    let broker = Broker::open(BrokerConfig::new(dir)).await.expect("open");
+    broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await.expect("create");
+    for range in bounds.windows(2) {
+        produce(&broker, range[0], range[1]).await;
+    }
+    broker
+}
+
+/// A consumer assigned `tp` from the start, with polls of at most 7 records.
+fn small_polls(broker: &Broker, tp: &TopicPartition) -> broker_embedded::Consumer {
+    let config = ConsumerConfig {
+        max_poll_records: 7,
+        ..ConsumerConfig::default().offset_reset(OffsetReset::Earliest)
+    };
+    let consumer = broker.consumer(config).expect("consumer");
+    consumer.assign(std::slice::from_ref(tp)).expect("assign");
+    consumer
+}
+
 /// The `poll` path decodes a read a batch at a time: small polls, a seek into records already
 /// decoded, a switch to `poll_batches` and back, and `assign` of the same partition again each see
 /// every record exactly once, in order, with the position right after the last one returned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_returns_each_record_once_across_small_polls_seeks_and_reassignment() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("open");
-    broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await.expect("create");
-    for (from, to) in [(0, 300), (300, 700), (700, 1000)] {
-        produce(&broker, from, to).await;
-    }
+    let broker = produced_in_flushes(dir.path(), &[0, 300, 700, 1000]).await;
     let all = read_partition(&broker, TOPIC, 0).await.expect("poll");
     assert_eq!(all.len(), 1000);
     let tp = TopicPartition::new(TOPIC, 0);
-    let consumer = broker
-        .consumer(ConsumerConfig {
-            max_poll_records: 7,
-            ..ConsumerConfig::default().offset_reset(OffsetReset::Earliest)
-        })
-        .expect("consumer");
-    consumer.assign(std::slice::from_ref(&tp)).expect("assign");
+    let consumer = small_polls(&broker, &tp);
     let mut seen = Vec::new();
     let mut step = 0;
     while seen.len() < all.len() {
@@ -242,32 +260,15 @@ async fn poll_returns_each_record_once_across_small_polls_seeks_and_reassignment
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poll_returns_the_records_before_a_corrupt_batch_then_reports_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("open");
-    broker.admin().create_topic(NewTopic::new(TOPIC, 1)).await.expect("create");
-    // Three flushes: no batch spans two of these ranges.
-    for (from, to) in [(0, 20), (20, 40), (40, 60)] {
-        produce(&broker, from, to).await;
-    }
+    // No batch spans two of the ranges 0..20, 20..40, 40..60.
+    let broker = produced_in_flushes(dir.path(), &[0, 20, 40, 60]).await;
     broker.close().await.expect("close");
 
-    let log = dir.path().join(format!("{TOPIC}-0")).join("00000000000000000000.log");
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).open(&log).expect("open");
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).expect("read");
-    let at = bytes.windows(8).position(|w| w == b"value-25").expect("a value on disk");
-    file.seek(SeekFrom::Start(at as u64)).expect("seek");
-    file.write_all(b"V").expect("write");
-    drop(file);
+    let log = corrupt_value_on_disk(dir.path(), b"value-25");
 
     let broker = Broker::open(BrokerConfig::new(dir.path())).await.expect("reopen");
     let tp = TopicPartition::new(TOPIC, 0);
-    let consumer = broker
-        .consumer(ConsumerConfig {
-            max_poll_records: 7,
-            ..ConsumerConfig::default().offset_reset(OffsetReset::Earliest)
-        })
-        .expect("consumer");
-    consumer.assign(std::slice::from_ref(&tp)).expect("assign");
+    let consumer = small_polls(&broker, &tp);
     let mut offsets = Vec::new();
     let error = loop {
         match consumer.poll(Duration::from_secs(5)).await {

@@ -757,6 +757,13 @@ impl Consumer {
             let (path, start) = (&p.source.0, p.source.1);
             let (out_len, buffered_len) = (out.len(), a.buffered.len());
             let room = max - out.len();
+            // Room for the batch's records (as many as fit), so that `out` grows once per batch
+            // rather than doubling record by record; a header that does not parse is reported
+            // by the decoding below.
+            let rest = p.bytes.get(p.at..).unwrap_or_default();
+            if let Ok(h) = crate::format::BatchHeader::parse(rest) {
+                out.reserve(room.min(usize::try_from(h.record_count).unwrap_or(0)));
+            }
             let mut taken = 0usize;
             let from = p.from;
             let buffered = &mut a.buffered;

@@ -10,7 +10,6 @@ use bytes::Bytes;
 
 use crate::record::{Header, Record};
 use crate::serde::{RawColumn, SerdeError, SerdeRegistry, SharedSerde};
-use crate::task::record_queue::RecordQueue;
 use crate::time::RawRecord;
 use crate::topology::{BuildCtx, BuiltNode, NodeFactory};
 
@@ -130,6 +129,25 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         take: bool,
         failed: &mut dyn FnMut(usize, SerdeError) -> Result<(), StreamsError>,
     ) -> Result<(), StreamsError> {
+        // Handed over (`take`), every key and value of the run is moved out of its record in one
+        // pass first, and the columns below read these dense vectors (index `i - base` for
+        // record `i`) instead of going over the records once per column; whether any record has
+        // headers is noted on the way. Lent, the columns read the records.
+        let base = from;
+        let (mut raw_keys, mut raw_values, mut any_headers) = (Vec::new(), Vec::new(), true);
+        if take {
+            let mut group = task.group.borrow_mut();
+            let queue = &mut group.queues[q].records;
+            (raw_keys, raw_values) = (Vec::with_capacity(to - from), Vec::with_capacity(to - from));
+            any_headers = false;
+            for (records, _) in queue.slices_mut(from, to) {
+                for r in records {
+                    raw_keys.push(r.key.take());
+                    raw_values.push(r.value.take());
+                    any_headers |= !r.headers.is_empty();
+                }
+            }
+        }
         // Keys that deserialized past a record whose value did not, and the error of the key
         // after them if one did not: the start of the next batch (their bytes may be gone).
         let mut carried: (Vec<K>, Option<SerdeError>) = (Vec::new(), None);
@@ -150,20 +168,33 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                 };
                 if key_error.is_none() {
                     let rest = from + keys.len()..to;
-                    key_error =
-                        read_column(&self.key_serde, &topic, queue, rest, false, take, &mut keys);
+                    key_error = match take {
+                        true => {
+                            let column = RawColumn::taken(&mut raw_keys[rest.start - base..]);
+                            read_column(&self.key_serde, &topic, [column], &mut keys)
+                        }
+                        false => {
+                            let columns = queue
+                                .slices_mut(rest.start, rest.end)
+                                .map(|(records, _)| RawColumn::keys(records, false));
+                            read_column(&self.key_serde, &topic, columns, &mut keys)
+                        }
+                    };
                 }
                 // The values of the records whose keys deserialized.
                 let with_keys = from..from + keys.len();
-                value_error = read_column(
-                    &self.value_serde,
-                    &topic,
-                    queue,
-                    with_keys,
-                    true,
-                    take,
-                    &mut values,
-                );
+                value_error = match take {
+                    true => {
+                        let raw = &mut raw_values[with_keys.start - base..with_keys.end - base];
+                        read_column(&self.value_serde, &topic, [RawColumn::taken(raw)], &mut values)
+                    }
+                    false => {
+                        let columns = queue
+                            .slices_mut(with_keys.start, with_keys.end)
+                            .map(|(records, _)| RawColumn::values(records, false));
+                        read_column(&self.value_serde, &topic, columns, &mut values)
+                    }
+                };
                 let good = values.len();
                 if value_error.is_some() {
                     // The record at `good` had a key but no value: its key goes, the keys
@@ -173,7 +204,9 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                 }
                 for (records, ts) in queue.slices_mut(from, from + good) {
                     timestamps.extend_from_slice(ts);
-                    if headers.is_empty() && records.iter().all(|r| r.headers.is_empty()) {
+                    if !any_headers
+                        || headers.is_empty() && records.iter().all(|r| r.headers.is_empty())
+                    {
                         continue;
                     }
                     headers.resize_with(timestamps.len() - ts.len(), Vec::new);
@@ -203,22 +236,15 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
     }
 }
 
-/// Deserializes a column (the values, or the keys) of the records at `range` of `queue` into
-/// `out` with `serde`, up to the first that does not deserialize: its error.
-fn read_column<T: 'static>(
+/// Deserializes `columns` (the keys, or the values, of consecutive records) into `out` with
+/// `serde`, up to the first record that does not deserialize: its error.
+fn read_column<'a, T: 'static>(
     serde: &SharedSerde<T>,
     topic: &str,
-    queue: &mut RecordQueue,
-    range: std::ops::Range<usize>,
-    values: bool,
-    take: bool,
+    columns: impl IntoIterator<Item = RawColumn<'a>>,
     out: &mut Vec<T>,
 ) -> Option<SerdeError> {
-    for (records, _) in queue.slices_mut(range.start, range.end) {
-        let column = match values {
-            true => RawColumn::values(records, take),
-            false => RawColumn::keys(records, take),
-        };
+    for column in columns {
         if let Err((_, e)) = serde.deserialize_column(topic, column, out) {
             return Some(e);
         }

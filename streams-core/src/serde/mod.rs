@@ -174,30 +174,44 @@ impl<T, S: Serde<T> + ?Sized> Serde<T> for Arc<S> {
 /// reads the records' bytes afterwards (the record keeps a null), lent otherwise.
 #[derive(Debug)]
 pub struct RawColumn<'a> {
-    records: &'a mut [RawRecord],
-    values: bool,
-    take: bool,
+    source: ColumnSource<'a>,
+}
+
+#[derive(Debug)]
+enum ColumnSource<'a> {
+    /// The keys (or values) of the records themselves; `take` hands them over.
+    Records { records: &'a mut [RawRecord], values: bool, take: bool },
+    /// Bytes already moved out of their records, handed over.
+    Taken(&'a mut [Option<Bytes>]),
 }
 
 impl<'a> RawColumn<'a> {
     /// The keys of `records`; `take` hands them over.
     pub(crate) fn keys(records: &'a mut [RawRecord], take: bool) -> Self {
-        Self { records, values: false, take }
+        Self { source: ColumnSource::Records { records, values: false, take } }
     }
 
     /// The values of `records`; `take` hands them over.
     pub(crate) fn values(records: &'a mut [RawRecord], take: bool) -> Self {
-        Self { records, values: true, take }
+        Self { source: ColumnSource::Records { records, values: true, take } }
+    }
+
+    /// Keys or values already moved out of their records (each left `None` once handed over).
+    pub(crate) fn taken(bytes: &'a mut [Option<Bytes>]) -> Self {
+        Self { source: ColumnSource::Taken(bytes) }
     }
 
     /// How many records the column has.
     pub fn len(&self) -> usize {
-        self.records.len()
+        match &self.source {
+            ColumnSource::Records { records, .. } => records.len(),
+            ColumnSource::Taken(bytes) => bytes.len(),
+        }
     }
 
     /// Whether the column has no record.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 }
 
@@ -215,16 +229,26 @@ impl<'a> IntoIterator for RawColumn<'a> {
     type IntoIter = RawColumnIter<'a>;
 
     fn into_iter(self) -> RawColumnIter<'a> {
-        RawColumnIter { records: self.records.iter_mut(), values: self.values, take: self.take }
+        let source = match self.source {
+            ColumnSource::Records { records, values, take } => {
+                IterSource::Records { records: records.iter_mut(), values, take }
+            }
+            ColumnSource::Taken(bytes) => IterSource::Taken(bytes.iter_mut()),
+        };
+        RawColumnIter { source }
     }
 }
 
 /// The bytes of a [`RawColumn`], in order.
 #[derive(Debug)]
 pub struct RawColumnIter<'a> {
-    records: std::slice::IterMut<'a, RawRecord>,
-    values: bool,
-    take: bool,
+    source: IterSource<'a>,
+}
+
+#[derive(Debug)]
+enum IterSource<'a> {
+    Records { records: std::slice::IterMut<'a, RawRecord>, values: bool, take: bool },
+    Taken(std::slice::IterMut<'a, Option<Bytes>>),
 }
 
 impl<'a> Iterator for RawColumnIter<'a> {
@@ -232,16 +256,24 @@ impl<'a> Iterator for RawColumnIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<RawBytes<'a>> {
-        let r = self.records.next()?;
-        let field = if self.values { &mut r.value } else { &mut r.key };
-        Some(match self.take {
-            true => RawBytes::Owned(field.take()),
-            false => RawBytes::Lent(field.as_ref()),
-        })
+        match &mut self.source {
+            IterSource::Taken(bytes) => Some(RawBytes::Owned(bytes.next()?.take())),
+            IterSource::Records { records, values, take } => {
+                let r = records.next()?;
+                let field = if *values { &mut r.value } else { &mut r.key };
+                Some(match take {
+                    true => RawBytes::Owned(field.take()),
+                    false => RawBytes::Lent(field.as_ref()),
+                })
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.records.size_hint()
+        match &self.source {
+            IterSource::Records { records, .. } => records.size_hint(),
+            IterSource::Taken(bytes) => bytes.size_hint(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor}
 use crate::group::member::{GroupMember, MemberConfig, MemberError, RebalanceListener};
 use crate::group::offsets::PartitionOffset;
 use crate::group::{GroupError, GroupService, OffsetCommitRequest};
-use crate::log::each_record_of_batch;
+use crate::log::{check_batch, decode_batch};
 
 /// What to do when a partition has no committed offset, or the position is out of range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -757,35 +757,34 @@ impl Consumer {
             let (path, start) = (&p.source.0, p.source.1);
             let (out_len, buffered_len) = (out.len(), a.buffered.len());
             let room = max - out.len();
-            // Room for the batch's records (as many as fit), so that `out` grows once per batch
-            // rather than doubling record by record; a header that does not parse is reported
-            // by the decoding below.
-            let rest = p.bytes.get(p.at..).unwrap_or_default();
-            if let Ok(h) = crate::format::BatchHeader::parse(rest) {
-                out.reserve(room.min(usize::try_from(h.record_count).unwrap_or(0)));
-            }
-            let mut taken = 0usize;
             let from = p.from;
             let buffered = &mut a.buffered;
-            let decoded = each_record_of_batch(path, start, &p.bytes, p.at, check_crcs, |r| {
-                if r.offset < from {
-                    return;
-                }
-                let record = ConsumerRecord {
-                    topic: topic.clone(),
-                    partition,
-                    offset: r.offset,
-                    timestamp: r.timestamp,
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers,
-                };
-                if taken < room {
-                    out.push(record);
-                    taken += 1;
-                } else {
-                    buffered.push_back(record);
-                }
+            let decoded = check_batch(path, start, &p.bytes, p.at, check_crcs).and_then(|h| {
+                // Room for the batch's records (as many as fit), so that `out` grows once per
+                // batch rather than doubling record by record.
+                out.reserve(room.min(usize::try_from(h.record_count).unwrap_or(0)));
+                let mut taken = 0usize;
+                decode_batch(path, start, &p.bytes, p.at, &h, |r| {
+                    if r.offset < from {
+                        return;
+                    }
+                    let record = ConsumerRecord {
+                        topic: topic.clone(),
+                        partition,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers: r.headers,
+                    };
+                    if taken < room {
+                        out.push(record);
+                        taken += 1;
+                    } else {
+                        buffered.push_back(record);
+                    }
+                })?;
+                Ok((h.next_offset(), h.total_len()))
             });
             match decoded {
                 Ok((end, len)) => {

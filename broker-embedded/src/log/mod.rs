@@ -883,60 +883,59 @@ pub(crate) fn read_batches(
     Ok(buf.freeze())
 }
 
-/// Decodes the records of the whole batches in `bytes`, checking each batch's CRC first; a bad batch is
-/// an error naming the file and position it was read from.
+/// Decodes the records of the whole batches in `bytes` (read from `path` at `start`), checking each
+/// batch's CRC first; control batches are skipped, and a bad batch is an error naming the file and
+/// position it was read from.
 pub(crate) fn decode_checked(path: &Path, start: u64, bytes: Bytes) -> Result<Vec<format::Record>> {
-    let mut out = Vec::new();
-    for_each_record(path, start, &bytes, true, |r| out.push(r))?;
+    let (mut out, mut pos) = (Vec::new(), 0usize);
+    while pos < bytes.len() {
+        let h = check_batch(path, start, &bytes, pos, true)?;
+        decode_batch(path, start, &bytes, pos, &h, |r| out.push(r))?;
+        pos += h.total_len();
+    }
     Ok(out)
 }
 
-/// Walks the whole batches in `bytes` (read from `path` at `start`): checks each batch's CRC (with
-/// `check_crcs`), then hands each record of the data batches to `each` (control batches are
-/// skipped). Each batch is walked once. Returns the offset after the last batch (`None` when `bytes`
-/// is empty).
-pub(crate) fn for_each_record(
+/// The header of the whole batch at `pos` in `bytes` (read from `path` at `start`), its CRC
+/// checked with `check_crcs`; a bad batch is an error naming the file and the batch's position.
+pub(crate) fn check_batch(
     path: &Path,
     start: u64,
-    bytes: &Bytes,
+    bytes: &[u8],
+    pos: usize,
     check_crcs: bool,
-    mut each: impl FnMut(format::Record),
-) -> Result<Option<i64>> {
-    let (mut pos, mut next) = (0usize, None);
-    while pos < bytes.len() {
-        let (end, len) = each_record_of_batch(path, start, bytes, pos, check_crcs, &mut each)?;
-        next = Some(end);
-        pos += len;
+) -> Result<BatchHeader> {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    match check_crcs {
+        true => format::verify_crc(rest),
+        false => BatchHeader::parse_whole(rest).map(|(h, _)| h),
     }
-    Ok(next)
+    .map_err(|e| corrupted(path, start, pos, e))
 }
 
-/// [`for_each_record`] for the one batch at `pos` in `bytes`: returns the offset after it and its
-/// length in bytes. On an error, the records already handed out are the batch's records before the
-/// bad one.
-pub(crate) fn each_record_of_batch(
+/// Hands each record of the batch at `pos` in `bytes`, whose header [`check_batch`] returned, to
+/// `each` (none for a control batch). On an error, the records already handed out are the
+/// batch's records before the bad one.
+pub(crate) fn decode_batch(
     path: &Path,
     start: u64,
     bytes: &Bytes,
     pos: usize,
-    check_crcs: bool,
+    header: &BatchHeader,
     mut each: impl FnMut(format::Record),
-) -> Result<(i64, usize)> {
-    let corrupted = |e: format::FormatError| Error::Corrupted {
+) -> Result<()> {
+    if header.is_control() {
+        return Ok(());
+    }
+    let batch = bytes.slice(pos..pos + header.total_len());
+    format::decode_records_with(&batch, &mut each).map_err(|e| corrupted(path, start, pos, e))
+}
+
+/// A batch that does not check out, named by its file and position.
+fn corrupted(path: &Path, start: u64, pos: usize, e: format::FormatError) -> Error {
+    Error::Corrupted {
         file: path.to_path_buf(),
         position: start + pos as u64,
         reason: e.to_string(),
-    };
-    let rest = bytes.get(pos..).unwrap_or_default();
-    let h = if check_crcs {
-        format::verify_crc(rest)
-    } else {
-        BatchHeader::parse_whole(rest).map(|(h, _)| h)
     }
-    .map_err(corrupted)?;
-    if !h.is_control() {
-        let batch = bytes.slice(pos..pos + h.total_len());
-        format::decode_records_with(&batch, &mut each).map_err(corrupted)?;
-    }
-    Ok((h.next_offset(), h.total_len()))
 }

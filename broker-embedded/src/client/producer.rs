@@ -666,7 +666,7 @@ fn sender_loop(
             let seq = if producer_id >= 0 { *sequences.get(&key).unwrap_or(&0) } else { -1 };
             let result = builder
                 .producer(producer_id, epoch, seq)
-                .build(0)
+                .finish(0)
                 .map_err(Error::from)
                 .and_then(|mut bytes| partition.append_nowait(&mut bytes, now_ms(), true));
             if result.is_ok() && producer_id >= 0 {

@@ -34,7 +34,8 @@ pub struct BatchBuilder {
     base_sequence: i32,
     transactional: bool,
     control: bool,
-    /// Encoded records, in order.
+    /// Room for the batch header (filled in by [`finish`](BatchBuilder::finish) or copied past by
+    /// [`build`](BatchBuilder::build)), then the encoded records, in order.
     records: BytesMut,
     count: usize,
     base_timestamp: i64,
@@ -83,7 +84,7 @@ impl BatchBuilder {
             base_sequence: NO_SEQUENCE,
             transactional: false,
             control: false,
-            records: BytesMut::new(),
+            records: BytesMut::zeroed(BATCH_HEADER_LEN),
             count: 0,
             base_timestamp: 0,
             max_timestamp: 0,
@@ -196,14 +197,37 @@ impl BatchBuilder {
 
     /// Size in bytes of the batch [`build`](Self::build) would return now, header included.
     pub fn size_in_bytes(&self) -> usize {
-        BATCH_HEADER_LEN + self.records.len()
+        self.records.len()
     }
 
-    /// Encodes the batch with the given base offset and a correct CRC.
+    /// Encodes the batch with the given base offset and a correct CRC, into a new buffer (the
+    /// builder stays as it is; [`finish`](Self::finish) encodes in place instead).
     ///
     /// Fails with [`FormatError::InvalidRecord`] if no record was pushed (Kafka batches written by
     /// producers are never empty), or if the batch would exceed the format's 2 GiB limit.
     pub fn build(&self, base_offset: i64) -> Result<BytesMut, FormatError> {
+        self.check()?;
+        let mut buf = BytesMut::from(&self.records[..]);
+        self.write_header(&mut buf, base_offset);
+        Ok(buf)
+    }
+
+    /// [`build`](Self::build) without a copy: the header is written into the room the builder
+    /// kept for it in front of the records, and the builder's buffer is the batch.
+    pub fn finish(self, base_offset: i64) -> Result<BytesMut, FormatError> {
+        self.check()?;
+        Ok(self.finish_checked(base_offset))
+    }
+
+    /// [`finish`](Self::finish) once [`check`](Self::check) passed.
+    fn finish_checked(mut self, base_offset: i64) -> BytesMut {
+        let mut buf = std::mem::take(&mut self.records);
+        self.write_header(&mut buf, base_offset);
+        buf
+    }
+
+    /// Whether the batch can be encoded: not empty, and within the format's size limit.
+    fn check(&self) -> Result<(), FormatError> {
         if self.count == 0 {
             return Err(FormatError::InvalidRecord(
                 "cannot build a record batch with no records".to_owned(),
@@ -214,11 +238,13 @@ impl BatchBuilder {
                 "record batch exceeds the format's limit of i32::MAX bytes".to_owned(),
             ));
         }
-        Ok(self.encode(base_offset))
+        Ok(())
     }
 
-    /// Encodes the batch; the caller has checked it is non-empty and small enough.
-    fn encode(&self, base_offset: i64) -> BytesMut {
+    /// Writes the batch header into the first [`BATCH_HEADER_LEN`] bytes of `batch` (the records
+    /// follow, `batch` is the whole batch) and the CRC over everything after it; the caller has
+    /// checked the batch.
+    fn write_header(&self, batch: &mut [u8], base_offset: i64) {
         let mut attributes: i16 = 0;
         if self.transactional {
             attributes |= TRANSACTIONAL_FLAG;
@@ -226,24 +252,23 @@ impl BatchBuilder {
         if self.control {
             attributes |= CONTROL_FLAG;
         }
-        let mut buf = BytesMut::with_capacity(self.size_in_bytes());
-        buf.put_i64(base_offset);
-        buf.put_i32((self.size_in_bytes() - LOG_OVERHEAD) as i32);
-        buf.put_i32(NO_PARTITION_LEADER_EPOCH);
-        buf.put_i8(super::batch::MAGIC_V2);
-        buf.put_u32(0); // CRC, filled in below
-        buf.put_i16(attributes);
-        buf.put_i32(self.count as i32 - 1);
-        buf.put_i64(self.base_timestamp);
-        buf.put_i64(self.max_timestamp);
-        buf.put_i64(self.producer_id);
-        buf.put_i16(self.producer_epoch);
-        buf.put_i32(self.base_sequence);
-        buf.put_i32(self.count as i32);
-        buf.put_slice(&self.records);
-        let crc = compute_crc(&buf);
-        buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
-        buf
+        let batch_len = batch.len();
+        let mut header = &mut batch[..BATCH_HEADER_LEN];
+        header.put_i64(base_offset);
+        header.put_i32((batch_len - LOG_OVERHEAD) as i32);
+        header.put_i32(NO_PARTITION_LEADER_EPOCH);
+        header.put_i8(super::batch::MAGIC_V2);
+        header.put_u32(0); // CRC, filled in below
+        header.put_i16(attributes);
+        header.put_i32(self.count as i32 - 1);
+        header.put_i64(self.base_timestamp);
+        header.put_i64(self.max_timestamp);
+        header.put_i64(self.producer_id);
+        header.put_i16(self.producer_epoch);
+        header.put_i32(self.base_sequence);
+        header.put_i32(self.count as i32);
+        let crc = compute_crc(batch);
+        batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     }
 }
 
@@ -270,7 +295,8 @@ pub fn control_batch(
         BatchBuilder::new().producer(producer_id, producer_epoch, NO_SEQUENCE).transactional(true);
     builder.control = true;
     builder.push(timestamp, Some(&key), Some(&value), &[]);
-    builder.encode(base_offset)
+    // One small record: neither empty nor oversized, so nothing to check.
+    builder.finish_checked(base_offset)
 }
 
 #[cfg(test)]
@@ -344,6 +370,8 @@ mod tests {
         assert_eq!(b.size_in_bytes(), KNOWN_BATCH.len());
         let built = b.build(5).unwrap();
         assert_eq!(&built[..], &KNOWN_BATCH[..]);
+        // In place, the same bytes.
+        assert_eq!(&b.finish(5).unwrap()[..], &KNOWN_BATCH[..]);
     }
 
     #[test]
@@ -384,6 +412,7 @@ mod tests {
         assert!(b.is_empty());
         assert_eq!(b.size_in_bytes(), BATCH_HEADER_LEN);
         assert!(matches!(b.build(0), Err(FormatError::InvalidRecord(_))));
+        assert!(matches!(b.finish(0), Err(FormatError::InvalidRecord(_))));
     }
 
     #[test]

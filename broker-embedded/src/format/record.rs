@@ -1100,6 +1100,7 @@ mod tests {
             prop_assert_eq!(b.len(), specs.len());
             let built = b.build(base_offset).unwrap();
             prop_assert_eq!(built.len(), b.size_in_bytes());
+            prop_assert_eq!(&b.clone().finish(base_offset).unwrap(), &built, "in place, the same");
             let batch = built.freeze();
 
             let h = validate_batch(&batch).unwrap();

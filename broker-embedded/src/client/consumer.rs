@@ -171,6 +171,13 @@ struct Assigned {
     last_read: Option<Bytes>,
 }
 
+impl Assigned {
+    /// The offset of the next record `poll` returns: the first buffered one, else the position.
+    fn next_offset(&self) -> Option<i64> {
+        self.buffered.front().map(|r| r.offset).or(self.position)
+    }
+}
+
 /// The batches of a read that polls have not decoded yet.
 #[derive(Debug)]
 struct Pending {
@@ -369,7 +376,7 @@ impl Consumer {
                 st.assigned
                     .iter()
                     .filter_map(|(tp, a)| {
-                        let pos = a.buffered.front().map(|r| r.offset).or(a.position)?;
+                        let pos = a.next_offset()?;
                         Some((tp.clone(), OffsetAndMetadata::new(pos)))
                     })
                     .collect()
@@ -439,8 +446,7 @@ impl Consumer {
             let previous = st.assigned.remove(tp);
             // A partition kept resumes at its next unreturned record (decoded records are not
             // kept: they are read again).
-            let position =
-                previous.and_then(|a| a.buffered.front().map(|r| r.offset).or(a.position));
+            let position = previous.and_then(|a| a.next_offset());
             fresh.insert(
                 tp.clone(),
                 Assigned {
@@ -501,7 +507,7 @@ impl Consumer {
         self.ensure_positions().await?;
         let st = self.state.lock();
         let a = st.assigned.get(tp).ok_or_else(|| not_assigned(tp))?;
-        Ok(a.buffered.front().map(|r| r.offset).or(a.position).unwrap_or(0))
+        Ok(a.next_offset().unwrap_or(0))
     }
 
     /// The committed offset of a partition in this consumer's group, if any.
@@ -649,10 +655,8 @@ impl Consumer {
     fn fetch_batches(&self) -> Result<Vec<ConsumerBatch>> {
         let mut out = Vec::new();
         self.round_robin(|tp, a| {
-            if let Some(first) = a.buffered.front() {
-                a.position = Some(first.offset);
-                a.buffered.clear();
-            }
+            a.position = a.next_offset();
+            a.buffered.clear();
             // The position is where the undecoded batches start: they are read again.
             a.pending = None;
             let Some((read, position)) = self.read(tp, a)? else {

@@ -73,7 +73,7 @@ pub struct BatchRecords<'a> {
     /// The next batch to open.
     index: usize,
     current: Option<(RecordRefs<'a>, &'a Fetched)>,
-    /// What is left to prefetch of the next batch while this one is walked.
+    /// The next batch, prefetched while this one is walked.
     ahead: &'a [u8],
 }
 
@@ -84,12 +84,12 @@ impl<'a> Iterator for BatchRecords<'a> {
     /// out of line, so that a caller's loop keeps the walker in registers.
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
+        // Records below the fetch position come only at the start of the first batch, and
+        // `next_slow` skips them when it opens it: past that, every record is one to return.
         if let Some((records, _)) = &mut self.current {
             if let Some(r) = records.next_fast() {
-                if r.offset >= self.batch.from {
-                    self.prefetch_ahead();
-                    return Some(Ok(r));
-                }
+                prefetch_ahead(self.ahead, records.at());
+                return Some(Ok(r));
             }
         }
         self.next_slow()
@@ -103,13 +103,11 @@ impl<'a> Iterator for BatchRecords<'a> {
         loop {
             if let Some((records, _)) = &mut self.current {
                 let mut records = records.clone();
-                let from = self.batch.from;
-                // The fast path; anything else goes through `next`, which also reports errors.
+                // The fast path (see `next`); anything else goes through `next`, which also
+                // reports errors.
                 while let Some(r) = records.next_fast() {
-                    if r.offset >= from {
-                        self.prefetch_ahead();
-                        acc = f(acc, Ok(r));
-                    }
+                    prefetch_ahead(self.ahead, records.at());
+                    acc = f(acc, Ok(r));
                 }
                 if let Some((current, _)) = &mut self.current {
                     *current = records;
@@ -123,9 +121,15 @@ impl<'a> Iterator for BatchRecords<'a> {
     }
 }
 
-/// Bytes of the next batch prefetched per record walked: two cache lines, a little more than a
-/// 100-byte record, so the next batch is in cache before its CRC is checked.
-const PREFETCH_STEP: usize = 128;
+/// Prefetches the two cache lines of `next` (the next batch) at `at`, the position in the current
+/// batch of the record just walked: walking a batch brings the next one into cache, at about the
+/// pace the walk goes, before its CRC is checked.
+#[inline(always)]
+fn prefetch_ahead(next: &[u8], at: usize) {
+    if let Some(rest) = next.get(at..) {
+        crate::io::prefetch(rest);
+    }
+}
 
 impl<'a> BatchRecords<'a> {
     /// [`next`](Iterator::next) past the fast path: records before the fetch position, records
@@ -137,7 +141,7 @@ impl<'a> BatchRecords<'a> {
                 match records.next() {
                     Some(Ok(r)) if r.offset < self.batch.from => continue,
                     Some(Ok(r)) => {
-                        self.prefetch_ahead();
+                        prefetch_ahead(self.ahead, records.at());
                         return Some(Ok(r));
                     }
                     Some(Err(e)) => {
@@ -160,15 +164,6 @@ impl<'a> BatchRecords<'a> {
                     return Some(Err(self.corrupted(fetched, e)));
                 }
             }
-        }
-    }
-
-    /// Prefetches the next [`PREFETCH_STEP`] bytes of the next batch, one step per record walked.
-    #[inline(always)]
-    fn prefetch_ahead(&mut self) {
-        if !self.ahead.is_empty() {
-            crate::io::prefetch(self.ahead);
-            self.ahead = self.ahead.get(PREFETCH_STEP..).unwrap_or_default();
         }
     }
 

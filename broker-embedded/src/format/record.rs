@@ -633,6 +633,12 @@ impl<'a> RecordRefs<'a> {
         Ok(Self { walker: Walker::new(header, batch)? })
     }
 
+    /// Where the next record starts, from the start of the batch.
+    #[inline(always)]
+    pub(crate) fn at(&self) -> usize {
+        self.walker.pos
+    }
+
     /// The next record if it takes the walker's fast path (see `Walker::fast_step`); `None`
     /// says nothing about the rest: [`next`](Iterator::next) then gives the exact answer. Lets a
     /// caller's loop skip the `Option<Result<..>>` of the common case.
@@ -677,9 +683,13 @@ impl<'a> Iterator for RecordRefs<'a> {
     fn fold<B, F: FnMut(B, Self::Item) -> B>(mut self, init: B, mut f: F) -> B {
         let mut acc = init;
         loop {
-            while let Some(r) = self.next_fast() {
+            // A copy whose address is never taken (the slow path's `next` takes `self`'s), so
+            // the compiler keeps its fields in registers.
+            let mut local = self.clone();
+            while let Some(r) = local.next_fast() {
                 acc = f(acc, Ok(r));
             }
+            self = local;
             match self.next() {
                 Some(item) => acc = f(acc, item),
                 None => return acc,

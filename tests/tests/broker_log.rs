@@ -1,5 +1,5 @@
-//! The log as users see it: segment rolling and reads across segments, clean restarts, Kafka's key
-//! partitioning, record fields that round-trip, and consumer positions.
+//! The log as users see it: segment rolling and reads across segments, durable directory entries,
+//! clean restarts, Kafka's key partitioning, record fields that round-trip, and consumer positions.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use broker_embedded::{
-    Broker, BrokerConfig, Consumer, ConsumerConfig, Durability, Error, Header, NewTopic,
-    OffsetReset, ProducerConfig, ProducerRecord, TopicPartition,
+    Broker, BrokerConfig, Consumer, ConsumerConfig, Durability, Error, FaultyFileSystem, Header,
+    NewTopic, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition,
 };
 use bytes::Bytes;
 use integration_tests::{read_partition, segment_files};
@@ -129,6 +129,52 @@ async fn segments_roll_by_size_and_reads_cross_them_in_order() {
         got.extend(batch);
     }
     assert_eq!(got, records);
+    broker.close().await.expect("close");
+}
+
+/// An acknowledged record must survive a power loss, so the directory entries of what holds it
+/// (the partition's directory, a segment just rolled) are synced before the acknowledgement, not
+/// only the file's data: with acknowledgements after fsync, no topic directory or `.log` file the
+/// broker created is still waiting for its directory to be synced once a send is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_records_have_durable_directory_entries() {
+    let (_root, data) = data_dir();
+    let fs = FaultyFileSystem::new();
+    let config = BrokerConfig::new(&data)
+        .durability(Durability::SyncOnAck)
+        .file_system(Arc::new(fs.clone()));
+    let broker = Broker::open(config).await.expect("open");
+    let topic = "durable";
+    broker
+        .admin()
+        .create_topic(NewTopic::new(topic, 2).config("segment.bytes", "2048"))
+        .await
+        .expect("create");
+    let partition_dirs = [data.join(format!("{topic}-0")), data.join(format!("{topic}-1"))];
+    let exposed = |what: &str| {
+        let unsynced = fs.unsynced_entries();
+        let bad: Vec<_> = unsynced
+            .iter()
+            .filter(|p| {
+                partition_dirs.contains(p)
+                    || p.extension().is_some_and(|e| e == "log")
+                        && p.parent().is_some_and(|d| partition_dirs.iter().any(|pd| pd == d))
+            })
+            .collect();
+        assert!(bad.is_empty(), "{what}: not yet durable: {bad:?}");
+    };
+    exposed("after creating the topic");
+    let producer =
+        broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer");
+    let mut rolled = 0;
+    for i in 0..120 {
+        let record =
+            ProducerRecord::new(topic, format!("{i:03}-{}", "d".repeat(200))).partition(i % 2);
+        producer.send_and_wait(record).await.expect("send");
+        exposed(&format!("after the acknowledgement of record {i}"));
+        rolled = segment_files(&partition_dirs[0]).len().max(rolled);
+    }
+    assert!(rolled >= 5, "the test rolled only {rolled} segments");
     broker.close().await.expect("close");
 }
 

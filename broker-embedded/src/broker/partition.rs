@@ -158,18 +158,20 @@ impl Partition {
     }
 
     fn run_flush(&self) -> Result<i64> {
-        let (files, target) = self.log.lock().begin_flush()?;
-        for f in &files {
-            if let Err(e) = f.sync_data() {
-                // After a failed fsync the kernel may have dropped the dirty pages: the log's state on
-                // disk is unknown, so it takes no more writes until it is reopened and recovered.
-                let msg = format!("fsync failed for {}-{}: {e}", self.topic, self.index);
-                self.log.lock().mark_failed(msg.clone());
-                return Err(Error::storage(msg, e));
-            }
+        let plan = self.log.lock().begin_flush()?;
+        let synced = plan.files.iter().try_for_each(|f| f.sync_data()).and_then(|()| {
+            // The directory after the files: a new segment's entry must be durable too.
+            plan.dir.as_ref().map_or(Ok(()), |(fs, dir)| fs.sync_dir(dir))
+        });
+        if let Err(e) = synced {
+            // After a failed fsync the kernel may have dropped the dirty pages: the log's state on
+            // disk is unknown, so it takes no more writes until it is reopened and recovered.
+            let msg = format!("fsync failed for {}-{}: {e}", self.topic, self.index);
+            self.log.lock().mark_failed(msg.clone());
+            return Err(Error::storage(msg, e));
         }
-        self.log.lock().mark_flushed(target);
-        Ok(target)
+        self.log.lock().mark_flushed(plan.target);
+        Ok(plan.target)
     }
 
     fn publish(&self, end: i64) {

@@ -263,6 +263,8 @@ impl BrokerCore {
         self.fs
             .write_atomic(&dir.join(CONFIG_FILE), config.to_properties().as_bytes())
             .map_err(ctx)?;
+        // The partition directory's own entry, so that the topic survives a power loss.
+        self.fs.sync_dir(self.data_dir()).map_err(ctx)?;
         let opts = OpenOptions {
             recovery_point: 0,
             log_start_offset: 0,

@@ -9,7 +9,9 @@ use super::{FileHandle, FileSystem, OsFileSystem, StorageFile};
 ///
 /// [`FaultyFileSystem::fill_after`] simulates a disk with a budget of bytes: once the budget is spent,
 /// every write fails with `ENOSPC` (the error a full disk gives). [`FaultyFileSystem::fail_syncs`]
-/// makes every fsync fail with `EIO`. Cloning shares the fault state.
+/// makes every fsync fail with `EIO`. [`FaultyFileSystem::unsynced_entries`] lists the files and
+/// directories created whose directory entries a power loss could still take away. Cloning shares
+/// the fault state.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyFileSystem {
     inner: OsFileSystem,
@@ -20,11 +22,18 @@ pub struct FaultyFileSystem {
 struct FaultState {
     budget: AtomicU64,
     fail_syncs: AtomicBool,
+    /// Paths created (files, directories, rename targets) whose parent directory has not been
+    /// synced since.
+    unsynced: parking_lot::Mutex<Vec<PathBuf>>,
 }
 
 impl Default for FaultState {
     fn default() -> Self {
-        Self { budget: AtomicU64::new(u64::MAX), fail_syncs: AtomicBool::new(false) }
+        Self {
+            budget: AtomicU64::new(u64::MAX),
+            fail_syncs: AtomicBool::new(false),
+            unsynced: parking_lot::Mutex::default(),
+        }
     }
 }
 
@@ -87,6 +96,16 @@ impl FaultyFileSystem {
         self.state.fail_syncs.store(fail, Ordering::SeqCst);
     }
 
+    /// The files and directories created (or renamed into place) whose parent directory has not
+    /// been synced since: after a power loss they might be gone, with whatever they held.
+    pub fn unsynced_entries(&self) -> Vec<PathBuf> {
+        self.state.unsynced.lock().clone()
+    }
+
+    fn created(&self, path: &Path) {
+        self.state.unsynced.lock().push(path.to_path_buf());
+    }
+
     /// Removes every armed fault: the disk has space again.
     pub fn heal(&self) {
         self.state.budget.store(u64::MAX, Ordering::SeqCst);
@@ -133,23 +152,46 @@ impl StorageFile for FaultyFile {
 
 impl FileSystem for FaultyFileSystem {
     fn open(&self, path: &Path, create: bool) -> io::Result<FileHandle> {
+        let new = create && !self.inner.exists(path);
         let inner = self.inner.open(path, create)?;
+        if new {
+            self.created(path);
+        }
         Ok(Arc::new(FaultyFile { inner, state: self.state.clone() }))
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
+        let new: Vec<&Path> = path.ancestors().take_while(|p| !self.inner.exists(p)).collect();
+        self.inner.create_dir_all(path)?;
+        for p in new.into_iter().rev() {
+            self.created(p);
+        }
+        Ok(())
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
         self.inner.read_dir(path)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)
+        self.inner.remove_file(path)?;
+        self.state.unsynced.lock().retain(|p| p != path);
+        Ok(())
     }
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_dir_all(path)
+        self.inner.remove_dir_all(path)?;
+        self.state.unsynced.lock().retain(|p| !p.starts_with(path));
+        Ok(())
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
+        self.inner.rename(from, to)?;
+        let mut unsynced = self.state.unsynced.lock();
+        // Entries created inside a renamed directory move with it.
+        for p in unsynced.iter_mut() {
+            if let Ok(rest) = p.strip_prefix(from) {
+                *p = to.join(rest);
+            }
+        }
+        unsynced.retain(|p| p != to);
+        unsynced.push(to.to_path_buf());
+        Ok(())
     }
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(path)
@@ -158,6 +200,8 @@ impl FileSystem for FaultyFileSystem {
         self.inner.read(path)
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.inner.sync_dir(path)
+        self.inner.sync_dir(path)?;
+        self.state.unsynced.lock().retain(|p| p.parent() != Some(path));
+        Ok(())
     }
 }

@@ -98,6 +98,19 @@ pub(crate) struct Log {
     cleaner_point: i64,
     /// Set when a write or fsync failed: the log accepts no more appends until it is reopened.
     failed: Option<String>,
+    /// Whether files were created in `dir` since it was last synced: a new segment's records are
+    /// durable only once the directory entry of its file is (the next flush syncs the directory).
+    dir_unsynced: bool,
+}
+
+/// What a flush has to sync, from [`Log::begin_flush`].
+pub(crate) struct FlushPlan {
+    /// Files holding unsynced data.
+    pub(crate) files: Vec<FileHandle>,
+    /// The log's directory, when files were created in it since it was last synced.
+    pub(crate) dir: Option<(Arc<dyn FileSystem>, PathBuf)>,
+    /// The offset everything below which is durable once the above are synced.
+    pub(crate) target: i64,
 }
 
 impl Log {
@@ -141,6 +154,8 @@ impl Log {
             producers: ProducerStateManager::new(),
             cleaner_point: 0,
             failed: None,
+            // Opening may have created the directory or the first segment.
+            dir_unsynced: true,
         };
         if bases.is_empty() {
             let seg = Segment::create(&*fs, dir, log.log_start_offset, opts.now_ms)
@@ -459,6 +474,7 @@ impl Log {
         })?;
         debug!(dir = %self.dir.display(), base_offset = new_base, "rolled a new segment");
         self.segments.insert(new_base, seg);
+        self.dir_unsynced = true;
         self.prune_snapshots();
         Ok(())
     }
@@ -577,10 +593,12 @@ impl Log {
         self.offset_for_timestamp(max)
     }
 
-    /// Hands out the files that hold unsynced data and the offset they cover; call
-    /// [`Log::mark_flushed`] once they are synced.
-    pub(crate) fn begin_flush(&mut self) -> Result<(Vec<FileHandle>, i64)> {
+    /// Hands out the files that hold unsynced data, the directory if files were created in it,
+    /// and the offset they cover; call [`Log::mark_flushed`] once they are synced.
+    pub(crate) fn begin_flush(&mut self) -> Result<FlushPlan> {
         self.check_healthy()?;
+        let dir =
+            std::mem::take(&mut self.dir_unsynced).then(|| (self.fs.clone(), self.dir.clone()));
         let target = self.log_end_offset();
         let mut files = Vec::new();
         let last_base = self.active().base_offset;
@@ -594,7 +612,7 @@ impl Log {
                 }
             }
         }
-        Ok((files, target))
+        Ok(FlushPlan { files, dir, target })
     }
 
     /// Records that everything below `offset` is on stable storage.
@@ -611,6 +629,11 @@ impl Log {
         for seg in self.segments.values() {
             seg.sync_all()
                 .map_err(|e| Error::storage(format!("syncing {}", seg.path.display()), e))?;
+        }
+        if std::mem::take(&mut self.dir_unsynced) {
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(|e| Error::storage(format!("syncing {}", self.dir.display()), e))?;
         }
         let leo = self.log_end_offset();
         let snap_path = self.dir.join(producer_state::snapshot_file_name(leo));

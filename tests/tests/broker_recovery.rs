@@ -1,5 +1,7 @@
 //! Recovery after an unclean stop, randomized: write records, damage the tail of the last segment in
-//! one of three ways, reopen, and check that exactly the valid prefix survives.
+//! one of three ways, reopen, and check that exactly the valid prefix survives, that appends go on
+//! right after it, and that the offset indexes were rebuilt (lookups in the middle land on their
+//! record; every `.index` entry names a batch as the log now holds it).
 //!
 //! Replay a failure with `TEST_SEED=<seed>`; change the iteration count with
 //! `RECOVERY_ITERATIONS=<n>` (default 1000).
@@ -8,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use broker_embedded::format::{BatchHeader, batches};
-use broker_embedded::{Broker, BrokerConfig, Durability, NewTopic, ProducerConfig, ProducerRecord};
+use broker_embedded::{
+    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, ProducerConfig, ProducerRecord,
+    TopicPartition,
+};
 use integration_tests::{init_tracing, read_partition, seed_from_env};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -46,6 +51,64 @@ fn last_batch(bytes: &[u8]) -> (usize, BatchHeader) {
         }
     }
     last.expect("at least one batch")
+}
+
+/// The offset of the first record a consumer gets after seeking to `offset` (a lookup through the
+/// offset index), or -1 if it gets none.
+async fn first_offset_from(broker: &Broker, offset: i64) -> broker_embedded::Result<i64> {
+    let tp = TopicPartition::new(TOPIC, 0);
+    let consumer = broker.consumer(ConsumerConfig::default())?;
+    consumer.assign(std::slice::from_ref(&tp))?;
+    consumer.seek(&tp, offset)?;
+    let polled = consumer.poll(Duration::from_secs(5)).await?;
+    Ok(polled.first().map_or(-1, |r| r.offset))
+}
+
+/// Checks every `.index` file of a closed partition directory against its `.log`: each entry
+/// (relative offset and position, big-endian u32s, strictly increasing) names the last offset of a
+/// batch that starts at that position in the log as it is now.
+fn check_index_files(dir: &Path, context: &str) {
+    for entry in std::fs::read_dir(dir).expect("partition dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "index") {
+            continue;
+        }
+        let base: i64 = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse().ok())
+            .expect("segment base");
+        let index = std::fs::read(&path).expect("read index");
+        let log = std::fs::read(path.with_extension("log")).expect("read log");
+        assert_eq!(index.len() % 8, 0, "{context}: {} is not whole entries", path.display());
+        let mut previous: Option<(u32, u32)> = None;
+        for e in index.chunks_exact(8) {
+            let rel = u32::from_be_bytes(e[..4].try_into().expect("4 bytes"));
+            let pos = u32::from_be_bytes(e[4..].try_into().expect("4 bytes"));
+            if let Some((r, p)) = previous {
+                assert!(rel > r && pos > p, "{context}: {} entries not increasing", path.display());
+            }
+            previous = Some((rel, pos));
+            let header = BatchHeader::parse(&log[pos as usize..])
+                .unwrap_or_else(|e| panic!("{context}: {} entry at {pos}: {e}", path.display()));
+            assert_eq!(header.last_offset(), base + i64::from(rel), "{context}: entry at {pos}");
+            assert!(
+                pos as usize + header.total_len() <= log.len(),
+                "{context}: entry past the log"
+            );
+        }
+    }
+}
+
+/// Lookups at a few random offsets of the first `count` land on the records asked for.
+async fn check_lookups(broker: &Broker, count: usize, rng: &mut StdRng, context: &str) {
+    for _ in 0..4 {
+        let at = rng.random_range(0..count) as i64;
+        let got = first_offset_from(broker, at)
+            .await
+            .unwrap_or_else(|e| panic!("{context}: lookup of offset {at}: {e}"));
+        assert_eq!(got, at, "{context}: lookup of offset {at}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,6 +218,10 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
             assert_eq!(r.offset, i as i64, "{context}: offsets must be dense");
             assert_eq!(r.value.as_deref(), Some(values[i].as_bytes()), "{context}: record {i}");
         }
+        // The indexes were rebuilt for what is left: lookups in the middle land on their record.
+        if survivors > 0 {
+            check_lookups(&broker, survivors, &mut rng, &context).await;
+        }
         // The next append lands right after the valid prefix.
         let producer = broker.producer(ProducerConfig::default()).expect("producer");
         let meta = producer
@@ -163,10 +230,12 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
             .unwrap_or_else(|e| panic!("{context}: append after recovery: {e}"));
         assert_eq!(meta.offset, survivors as i64, "{context}: next offset");
         broker.close().await.expect("close");
-        // Indexes were rebuilt: a clean reopen serves a lookup in the middle of the log.
+        // A clean reopen keeps the rebuilt indexes and serves lookups from them.
         let broker = Broker::open(config()).await.expect("clean reopen");
         let all = read_partition(&broker, TOPIC, 0).await.expect("read after clean reopen");
         assert_eq!(all.len(), survivors + 1, "{context}: after clean reopen");
+        check_lookups(&broker, survivors + 1, &mut rng, &context).await;
         broker.close().await.expect("close");
+        check_index_files(&part_dir, &context);
     }
 }

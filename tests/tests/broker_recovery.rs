@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use broker_embedded::format::{BatchHeader, batches};
 use broker_embedded::{
-    Broker, BrokerConfig, ConsumerConfig, Durability, NewTopic, ProducerConfig, ProducerRecord,
-    TopicPartition,
+    Broker, BrokerConfig, ConsumerConfig, Durability, Error, NewTopic, ProducerConfig,
+    ProducerRecord, TopicPartition,
 };
 use integration_tests::{init_tracing, read_partition, seed_from_env};
 use rand::rngs::StdRng;
@@ -238,4 +238,68 @@ async fn recovery_keeps_exactly_the_valid_prefix() {
         broker.close().await.expect("close");
         check_index_files(&part_dir, &context);
     }
+}
+
+/// Recovery cuts only a damaged tail: a corrupt batch with data after it in later segments is not
+/// a torn write but damage in the middle of the log, and opening reports it (file and byte position
+/// of the batch) instead of throwing away everything after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_batch_before_later_segments_is_reported_with_its_file_and_position() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || {
+        BrokerConfig::new(dir.path()).durability(Durability::Interval(Duration::from_secs(3600)))
+    };
+    {
+        let broker = Broker::open(config()).await.expect("open");
+        broker
+            .admin()
+            .create_topic(NewTopic::new(TOPIC, 1).config("segment.bytes", "4096"))
+            .await
+            .expect("create topic");
+        let producer =
+            broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer");
+        for i in 0..200 {
+            let value = format!("{i:03}-{}", "m".repeat(100));
+            producer
+                .send_and_wait(ProducerRecord::new(TOPIC, value).partition(0))
+                .await
+                .expect("send");
+        }
+        // Dropped without close(): an unclean stop, nothing below the recovery point.
+    }
+    let part_dir = dir.path().join(format!("{TOPIC}-0"));
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&part_dir)
+        .expect("partition dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    assert!(logs.len() >= 3, "{} segments", logs.len());
+    // The second batch of the first segment gets one byte of its records flipped.
+    let first = &logs[0];
+    let mut bytes = std::fs::read(first).expect("read segment");
+    let mut it = batches(&bytes);
+    it.next().expect("a first batch").expect("valid");
+    let second_at = it.position();
+    let (second, _) = it.next().expect("a second batch").expect("valid");
+    let flip = second_at + second.total_len() - 5;
+    bytes[flip] ^= 0x40;
+    std::fs::write(first, &bytes).expect("write");
+
+    match Broker::open(config()).await {
+        Err(Error::Corrupted { file, position, reason }) => {
+            assert_eq!(&file, first, "the error names the damaged segment");
+            assert_eq!(position, second_at as u64, "and the damaged batch's position: {reason}");
+            // Each record went in a batch of its own: the damaged one follows offset 0.
+            assert!(reason.contains("after offset 0"), "and the offset it follows: {reason}");
+        }
+        Err(e) => panic!("expected a corruption error, got {e}"),
+        Ok(_) => panic!("a log damaged in the middle opened without an error"),
+    }
+    // Nothing was cut: every segment is still there, the damaged one at its full size.
+    for log in &logs {
+        assert!(log.exists(), "{} was removed", log.display());
+    }
+    assert_eq!(std::fs::metadata(first).expect("metadata").len(), bytes.len() as u64);
 }

@@ -199,6 +199,8 @@ impl Log {
                     fs.open(&p, false).and_then(|f| f.len()).map(|l| l > 0).unwrap_or(false)
                 });
                 if later_has_data {
+                    let reason =
+                        format!("{reason} (the batch after offset {})", seg.next_offset - 1);
                     return Err(Error::Corrupted { file: seg.path.clone(), position, reason });
                 }
                 warn!(

@@ -174,3 +174,36 @@ async fn commit_metadata_round_trips_and_simple_commits_work_without_membership(
     assert!(broker.admin().list_groups().await.contains(&"simple".to_string()));
     broker.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_async_commits_positions_or_given_offsets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Broker::open(config(dir.path())).await.expect("open");
+    broker.admin().create_topic(NewTopic::new("t", 1)).await.expect("topic");
+    let producer = broker.producer(ProducerConfig::default()).expect("producer");
+    for i in 0..10 {
+        producer.send(ProducerRecord::new("t", format!("v{i}"))).await.expect("send");
+    }
+    producer.flush().await.expect("flush");
+    let c = Arc::new(
+        broker
+            .consumer(ConsumerConfig::group("async").offset_reset(OffsetReset::Earliest))
+            .expect("consumer"),
+    );
+    let tp = TopicPartition::new("t", 0);
+    c.assign(std::slice::from_ref(&tp)).expect("assign");
+    let mut seen = 0;
+    while seen < 10 {
+        seen += c.poll(Duration::from_secs(5)).await.expect("poll").len();
+    }
+    // No offsets given: the positions are committed.
+    c.commit_async(None).await.expect("join").expect("commit");
+    let got = c.committed(std::slice::from_ref(&tp)).await.expect("committed");
+    assert_eq!(got[0].1.as_ref().map(|o| o.offset), Some(10));
+    // Given offsets are committed as they are, metadata included.
+    let given = OffsetAndMetadata { offset: 3, metadata: "replay".into() };
+    c.commit_async(Some(vec![(tp.clone(), given.clone())])).await.expect("join").expect("commit");
+    let got = c.committed(std::slice::from_ref(&tp)).await.expect("committed");
+    assert_eq!(got, vec![(tp, Some(given))]);
+    broker.close().await.expect("close");
+}

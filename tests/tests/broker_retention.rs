@@ -572,3 +572,82 @@ async fn list_offsets_by_timestamp_finds_the_first_record_at_or_after() {
     );
     fx.broker.close().await.expect("close");
 }
+
+/// `min.compaction.lag.ms`: only segments whose newest record is older than the lag are cleaned;
+/// the younger ones keep every record, older values of their keys included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_compaction_lag_leaves_recent_segments_alone() {
+    init_tracing();
+    let fx = Fixture::new().await;
+    let topic = "lagged";
+    fx.broker
+        .admin()
+        .create_topic(
+            NewTopic::new(topic, 1)
+                .config("cleanup.policy", "compact")
+                .config("segment.bytes", "2048")
+                .config("min.cleanable.dirty.ratio", "0.01")
+                .config("min.compaction.lag.ms", HOUR_MS.to_string()),
+        )
+        .await
+        .expect("create");
+    let producer = fx.producer();
+    let old = now_ms() - 2 * HOUR_MS;
+    let record = |i: usize, timestamp: Option<i64>| {
+        let r = ProducerRecord::new(topic, format!("v{i}-{}", "l".repeat(60)))
+            .key(format!("k{}", i % 5));
+        match timestamp {
+            Some(t) => r.timestamp(t),
+            None => r,
+        }
+    };
+    // 60 records two hours old, then 60 recent ones, with the same five keys.
+    let mut records: Vec<ProducerRecord> =
+        (0..60).map(|i| record(i, Some(old + i as i64))).collect();
+    records.extend((60..120).map(|i| record(i, None)));
+    send_all(&producer, records).await;
+    let dir = fx.partition_dir(topic, 0);
+    let before = read_partition(&fx.broker, topic, 0).await.expect("read");
+    // The first segment holding a recent record, and everything after it, is too young to clean.
+    let young_from = segment_base_of(&dir, 60);
+    assert!(young_from > 0, "the old records must fill closed segments of their own");
+    fx.broker.admin().run_log_cleanup().await.expect("cleanup");
+    let after = read_partition(&fx.broker, topic, 0).await.expect("read");
+
+    let young = |rs: &[ConsumerRecord]| -> Vec<ConsumerRecord> {
+        rs.iter().filter(|r| r.offset >= young_from).cloned().collect()
+    };
+    assert_eq!(young(&after), young(&before), "records in segments younger than the lag stay");
+    // Below, only the last value of each key (within the cleaned segments) is left.
+    let cleaned: Vec<i64> =
+        after.iter().filter(|r| r.offset < young_from).map(|r| r.offset).collect();
+    let expected: Vec<i64> =
+        (0..young_from).filter(|&o| !(o + 1..young_from).any(|later| later % 5 == o % 5)).collect();
+    assert_eq!(cleaned, expected, "the old segments (below offset {young_from}) are compacted");
+    fx.broker.close().await.expect("close");
+}
+
+/// `segment.ms`: the next append after the active segment's first batch is older than `segment.ms`
+/// starts a new segment, however small the active one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_roll_after_segment_ms() {
+    let fx = Fixture::new().await;
+    let topic = "timed";
+    fx.broker
+        .admin()
+        .create_topic(NewTopic::new(topic, 1).config("segment.ms", "200"))
+        .await
+        .expect("create");
+    let producer = fx.producer();
+    let dir = fx.partition_dir(topic, 0);
+    producer.send_and_wait(ProducerRecord::new(topic, "first")).await.expect("send");
+    producer.send_and_wait(ProducerRecord::new(topic, "second")).await.expect("send");
+    assert_eq!(segment_files(&dir).len(), 1, "two quick appends share a segment");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let meta = producer.send_and_wait(ProducerRecord::new(topic, "third")).await.expect("send");
+    let files = segment_files(&dir);
+    assert_eq!(files.iter().map(|(base, _)| *base).collect::<Vec<_>>(), vec![0, meta.offset]);
+    let records = read_partition(&fx.broker, topic, 0).await.expect("read");
+    assert_eq!(records.iter().map(value_of).collect::<Vec<_>>(), ["first", "second", "third"]);
+    fx.broker.close().await.expect("close");
+}

@@ -178,6 +178,47 @@ async fn acknowledged_records_have_durable_directory_entries() {
     broker.close().await.expect("close");
 }
 
+/// Group commit: producers waiting for their acknowledgements at the same time share fsyncs, so a
+/// partition fsyncs fewer times than it acknowledges batches (with one producer sending one batch at
+/// a time it would be one fsync per batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_producers_share_fsyncs() {
+    let (_root, data) = data_dir();
+    let fs = FaultyFileSystem::new();
+    let config = BrokerConfig::new(&data)
+        .durability(Durability::SyncOnAck)
+        .file_system(Arc::new(fs.clone()));
+    let broker = Broker::open(config).await.expect("open");
+    broker.admin().create_topic(NewTopic::new("shared", 1)).await.expect("create");
+    let (tasks, per_task) = (8, 25);
+    let before = fs.syncs();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        // A producer each: every send is a batch of its own, acknowledged after an fsync.
+        let producer =
+            broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer");
+        handles.push(tokio::spawn(async move {
+            for i in 0..per_task {
+                let record = ProducerRecord::new("shared", format!("{t}-{i}"));
+                producer.send_and_wait(record).await.expect("send");
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+    let batches = (tasks * per_task) as u64;
+    let syncs = fs.syncs() - before;
+    assert!(syncs > 0, "acknowledged without any fsync");
+    assert!(
+        syncs <= batches * 3 / 4,
+        "{syncs} fsyncs for {batches} acknowledged batches: concurrent waits did not share them"
+    );
+    let records = read_partition(&broker, "shared", 0).await.expect("read");
+    assert_eq!(records.len(), tasks * per_task);
+    broker.close().await.expect("close");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_close_keeps_everything_and_reopens_without_recovery() {
     captured_logs();

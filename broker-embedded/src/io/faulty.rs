@@ -9,7 +9,8 @@ use super::{FileHandle, FileSystem, OsFileSystem, StorageFile};
 ///
 /// [`FaultyFileSystem::fill_after`] simulates a disk with a budget of bytes: once the budget is spent,
 /// every write fails with `ENOSPC` (the error a full disk gives). [`FaultyFileSystem::fail_syncs`]
-/// makes every fsync fail with `EIO`. [`FaultyFileSystem::unsynced_entries`] lists the files and
+/// makes every fsync fail with `EIO`; [`FaultyFileSystem::syncs`] counts those that succeed.
+/// [`FaultyFileSystem::unsynced_entries`] lists the files and
 /// directories created whose directory entries a power loss could still take away. Cloning shares
 /// the fault state.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,8 @@ struct FaultState {
     /// Paths created (files, directories, rename targets) whose parent directory has not been
     /// synced since.
     unsynced: parking_lot::Mutex<Vec<PathBuf>>,
+    /// File fsyncs that succeeded.
+    syncs: AtomicU64,
 }
 
 impl Default for FaultState {
@@ -33,6 +36,7 @@ impl Default for FaultState {
             budget: AtomicU64::new(u64::MAX),
             fail_syncs: AtomicBool::new(false),
             unsynced: parking_lot::Mutex::default(),
+            syncs: AtomicU64::new(0),
         }
     }
 }
@@ -102,6 +106,11 @@ impl FaultyFileSystem {
         self.state.unsynced.lock().clone()
     }
 
+    /// How many file fsyncs have succeeded so far.
+    pub fn syncs(&self) -> u64 {
+        self.state.syncs.load(Ordering::SeqCst)
+    }
+
     fn created(&self, path: &Path) {
         self.state.unsynced.lock().push(path.to_path_buf());
     }
@@ -136,7 +145,9 @@ impl StorageFile for FaultyFile {
         if self.state.fail_syncs.load(Ordering::SeqCst) {
             return Err(io::Error::from_raw_os_error(5));
         }
-        self.inner.sync_data()
+        self.inner.sync_data()?;
+        self.state.syncs.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
     fn set_len(&self, len: u64) -> io::Result<()> {
         let current = self.inner.len()?;

@@ -266,24 +266,17 @@ async fn retention_bytes_keeps_the_log_under_the_limit() {
 }
 
 /// What compaction must leave of `before` (all records before the pass, in offset order): below the
-/// active segment, only the latest record of each key, minus tombstones older than the horizon;
-/// the active segment untouched.
-fn expected_after_compaction(
-    before: &[ConsumerRecord],
-    active_base: i64,
-    tombstone_horizon: i64,
-) -> Vec<ConsumerRecord> {
+/// active segment, only the latest record of each key (tombstones included: their delete horizon
+/// lies `delete.retention.ms` after the pass that first cleaned them); the active segment
+/// untouched.
+fn expected_after_compaction(before: &[ConsumerRecord], active_base: i64) -> Vec<ConsumerRecord> {
     let mut latest: HashMap<Option<Bytes>, i64> = HashMap::new();
     for r in before.iter().filter(|r| r.offset < active_base) {
         latest.insert(r.key.clone(), r.offset);
     }
     before
         .iter()
-        .filter(|r| {
-            r.offset >= active_base
-                || (latest.get(&r.key) == Some(&r.offset)
-                    && !(r.value.is_none() && r.timestamp < tombstone_horizon))
-        })
+        .filter(|r| r.offset >= active_base || latest.get(&r.key) == Some(&r.offset))
         .cloned()
         .collect()
 }
@@ -325,7 +318,8 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
             );
         }
     }
-    // Old tombstones for k0 and k1 (expired), a fresh one for k2 (kept).
+    // Tombstones for k0 and k1 with old timestamps, a fresh one for k2: all kept for
+    // delete.retention.ms after compaction first sees them, whatever their own timestamps.
     for k in 0..2 {
         let mut t = ProducerRecord::new(topic, "").key(format!("k{k}")).timestamp(old + 100);
         t.value = None;
@@ -352,10 +346,9 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
         let files = segment_files(&dir);
         assert!(files.len() >= 3, "pass {pass}: the log must have closed segments");
         let active_base = files.last().expect("segments").0;
-        let start = now_ms();
         fx.broker.admin().run_log_cleanup().await.expect("cleanup");
         let after = read_partition(&fx.broker, topic, 0).await.expect("read");
-        let expected = expected_after_compaction(&before, active_base, start - delete_retention_ms);
+        let expected = expected_after_compaction(&before, active_base);
         let show = |rs: &[ConsumerRecord]| -> Vec<(i64, String)> {
             rs.iter().map(|r| (r.offset, value_of(r))).collect()
         };
@@ -366,14 +359,15 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
         );
         // Kept records are unchanged: key, value, timestamp, headers and offset.
         assert_eq!(after, expected, "pass {pass}");
-        assert!(
-            after.iter().any(|r| r.key.as_deref() == Some(&b"k2"[..]) && r.value.is_none()),
-            "pass {pass}: a tombstone younger than delete.retention.ms is kept"
-        );
-        assert!(
-            !after.iter().any(|r| r.key.as_deref() == Some(&b"k0"[..])),
-            "pass {pass}: an expired tombstone and the values it deletes are gone"
-        );
+        for key in ["k0", "k1", "k2"] {
+            let of_key: Vec<_> =
+                after.iter().filter(|r| r.key.as_deref() == Some(key.as_bytes())).collect();
+            assert!(
+                of_key.len() == 1 && of_key[0].value.is_none(),
+                "pass {pass}: the values a tombstone deletes are gone, the tombstone stays until \
+                 its delete horizon: {key}: {of_key:?}"
+            );
+        }
         // Compaction never moves the log start.
         assert_eq!(fx.earliest(topic).await, 0, "pass {pass}");
         // A second pass right away changes nothing.
@@ -649,5 +643,72 @@ async fn segments_roll_after_segment_ms() {
     assert_eq!(files.iter().map(|(base, _)| *base).collect::<Vec<_>>(), vec![0, meta.offset]);
     let records = read_partition(&fx.broker, topic, 0).await.expect("read");
     assert_eq!(records.iter().map(value_of).collect::<Vec<_>>(), ["first", "second", "third"]);
+    fx.broker.close().await.expect("close");
+}
+
+/// Tombstones go as Kafka's cleaner lets them go: the first pass that cleans a tombstone stamps a
+/// delete horizon (that pass's time + `delete.retention.ms`) on its batch, passes before the horizon
+/// keep it, the first pass after it removes it. A tombstone's own timestamp does not matter (an old
+/// one is kept as long as a fresh one), and stamping leaves every record's timestamp as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstones_go_one_delete_retention_after_compaction_first_sees_them() {
+    init_tracing();
+    let fx = Fixture::new().await;
+    let topic = "horizon";
+    let delete_retention_ms = 400;
+    fx.broker
+        .admin()
+        .create_topic(
+            NewTopic::new(topic, 1)
+                .config("cleanup.policy", "compact")
+                .config("segment.bytes", "1024")
+                .config("min.cleanable.dirty.ratio", "0.01")
+                .config("delete.retention.ms", delete_retention_ms.to_string()),
+        )
+        .await
+        .expect("create");
+    let producer = fx.producer();
+    let old = now_ms() - HOUR_MS;
+    let value = |k: usize, i: usize| format!("k{k}-{i}-{}", "h".repeat(40));
+    let mut records: Vec<ProducerRecord> = (0..20)
+        .map(|i| {
+            ProducerRecord::new(topic, value(i % 4, i))
+                .key(format!("k{}", i % 4))
+                .timestamp(old + i as i64)
+        })
+        .collect();
+    let mut tombstone = ProducerRecord::new(topic, "").key("k0").timestamp(old + 100);
+    tombstone.value = None;
+    records.push(tombstone);
+    // Later values for the other keys, so that the tombstone's segment closes.
+    records.extend(
+        (20..60).map(|i| {
+            ProducerRecord::new(topic, value(1 + i % 3, i)).key(format!("k{}", 1 + i % 3))
+        }),
+    );
+    send_all(&producer, records).await;
+    let k0 = |rs: &[ConsumerRecord]| -> Vec<(Option<Bytes>, i64)> {
+        rs.iter()
+            .filter(|r| r.key.as_deref() == Some(&b"k0"[..]))
+            .map(|r| (r.value.clone(), r.timestamp))
+            .collect()
+    };
+    let first_pass = now_ms();
+    fx.broker.admin().run_log_cleanup().await.expect("cleanup");
+    let after = read_partition(&fx.broker, topic, 0).await.expect("read");
+    assert_eq!(k0(&after), vec![(None, old + 100)], "the first pass keeps the tombstone, stamped");
+    fx.broker.admin().run_log_cleanup().await.expect("cleanup");
+    let again = read_partition(&fx.broker, topic, 0).await.expect("read");
+    if now_ms() < first_pass + delete_retention_ms {
+        assert_eq!(again, after, "a pass before the horizon changes nothing");
+    }
+    tokio::time::sleep(Duration::from_millis(delete_retention_ms as u64 + 100)).await;
+    fx.broker.admin().run_log_cleanup().await.expect("cleanup");
+    let last = read_partition(&fx.broker, topic, 0).await.expect("read");
+    assert_eq!(k0(&last), vec![], "the first pass after the horizon removes the tombstone");
+    let others = |rs: &[ConsumerRecord]| -> Vec<ConsumerRecord> {
+        rs.iter().filter(|r| r.key.as_deref() != Some(&b"k0"[..])).cloned().collect()
+    };
+    assert_eq!(others(&last), others(&after), "and nothing else");
     fx.broker.close().await.expect("close");
 }

@@ -104,12 +104,12 @@ mod compression;
 mod record;
 mod varint;
 
-pub(crate) use batch::crc32c;
 pub use batch::{
     BATCH_HEADER_LEN, BatchHeader, BatchIter, Compression, LOG_OVERHEAD, NO_PARTITION_LEADER_EPOCH,
     NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, batches, set_base_offset,
     set_max_timestamp_log_append, set_partition_leader_epoch, validate_batch, verify_crc,
 };
+pub(crate) use batch::{DELETE_HORIZON_FLAG, crc32c};
 pub use builder::{BatchBuilder, control_batch};
 pub(crate) use record::decompressed;
 pub use record::{

@@ -80,9 +80,10 @@ fn for_each_batch(
 /// Runs one cleaning pass over a compacted log. Does nothing for logs whose policy is not `compact`,
 /// or whose dirty part is below `min.cleanable.dirty.ratio`.
 pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> {
-    let (config, closed, dir, fs, first_dirty) = {
+    let (config, closed, dir, fs, first_dirty, tombstones_due) = {
         let l = log.lock();
-        (l.config.clone(), l.closed_segments(), l.dir.clone(), l.fs.clone(), l.cleaner_point)
+        let (closed, dir) = (l.closed_segments(), l.dir.clone());
+        (l.config.clone(), closed, dir, l.fs.clone(), l.cleaner_point, l.tombstones_due)
     };
     if !config.cleanup_policy.compact || closed.is_empty() {
         return Ok(CompactionStats::default());
@@ -95,7 +96,11 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
     }
     let total: u64 = cleanable.iter().map(|s| s.2).sum();
     let dirty: u64 = cleanable.iter().filter(|s| s.4 > first_dirty).map(|s| s.2).sum();
-    if total == 0 || (dirty as f64) / (total as f64) < config.min_cleanable_dirty_ratio {
+    // Tombstones whose delete horizon has passed make a pass due however clean the log is.
+    let horizon_passed = tombstones_due.is_some_and(|due| due <= now_ms);
+    if total == 0
+        || ((dirty as f64) / (total as f64) < config.min_cleanable_dirty_ratio && !horizon_passed)
+    {
         return Ok(CompactionStats::default());
     }
 
@@ -116,19 +121,27 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
         })?;
     }
 
-    // Pass 2: write a cleaned copy of each segment and swap it in.
-    let tombstone_horizon = now_ms.saturating_sub(config.delete_retention_ms);
+    // Pass 2: write a cleaned copy of each segment and swap it in. Tombstones go as Kafka's cleaner
+    // lets them go: a batch holding one gets a delete horizon (now + delete.retention.ms) the first
+    // time it is cleaned, and its tombstones are removed by the first pass after that horizon, so
+    // every tombstone stays readable for at least delete.retention.ms after compaction first saw it,
+    // whatever its own timestamp.
+    let new_horizon = now_ms.saturating_add(config.delete_retention_ms);
     let mut stats = CompactionStats::default();
+    // The earliest horizon of the tombstones left after this pass.
+    let mut pending: Option<i64> = None;
     let mut cleaned_to = first_dirty;
     for (base, file, size, _, next_offset) in &cleanable {
         let path = segment_path(&dir, *base, "log");
         let mut out = BytesMut::new();
-        let mut removed = 0u64;
+        let (mut removed, mut stamped) = (0u64, false);
         for_each_batch(file, &path, *size, |h, batch| {
             if h.is_control() {
                 out.extend_from_slice(&batch);
                 return Ok(());
             }
+            let horizon = h.has_delete_horizon().then_some(h.base_timestamp);
+            let expired = horizon.is_some_and(|horizon| now_ms >= horizon);
             let records = format::decode_records(&batch)?;
             let n = records.len();
             let kept: Vec<Record> = records
@@ -136,19 +149,26 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
                 .filter(|r| {
                     let is_latest =
                         r.key.as_ref().is_some_and(|k| latest.get(k) == Some(&r.offset));
-                    let expired_tombstone = r.value.is_none() && r.timestamp < tombstone_horizon;
-                    is_latest && !expired_tombstone
+                    is_latest && !(expired && r.value.is_none())
                 })
                 .collect();
             removed += (n - kept.len()) as u64;
-            if kept.len() == n {
+            let has_tombstones = kept.iter().any(|r| r.value.is_none());
+            let stamp = horizon.is_none() && has_tombstones;
+            stamped |= stamp;
+            if has_tombstones {
+                let due = if stamp { new_horizon } else { horizon.unwrap_or(new_horizon) };
+                pending = Some(pending.map_or(due, |p| p.min(due)));
+            }
+            if kept.len() == n && !stamp {
                 out.extend_from_slice(&batch);
             } else if !kept.is_empty() {
-                out.extend_from_slice(&rebuild_batch(&h, &kept));
+                let horizon = if stamp { Some(new_horizon) } else { horizon };
+                out.extend_from_slice(&rebuild_batch(&h, &kept, horizon));
             }
             Ok(())
         })?;
-        if removed == 0 {
+        if removed == 0 && !stamped {
             cleaned_to = cleaned_to.max(*next_offset);
             continue;
         }
@@ -175,7 +195,11 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
             debug!(dir = %dir.display(), base_offset = base, removed, "cleaned segment");
         }
     }
-    log.lock().cleaner_point = cleaned_to;
+    {
+        let mut l = log.lock();
+        l.cleaner_point = cleaned_to;
+        l.tombstones_due = pending;
+    }
     if stats.segments_cleaned > 0 {
         info!(
             dir = %dir.display(),
@@ -191,9 +215,13 @@ pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> 
 /// producer fields and the batch's last offset (so producer state stays consistent), as Kafka's
 /// cleaner does. A compressed batch's survivors are written uncompressed (Kafka would recompress
 /// them with the same codec; the records are the same either way).
-fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
+///
+/// With a delete horizon, the batch carries it as Kafka does (KIP-534): attribute bit 6 set and the
+/// horizon in the base timestamp field, the records' timestamp deltas relative to it, so that
+/// every record keeps its timestamp.
+fn rebuild_batch(original: &BatchHeader, records: &[Record], horizon: Option<i64>) -> BytesMut {
     let base_offset = records[0].offset;
-    let base_ts = records[0].timestamp;
+    let base_ts = horizon.unwrap_or(records[0].timestamp);
     let mut body = BytesMut::new();
     for r in records {
         let mut rec = BytesMut::new();
@@ -213,7 +241,11 @@ fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
     let max_ts = if original.has_log_append_time() {
         original.max_timestamp
     } else {
-        records.iter().map(|r| r.timestamp).max().unwrap_or(base_ts)
+        records.iter().map(|r| r.timestamp).max().unwrap_or(records[0].timestamp)
+    };
+    let attributes = match horizon {
+        Some(_) => original.attributes | format::DELETE_HORIZON_FLAG,
+        None => original.attributes & !format::DELETE_HORIZON_FLAG,
     };
     let mut out = BytesMut::with_capacity(format::BATCH_HEADER_LEN + body.len());
     out.put_i64(base_offset);
@@ -222,7 +254,7 @@ fn rebuild_batch(original: &BatchHeader, records: &[Record]) -> BytesMut {
     out.put_i8(2);
     out.put_u32(0); // CRC, filled below
     // The kept records are written uncompressed: clear the codec bits (the rest stays).
-    out.put_i16(original.attributes & !0x07);
+    out.put_i16(attributes & !0x07);
     out.put_i32((original.last_offset() - base_offset) as i32);
     out.put_i64(base_ts);
     out.put_i64(max_ts);

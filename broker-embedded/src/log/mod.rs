@@ -96,6 +96,10 @@ pub(crate) struct Log {
     producers: ProducerStateManager,
     /// Offsets below this were cleaned by the last compaction pass.
     cleaner_point: i64,
+    /// The earliest delete horizon of the tombstones compaction has stamped and not yet removed:
+    /// a pass is due then even if the log is not dirty enough. Unknown after opening (a pass is
+    /// due at once, which finds out).
+    tombstones_due: Option<i64>,
     /// Set when a write or fsync failed: the log accepts no more appends until it is reopened.
     failed: Option<String>,
     /// Whether files were created in `dir` since it was last synced: a new segment's records are
@@ -153,6 +157,7 @@ impl Log {
             recovery_point: opts.recovery_point,
             producers: ProducerStateManager::new(),
             cleaner_point: 0,
+            tombstones_due: Some(i64::MIN),
             failed: None,
             // Opening may have created the directory or the first segment.
             dir_unsynced: true,

@@ -424,7 +424,8 @@ pub struct TopicConfig {
     pub min_compaction_lag_ms: i64,
     /// `max.compaction.lag.ms`.
     pub max_compaction_lag_ms: i64,
-    /// `delete.retention.ms`.
+    /// `delete.retention.ms`: how long a tombstone stays after compaction first cleans it (its
+    /// batch gets a delete horizon then, as in Kafka).
     pub delete_retention_ms: i64,
     /// `min.cleanable.dirty.ratio`.
     pub min_cleanable_dirty_ratio: f64,

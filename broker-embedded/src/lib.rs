@@ -107,12 +107,28 @@ pub mod fuzzing {
 }
 use group::GroupService;
 
-/// A running embedded broker. Dropping it without [`Broker::close`] is an unclean stop (the next
-/// open recovers the logs), exactly like a crash.
+/// A running embedded broker. Dropping it (its last clone) without [`Broker::close`] is an unclean
+/// stop (the next open recovers the logs), as a crash would be: its background work (interval
+/// flushes, retention, compaction, checkpoints) stops, even while producers or consumers made from
+/// it are still around.
 #[derive(Clone)]
 pub struct Broker {
     pub(crate) core: Arc<BrokerCore>,
     pub(crate) groups: Arc<GroupService>,
+    /// Shared by the clones; its drop, with the last clone, stops the background work.
+    _handle: Arc<BrokerHandle>,
+}
+
+/// Stops the broker's background threads when the last [`Broker`] clone goes, without waiting
+/// for them (dropping may happen inside an async task).
+struct BrokerHandle(std::sync::Weak<BrokerCore>);
+
+impl Drop for BrokerHandle {
+    fn drop(&mut self) {
+        if let Some(core) = self.0.upgrade() {
+            core.halt_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for Broker {
@@ -133,7 +149,8 @@ impl Broker {
         .await
         .map_err(|e| Error::Timeout(format!("opening the broker failed: {e}")))??;
         let groups = GroupService::start_with(coordinator, log);
-        Ok(Self { core, groups })
+        let _handle = Arc::new(BrokerHandle(Arc::downgrade(&core)));
+        Ok(Self { core, groups, _handle })
     }
 
     /// A new producer.

@@ -219,6 +219,35 @@ async fn concurrent_producers_share_fsyncs() {
     broker.close().await.expect("close");
 }
 
+/// Dropping the last `Broker` handle without `close` is a crash-like stop: its background work ends
+/// even while a producer made from it lives on, so the dropped broker writes nothing more into its
+/// data directory (which a new broker may have opened by then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_broker_stops_its_background_work() {
+    let (_root, data) = data_dir();
+    let mut config = BrokerConfig::new(&data);
+    config.checkpoint_interval = Duration::from_millis(20);
+    let broker = Broker::open(config).await.expect("open");
+    broker.admin().create_topic(NewTopic::new("dropped", 1)).await.expect("create");
+    let producer = broker
+        .producer(ProducerConfig::default().linger(Duration::from_secs(3600)))
+        .expect("producer");
+    producer.send(ProducerRecord::new("dropped", "v")).await.expect("send");
+    producer.flush().await.expect("flush");
+    let checkpoint = data.join("recovery-point-offset-checkpoint");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !checkpoint.exists() {
+        assert!(std::time::Instant::now() < deadline, "the checkpoint thread never wrote");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(broker);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::fs::remove_file(&checkpoint).expect("remove the checkpoint");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!checkpoint.exists(), "a dropped broker went on writing checkpoints");
+    drop(producer);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_close_keeps_everything_and_reopens_without_recovery() {
     captured_logs();

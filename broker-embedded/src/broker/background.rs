@@ -65,9 +65,14 @@ impl Background {
         }
     }
 
-    pub(crate) fn stop(self) {
+    /// Asks the threads to stop, without waiting for them.
+    pub(crate) fn halt(&self) {
         *self.stop.stopped.lock() = true;
         self.stop.cv.notify_all();
+    }
+
+    pub(crate) fn stop(self) {
+        self.halt();
         for t in self.threads {
             let _ = t.join();
         }

@@ -257,6 +257,14 @@ impl BrokerCore {
         Ok(())
     }
 
+    /// Asks the background threads to stop without waiting for them: the last `Broker` handle went
+    /// without `close` (an unclean stop).
+    pub(crate) fn halt_background(&self) {
+        if let Some(bg) = self.background.lock().as_ref() {
+            bg.halt();
+        }
+    }
+
     /// Flushes and closes every log, writes the checkpoints and the clean-shutdown marker.
     pub(crate) fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::SeqCst) {

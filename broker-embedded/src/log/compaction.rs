@@ -78,7 +78,8 @@ fn for_each_batch(
 }
 
 /// Runs one cleaning pass over a compacted log. Does nothing for logs whose policy is not `compact`,
-/// or whose dirty part is below `min.cleanable.dirty.ratio`.
+/// or whose dirty part is below `min.cleanable.dirty.ratio` while no stamped tombstone's delete
+/// horizon has passed.
 pub(crate) fn compact(log: &Mutex<Log>, now_ms: i64) -> Result<CompactionStats> {
     let (config, closed, dir, fs, first_dirty, tombstones_due) = {
         let l = log.lock();

@@ -10,9 +10,8 @@ use super::{FileHandle, FileSystem, OsFileSystem, StorageFile};
 /// [`FaultyFileSystem::fill_after`] simulates a disk with a budget of bytes: once the budget is spent,
 /// every write fails with `ENOSPC` (the error a full disk gives). [`FaultyFileSystem::fail_syncs`]
 /// makes every fsync fail with `EIO`; [`FaultyFileSystem::syncs`] counts those that succeed.
-/// [`FaultyFileSystem::unsynced_entries`] lists the files and
-/// directories created whose directory entries a power loss could still take away. Cloning shares
-/// the fault state.
+/// [`FaultyFileSystem::unsynced_entries`] lists the files and directories created whose directory
+/// entries a power loss could still take away. Cloning shares the fault state.
 #[derive(Debug, Clone, Default)]
 pub struct FaultyFileSystem {
     inner: OsFileSystem,

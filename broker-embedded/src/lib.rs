@@ -107,10 +107,11 @@ pub mod fuzzing {
 }
 use group::GroupService;
 
-/// A running embedded broker. Dropping it (its last clone) without [`Broker::close`] is an unclean
-/// stop (the next open recovers the logs), as a crash would be: its background work (interval
-/// flushes, retention, compaction, checkpoints) stops, even while producers or consumers made from
-/// it are still around.
+/// A running embedded broker. It holds its data directory's lock (`.lock`, as Kafka's log
+/// directories have): opening a directory another broker has open fails. Dropping it (its last
+/// clone) without [`Broker::close`] is an unclean stop (the next open recovers the logs), as a crash
+/// would be: its background work (interval flushes, retention, compaction, checkpoints) stops and
+/// the lock is released, even while producers or consumers made from it are still around.
 #[derive(Clone)]
 pub struct Broker {
     pub(crate) core: Arc<BrokerCore>,
@@ -119,14 +120,14 @@ pub struct Broker {
     _handle: Arc<BrokerHandle>,
 }
 
-/// Stops the broker's background threads when the last [`Broker`] clone goes, without waiting
-/// for them (dropping may happen inside an async task).
+/// Stops the broker's background threads (without waiting for them: dropping may happen inside an
+/// async task) and releases the directory lock when the last [`Broker`] clone goes.
 struct BrokerHandle(std::sync::Weak<BrokerCore>);
 
 impl Drop for BrokerHandle {
     fn drop(&mut self) {
         if let Some(core) = self.0.upgrade() {
-            core.halt_background();
+            core.abandon();
         }
     }
 }

@@ -248,6 +248,32 @@ async fn a_dropped_broker_stops_its_background_work() {
     drop(producer);
 }
 
+/// One data directory, one broker: a second open of a directory in use fails with an error that
+/// says so (and touches nothing), and succeeds once the first broker is closed or dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_is_opened_by_one_broker_at_a_time() {
+    let (_root, data) = data_dir();
+    let first = Broker::open(BrokerConfig::new(&data)).await.expect("open");
+    first.admin().create_topic(NewTopic::new("locked", 1)).await.expect("create");
+    match Broker::open(BrokerConfig::new(&data)).await {
+        Err(e @ Error::Storage { .. }) => {
+            assert!(e.to_string().contains("in use by another broker"), "unclear error: {e}")
+        }
+        Err(e) => panic!("expected a storage error, got {e}"),
+        Ok(_) => panic!("two brokers opened one data directory"),
+    }
+    assert_eq!(first.admin().list_topics(), vec!["locked".to_string()], "the first is unharmed");
+    first.close().await.expect("close");
+    // Closed (the handle still alive): the directory is free.
+    let second = Broker::open(BrokerConfig::new(&data)).await.expect("open after close");
+    assert_eq!(second.admin().list_topics(), vec!["locked".to_string()]);
+    // Dropped without closing (a crash): free again.
+    drop(second);
+    let third = Broker::open(BrokerConfig::new(&data)).await.expect("open after drop");
+    third.close().await.expect("close");
+    drop(first);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_close_keeps_everything_and_reopens_without_recovery() {
     captured_logs();

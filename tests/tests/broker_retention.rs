@@ -36,11 +36,16 @@ impl Fixture {
         Self { _root: root, data, broker }
     }
 
-    async fn reopen(&mut self, clean: bool) {
+    /// Closes the broker (or, unclean, just drops it, as a crash would: it releases the data
+    /// directory's lock) and opens a new one on the same directory.
+    async fn reopen(self, clean: bool) -> Self {
+        let Self { _root, data, broker } = self;
         if clean {
-            self.broker.close().await.expect("close");
+            broker.close().await.expect("close");
         }
-        self.broker = Broker::open(BrokerConfig::new(&self.data)).await.expect("reopen");
+        drop(broker);
+        let broker = Broker::open(BrokerConfig::new(&data)).await.expect("reopen");
+        Self { _root, data, broker }
     }
 
     fn partition_dir(&self, topic: &str, p: i32) -> PathBuf {
@@ -176,9 +181,9 @@ async fn retention_ms_deletes_old_closed_segments() {
     drop(strict);
 
     // The new log start survives a restart, clean or not.
-    fx.reopen(true).await;
+    fx = fx.reopen(true).await;
     assert_eq!(fx.earliest(topic).await, expected_start);
-    fx.reopen(false).await;
+    fx = fx.reopen(false).await;
     assert_eq!(fx.earliest(topic).await, expected_start);
     let again = read_partition(&fx.broker, topic, 0).await.expect("read");
     assert_eq!(again, records);
@@ -375,7 +380,7 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
         let again = read_partition(&fx.broker, topic, 0).await.expect("read");
         assert_eq!(again, after, "pass {pass}: compaction is idempotent");
         // The compacted log survives restarts, clean and unclean.
-        fx.reopen(pass % 2 == 0).await;
+        fx = fx.reopen(pass % 2 == 0).await;
         let reopened = read_partition(&fx.broker, topic, 0).await.expect("read");
         assert_eq!(reopened, after, "pass {pass}: after reopen");
 
@@ -464,7 +469,7 @@ async fn delete_records_moves_the_log_start() {
     assert_eq!(admin.delete_records(&tp, 10).await.expect("delete"), 37);
     assert!(matches!(admin.delete_records(&tp, 101).await, Err(Error::OffsetOutOfRange { .. })));
     assert_eq!(fx.earliest(topic).await, 37);
-    fx.reopen(true).await;
+    fx = fx.reopen(true).await;
     assert_eq!(fx.earliest(topic).await, 37, "the log start survives a clean restart");
     let admin = fx.broker.admin();
     assert_eq!(admin.delete_records(&tp, -1).await.expect("delete"), 100);

@@ -119,6 +119,8 @@ impl BrokerConfig {
 
 const CLEAN_SHUTDOWN_MARKER: &str = ".kafka_cleanshutdown";
 const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
+/// The data directory's lock file (see `lock_data_dir`).
+const LOCK_FILE: &str = ".lock";
 const LOG_START_FILE: &str = "log-start-offset-checkpoint";
 const PRODUCER_ID_FILE: &str = "producer-id-block";
 const PRODUCER_ID_BLOCK: i64 = 1000;
@@ -135,6 +137,8 @@ pub(crate) struct BrokerCore {
     pub(crate) topics: RwLock<BTreeMap<String, Arc<TopicEntry>>>,
     producer_ids: Mutex<(i64, i64)>,
     pub(crate) closed: AtomicBool,
+    /// The data directory's lock, held until `close` or until the last `Broker` handle goes.
+    dir_lock: Mutex<Option<std::fs::File>>,
     background: Mutex<Option<background::Background>>,
     /// Serialises topic creation and deletion.
     admin_lock: Mutex<()>,
@@ -149,6 +153,7 @@ impl BrokerCore {
         let dir = config.data_dir.clone();
         fs.create_dir_all(&dir)
             .map_err(|e| Error::storage(format!("creating data directory {}", dir.display()), e))?;
+        let dir_lock = lock_data_dir(&dir)?;
         let marker = dir.join(CLEAN_SHUTDOWN_MARKER);
         let clean = fs.exists(&marker);
         let recovery_points = read_checkpoint(&*fs, &dir.join(RECOVERY_POINT_FILE));
@@ -168,6 +173,7 @@ impl BrokerCore {
             topics: RwLock::new(topics),
             producer_ids: Mutex::new((next_pid, next_pid)),
             closed: AtomicBool::new(false),
+            dir_lock: Mutex::new(Some(dir_lock)),
             background: Mutex::new(None),
             admin_lock: Mutex::new(()),
             data_arrived,
@@ -257,19 +263,27 @@ impl BrokerCore {
         Ok(())
     }
 
-    /// Asks the background threads to stop without waiting for them: the last `Broker` handle went
-    /// without `close` (an unclean stop).
-    pub(crate) fn halt_background(&self) {
+    /// The last `Broker` handle went without `close` (an unclean stop): asks the background
+    /// threads to stop, without waiting for them, and lets go of the data directory's lock.
+    pub(crate) fn abandon(&self) {
         if let Some(bg) = self.background.lock().as_ref() {
             bg.halt();
         }
+        self.dir_lock.lock().take();
     }
 
-    /// Flushes and closes every log, writes the checkpoints and the clean-shutdown marker.
+    /// Flushes and closes every log, writes the checkpoints and the clean-shutdown marker, and lets
+    /// go of the data directory's lock (also when closing fails).
     pub(crate) fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
+        let result = self.close_logs();
+        self.dir_lock.lock().take();
+        result
+    }
+
+    fn close_logs(&self) -> Result<()> {
         if let Some(bg) = self.background.lock().take() {
             bg.stop();
         }
@@ -292,6 +306,38 @@ impl BrokerCore {
         info!(data_dir = %self.data_dir().display(), "broker closed cleanly");
         Ok(())
     }
+}
+
+/// Takes the lock of the data directory (an exclusive `flock` on its `.lock` file, as Kafka locks
+/// its log directories), so that two brokers, in one process or two, never open one directory at
+/// the same time. Released when the returned file is closed.
+fn lock_data_dir(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::storage(format!("opening {}", path.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns (open above); it changes no memory.
+        #[allow(unsafe_code)]
+        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if locked != 0 {
+            let e = std::io::Error::last_os_error();
+            let context = match e.kind() {
+                std::io::ErrorKind::WouldBlock => format!(
+                    "data directory {} is in use by another broker (its {LOCK_FILE} is locked)",
+                    dir.display()
+                ),
+                _ => format!("locking {}", path.display()),
+            };
+            return Err(Error::storage(context, e));
+        }
+    }
+    Ok(file)
 }
 
 fn read_checkpoint(fs: &dyn FileSystem, path: &Path) -> BTreeMap<(String, i32), i64> {

@@ -51,6 +51,14 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as i64
 }
 
+/// A sync-on-ack broker on a fault-injecting file system (no fault armed), to watch its syncs.
+async fn sync_on_ack_broker(data: &std::path::Path) -> (Broker, FaultyFileSystem) {
+    let fs = FaultyFileSystem::new();
+    let config =
+        BrokerConfig::new(data).durability(Durability::SyncOnAck).file_system(Arc::new(fs.clone()));
+    (Broker::open(config).await.expect("open"), fs)
+}
+
 fn data_dir() -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().expect("tempdir");
     let data = root.path().join("data");
@@ -139,11 +147,7 @@ async fn segments_roll_by_size_and_reads_cross_them_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_have_durable_directory_entries() {
     let (_root, data) = data_dir();
-    let fs = FaultyFileSystem::new();
-    let config = BrokerConfig::new(&data)
-        .durability(Durability::SyncOnAck)
-        .file_system(Arc::new(fs.clone()));
-    let broker = Broker::open(config).await.expect("open");
+    let (broker, fs) = sync_on_ack_broker(&data).await;
     let topic = "durable";
     broker
         .admin()
@@ -184,11 +188,7 @@ async fn acknowledged_records_have_durable_directory_entries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_producers_share_fsyncs() {
     let (_root, data) = data_dir();
-    let fs = FaultyFileSystem::new();
-    let config = BrokerConfig::new(&data)
-        .durability(Durability::SyncOnAck)
-        .file_system(Arc::new(fs.clone()));
-    let broker = Broker::open(config).await.expect("open");
+    let (broker, fs) = sync_on_ack_broker(&data).await;
     broker.admin().create_topic(NewTopic::new("shared", 1)).await.expect("create");
     let (tasks, per_task) = (8, 25);
     let before = fs.syncs();

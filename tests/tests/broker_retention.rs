@@ -52,6 +52,17 @@ impl Fixture {
         self.data.join(format!("{topic}-{p}"))
     }
 
+    /// Creates a one-partition compacted topic with small segments, cleaned at any dirtiness, and
+    /// `extra` configs.
+    async fn create_compacted(&self, topic: &str, segment_bytes: u32, extra: (&str, String)) {
+        let new = NewTopic::new(topic, 1)
+            .config("cleanup.policy", "compact")
+            .config("segment.bytes", segment_bytes.to_string())
+            .config("min.cleanable.dirty.ratio", "0.01")
+            .config(extra.0, extra.1);
+        self.broker.admin().create_topic(new).await.expect("create");
+    }
+
     /// A producer that ships every record as its own batch.
     fn producer(&self) -> Producer {
         self.broker.producer(ProducerConfig::default().linger(Duration::ZERO)).expect("producer")
@@ -292,17 +303,8 @@ async fn compaction_keeps_the_latest_value_per_key_in_closed_segments() {
     let mut fx = Fixture::new().await;
     let topic = "compacted";
     let delete_retention_ms = 60_000;
-    fx.broker
-        .admin()
-        .create_topic(
-            NewTopic::new(topic, 1)
-                .config("cleanup.policy", "compact")
-                .config("segment.bytes", "2048")
-                .config("min.cleanable.dirty.ratio", "0.01")
-                .config("delete.retention.ms", delete_retention_ms.to_string()),
-        )
-        .await
-        .expect("create");
+    fx.create_compacted(topic, 2048, ("delete.retention.ms", delete_retention_ms.to_string()))
+        .await;
     let producer = fx.producer();
     // A record without a key cannot be compacted: the topic refuses it.
     match producer.send_and_wait(ProducerRecord::new(topic, "no key")).await {
@@ -579,17 +581,7 @@ async fn min_compaction_lag_leaves_recent_segments_alone() {
     init_tracing();
     let fx = Fixture::new().await;
     let topic = "lagged";
-    fx.broker
-        .admin()
-        .create_topic(
-            NewTopic::new(topic, 1)
-                .config("cleanup.policy", "compact")
-                .config("segment.bytes", "2048")
-                .config("min.cleanable.dirty.ratio", "0.01")
-                .config("min.compaction.lag.ms", HOUR_MS.to_string()),
-        )
-        .await
-        .expect("create");
+    fx.create_compacted(topic, 2048, ("min.compaction.lag.ms", HOUR_MS.to_string())).await;
     let producer = fx.producer();
     let old = now_ms() - 2 * HOUR_MS;
     let record = |i: usize, timestamp: Option<i64>| {
@@ -661,17 +653,8 @@ async fn tombstones_go_one_delete_retention_after_compaction_first_sees_them() {
     let fx = Fixture::new().await;
     let topic = "horizon";
     let delete_retention_ms = 400;
-    fx.broker
-        .admin()
-        .create_topic(
-            NewTopic::new(topic, 1)
-                .config("cleanup.policy", "compact")
-                .config("segment.bytes", "1024")
-                .config("min.cleanable.dirty.ratio", "0.01")
-                .config("delete.retention.ms", delete_retention_ms.to_string()),
-        )
-        .await
-        .expect("create");
+    fx.create_compacted(topic, 1024, ("delete.retention.ms", delete_retention_ms.to_string()))
+        .await;
     let producer = fx.producer();
     let old = now_ms() - HOUR_MS;
     let value = |k: usize, i: usize| format!("k{k}-{i}-{}", "h".repeat(40));

@@ -64,8 +64,9 @@ pub use broker::{BrokerConfig, Durability};
 pub use client::{
     Admin, AssignmentStrategy, BatchRecords, Consumer, ConsumerBatch, ConsumerConfig,
     ConsumerRecord, DeliveryFuture, GroupDescription, GroupMemberDescription, Header, NewTopic,
-    OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, Producer, ProducerConfig,
-    ProducerRecord, ProducerRecordRef, RecordMetadata, TopicDescription, TopicPartition,
+    OffsetAndMetadata, OffsetReset, OffsetSpec, PartitionDescription, PartitionRecords, Producer,
+    ProducerConfig, ProducerRecord, ProducerRecordRef, RecordMetadata, TopicDescription,
+    TopicPartition,
 };
 pub use error::{Error, Result};
 pub use group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor, RebalanceProtocol};

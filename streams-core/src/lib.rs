@@ -73,8 +73,9 @@ pub use state::{
 pub use task::TaskId;
 pub use test_driver::{TestInputTopic, TestOutputTopic, TestRecord, TopologyTestDriver};
 pub use time::{
-    Clock, Extracted, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, RawRecord, SystemClock,
-    TimestampExtractor, UsePartitionTimeOnInvalidTimestamp, WallclockTimestampExtractor,
+    Clock, Extracted, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, RawRecord, RawRecords,
+    SystemClock, TimestampExtractor, UsePartitionTimeOnInvalidTimestamp,
+    WallclockTimestampExtractor,
 };
 pub use topology::{
     NodeDescription, NodeDescriptionKind, Sink, Source, SubTopologyDescription, Topology,

@@ -3,9 +3,13 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A record as it was read from its topic, before deserialization: what a
-/// [`TimestampExtractor`] and the error handlers see. The embedded broker's consumer record
-/// itself, so that polled records reach their task without a conversion.
+/// [`TimestampExtractor`] and the error handlers see. The embedded broker's consumer record.
 pub use broker_embedded::ConsumerRecord as RawRecord;
+
+/// Records of one partition as they were read, column by column (the embedded broker's
+/// [`PartitionRecords`](broker_embedded::PartitionRecords)): how tasks buffer their input, and
+/// what [`TimestampExtractor::extract_all`] reads.
+pub use broker_embedded::PartitionRecords as RawRecords;
 
 /// What to do with a record whose extracted timestamp is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,25 +31,74 @@ pub trait TimestampExtractor: Send + Sync + 'static {
     /// The record's timestamp, or what to do instead.
     fn extract(&self, record: &RawRecord, partition_time: i64) -> Extracted;
 
-    /// The timestamps of `records` (in order, from one partition whose time is
-    /// `partition_time`) appended to `out`, up to the first record whose outcome is not a
-    /// timestamp: its index and outcome. Tasks call this once per polled run of records; the
-    /// default calls [`extract`](TimestampExtractor::extract) for each, in a loop compiled for
-    /// the extractor's own type, so a run costs one dynamic call.
+    /// The timestamps of the records `from..` of `records` (in order, from one partition whose
+    /// time is `partition_time`) appended to `out`, up to the first record whose outcome is not
+    /// a timestamp: its index (counted from `from`) and outcome. Tasks call this once per polled
+    /// run of records. The default calls [`extract`](TimestampExtractor::extract) for each
+    /// record, lent as a [`RawRecord`] (its key, value and headers moved into it for the call and
+    /// back after), in a loop compiled for the extractor's own type; extractors that read only
+    /// the record's timestamp can read the `timestamps` column instead.
     fn extract_all(
         &self,
-        records: &[RawRecord],
+        records: &mut RawRecords,
+        from: usize,
         partition_time: i64,
         out: &mut Vec<i64>,
     ) -> Option<(usize, Extracted)> {
-        out.reserve(records.len());
-        for (i, record) in records.iter().enumerate() {
-            match self.extract(record, partition_time) {
+        let mut lent = RawRecord {
+            topic: records.topic.clone(),
+            partition: records.partition,
+            offset: 0,
+            timestamp: 0,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        };
+        let with_headers = !records.headers.is_empty();
+        out.reserve(records.len().saturating_sub(from));
+        for i in from..records.len() {
+            lent.offset = records.offsets[i];
+            lent.timestamp = records.timestamps[i];
+            std::mem::swap(&mut lent.key, &mut records.keys[i]);
+            std::mem::swap(&mut lent.value, &mut records.values[i]);
+            if with_headers {
+                std::mem::swap(&mut lent.headers, &mut records.headers[i]);
+            }
+            let outcome = self.extract(&lent, partition_time);
+            std::mem::swap(&mut lent.key, &mut records.keys[i]);
+            std::mem::swap(&mut lent.value, &mut records.values[i]);
+            if with_headers {
+                std::mem::swap(&mut lent.headers, &mut records.headers[i]);
+            }
+            match outcome {
                 Extracted::Timestamp(ts) => out.push(ts),
-                other => return Some((i, other)),
+                other => return Some((i - from, other)),
             }
         }
         None
+    }
+}
+
+/// The record timestamps of `records` from `from` into `out`, up to the first negative one: its
+/// index (from `from`) and `invalid`'s answer for it. The extractors that use record time.
+#[inline]
+fn record_times(
+    records: &RawRecords,
+    from: usize,
+    out: &mut Vec<i64>,
+    invalid: impl FnOnce(&RawRecord) -> Extracted,
+) -> Option<(usize, Extracted)> {
+    let times = records.timestamps.get(from..).unwrap_or_default();
+    match times.iter().position(|&ts| ts < 0) {
+        None => {
+            out.extend_from_slice(times);
+            None
+        }
+        Some(i) => {
+            out.extend_from_slice(&times[..i]);
+            let record = records.record(from + i)?;
+            Some((i, invalid(&record)))
+        }
     }
 }
 
@@ -76,6 +129,16 @@ impl TimestampExtractor for FailOnInvalidTimestamp {
             false => fail_on_invalid(record),
         }
     }
+
+    fn extract_all(
+        &self,
+        records: &mut RawRecords,
+        from: usize,
+        _partition_time: i64,
+        out: &mut Vec<i64>,
+    ) -> Option<(usize, Extracted)> {
+        record_times(records, from, out, fail_on_invalid)
+    }
 }
 
 /// [`FailOnInvalidTimestamp`]'s answer for a record with a negative timestamp (kept out of the
@@ -97,6 +160,16 @@ impl TimestampExtractor for LogAndSkipOnInvalidTimestamp {
             true => Extracted::Timestamp(record.timestamp),
             false => skip_invalid(record),
         }
+    }
+
+    fn extract_all(
+        &self,
+        records: &mut RawRecords,
+        from: usize,
+        _partition_time: i64,
+        out: &mut Vec<i64>,
+    ) -> Option<(usize, Extracted)> {
+        record_times(records, from, out, skip_invalid)
     }
 }
 
@@ -164,5 +237,76 @@ impl MockClock {
 impl Clock for MockClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::record::Header;
+
+    /// Records 10.. of partition 3 of `t`: key `k<offset>`, value `<timestamp>`, a header on
+    /// offset 11 only.
+    fn records(timestamps: &[i64]) -> RawRecords {
+        let mut r = RawRecords::new(Arc::from("t"), 3);
+        for (i, &ts) in timestamps.iter().enumerate() {
+            let offset = 10 + i as i64;
+            let headers = match offset {
+                11 => vec![Header { key: "h".into(), value: Some(Bytes::from_static(b"x")) }],
+                _ => Vec::new(),
+            };
+            let (key, value) = (format!("k{offset}"), ts.to_string());
+            r.push(offset, ts, Some(key.into()), Some(value.into()), headers);
+        }
+        r
+    }
+
+    /// An extractor of its own: reads everything of the record it is lent.
+    struct FromValue;
+
+    impl TimestampExtractor for FromValue {
+        fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
+            let key = format!("k{}", record.offset);
+            assert_eq!((&*record.topic, record.partition), ("t", 3));
+            assert_eq!(record.key.as_deref(), Some(key.as_bytes()));
+            assert_eq!(record.headers.len(), usize::from(record.offset == 11));
+            let value = std::str::from_utf8(record.value.as_deref().unwrap()).unwrap();
+            match value.parse::<i64>().unwrap() {
+                ts if ts >= 0 && ts == record.timestamp => Extracted::Timestamp(ts * 2),
+                _ => Extracted::Skip,
+            }
+        }
+    }
+
+    /// The default `extract_all` lends each record whole and leaves the columns as they were;
+    /// the built-ins read the timestamps column; both stop at the first record that is not a
+    /// timestamp and count its index from `from`.
+    #[test]
+    fn extract_all_lends_each_record_and_stops_at_the_first_non_timestamp() {
+        let mut r = records(&[5, 6, -1, 8]);
+        let before = r.clone();
+        let mut out = Vec::new();
+        assert_eq!(FromValue.extract_all(&mut r, 1, 0, &mut out), Some((1, Extracted::Skip)));
+        assert_eq!((out, &r), (vec![12], &before));
+        let mut out = Vec::new();
+        assert_eq!(FromValue.extract_all(&mut r, 3, 0, &mut out), None);
+        assert_eq!(out, [16]);
+
+        let mut out = Vec::new();
+        match FailOnInvalidTimestamp.extract_all(&mut r, 0, 0, &mut out) {
+            Some((2, Extracted::Fail(message))) => assert!(message.contains("t-3@12"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(out, [5, 6]);
+        let mut out = Vec::new();
+        let skipped = LogAndSkipOnInvalidTimestamp.extract_all(&mut r, 3, 0, &mut out);
+        assert_eq!((skipped, out), (None, vec![8]));
+        let mut out = Vec::new();
+        let used = UsePartitionTimeOnInvalidTimestamp.extract_all(&mut r, 2, 7, &mut out);
+        assert_eq!((used, out), (None, vec![7, 8]));
     }
 }

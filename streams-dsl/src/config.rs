@@ -83,11 +83,12 @@ impl TimestampExtractor for ArcExtractor {
     }
     fn extract_all(
         &self,
-        records: &[streams_core::RawRecord],
+        records: &mut streams_core::RawRecords,
+        from: usize,
         partition_time: i64,
         out: &mut Vec<i64>,
     ) -> Option<(usize, streams_core::Extracted)> {
-        self.0.extract_all(records, partition_time, out)
+        self.0.extract_all(records, from, partition_time, out)
     }
 }
 

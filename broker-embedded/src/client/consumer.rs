@@ -10,8 +10,9 @@ use tokio::time::Instant;
 
 use crate::broker::{BrokerCore, PartitionRef, ReadResult};
 use crate::client::batch::Fetched;
-use crate::client::{ConsumerBatch, ConsumerRecord, TopicPartition};
+use crate::client::{ConsumerBatch, ConsumerRecord, PartitionRecords, TopicPartition};
 use crate::error::{Error, Result};
+use crate::format::Record;
 use crate::group::assignor::{Assignor, CooperativeStickyAssignor, RangeAssignor};
 use crate::group::member::{GroupMember, MemberConfig, MemberError, RebalanceListener};
 use crate::group::offsets::PartitionOffset;
@@ -563,6 +564,14 @@ impl Consumer {
         self.poll_with(timeout, Self::fetch_available).await
     }
 
+    /// Like [`poll`](Consumer::poll) (the same records, at most `max_poll_records`), but each
+    /// partition's records column by column ([`PartitionRecords`]): the topic and partition once,
+    /// no per-record struct. For a caller that keeps records by partition and processes a field
+    /// at a time, this saves building and dropping a [`ConsumerRecord`] per record.
+    pub async fn poll_columns(&self, timeout: Duration) -> Result<Vec<PartitionRecords>> {
+        self.poll_with(timeout, Self::fetch_columns).await
+    }
+
     /// Like [`poll`](Consumer::poll), but returns each partition's records as the log stores them:
     /// whole batches, CRC-checked, not copied, walked in place by [`ConsumerBatch::records`]. At most
     /// one fetch (`max_partition_fetch_bytes`) per assigned partition; `max_poll_records` does not
@@ -639,7 +648,8 @@ impl Consumer {
                 }
             }
             let check_crcs = self.config.check_crcs;
-            if let Err(e) = Self::decode_pending(a, tp.partition, check_crcs, &mut out, max) {
+            let mut decoded = Records { out: &mut out, partition: tp.partition };
+            if let Err(e) = Self::decode_pending(a, check_crcs, &mut decoded, max) {
                 // The records before the bad batch are returned first; the next poll meets it
                 // again (the position stays at it) and reports it.
                 if out.is_empty() {
@@ -648,6 +658,41 @@ impl Consumer {
                 return Ok(false);
             }
             Ok(out.len() < max)
+        })?;
+        Ok(out)
+    }
+
+    /// [`fetch_available`](Self::fetch_available), column by column per partition.
+    fn fetch_columns(&self) -> Result<Vec<PartitionRecords>> {
+        let max = self.config.max_poll_records.max(1);
+        let mut out = Vec::new();
+        let mut total = 0;
+        self.round_robin(|tp, a| {
+            if a.buffered.is_empty() && a.pending.is_none() {
+                self.fill(tp, a)?;
+            }
+            let mut part = PartitionRecords::new(a.topic.clone(), tp.partition);
+            while total + part.len() < max {
+                match a.buffered.pop_front() {
+                    Some(r) => part.push_record(r),
+                    None => break,
+                }
+            }
+            let check_crcs = self.config.check_crcs;
+            let room = max - total;
+            let decoded = Self::decode_pending(a, check_crcs, &mut part, room);
+            total += part.len();
+            if !part.is_empty() {
+                out.push(part);
+            }
+            if let Err(e) = decoded {
+                // As in `fetch_available`.
+                if total == 0 {
+                    return Err(e);
+                }
+                return Ok(false);
+            }
+            Ok(total < max)
         })?;
         Ok(out)
     }
@@ -748,19 +793,19 @@ impl Consumer {
     /// and position; it stays pending, with none of its records handed out.
     fn decode_pending(
         a: &mut Assigned,
-        partition: i32,
         check_crcs: bool,
-        out: &mut Vec<ConsumerRecord>,
+        out: &mut impl Decoded,
         max: usize,
     ) -> Result<()> {
         let Some(p) = &mut a.pending else {
             return Ok(());
         };
         let topic = &a.topic;
-        while out.len() < max && p.at < p.bytes.len() {
+        let partition = out.partition();
+        while out.count() < max && p.at < p.bytes.len() {
             let (path, start) = (&p.source.0, p.source.1);
-            let (out_len, buffered_len) = (out.len(), a.buffered.len());
-            let room = max - out.len();
+            let (out_len, buffered_len) = (out.count(), a.buffered.len());
+            let room = max - out.count();
             let from = p.from;
             let buffered = &mut a.buffered;
             let decoded = check_batch(path, start, &p.bytes, p.at, check_crcs).and_then(|h| {
@@ -772,20 +817,11 @@ impl Consumer {
                     if r.offset < from {
                         return;
                     }
-                    let record = ConsumerRecord {
-                        topic: topic.clone(),
-                        partition,
-                        offset: r.offset,
-                        timestamp: r.timestamp,
-                        key: r.key,
-                        value: r.value,
-                        headers: r.headers,
-                    };
                     if taken < room {
-                        out.push(record);
+                        out.push(topic, r);
                         taken += 1;
                     } else {
-                        buffered.push_back(record);
+                        buffered.push_back(consumer_record(topic, partition, r));
                     }
                 })?;
                 Ok((h.next_offset(), h.total_len()))
@@ -808,6 +844,74 @@ impl Consumer {
             a.last_read = a.pending.take().map(|p| p.bytes);
         }
         Ok(())
+    }
+}
+
+fn consumer_record(topic: &Arc<str>, partition: i32, r: Record) -> ConsumerRecord {
+    ConsumerRecord {
+        topic: topic.clone(),
+        partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+    }
+}
+
+/// Where [`Consumer::decode_pending`] puts a partition's records: `poll`'s records, or one
+/// partition's columns.
+trait Decoded {
+    fn partition(&self) -> i32;
+    /// How many records it holds.
+    fn count(&self) -> usize;
+    fn reserve(&mut self, n: usize);
+    fn push(&mut self, topic: &Arc<str>, r: Record);
+    /// Drops the records after the first `n`.
+    fn truncate(&mut self, n: usize);
+}
+
+/// `poll`'s records (of every partition so far), receiving those of `partition`.
+struct Records<'a> {
+    out: &'a mut Vec<ConsumerRecord>,
+    partition: i32,
+}
+
+impl Decoded for Records<'_> {
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+    fn count(&self) -> usize {
+        self.out.len()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.out.reserve(n);
+    }
+    #[inline]
+    fn push(&mut self, topic: &Arc<str>, r: Record) {
+        self.out.push(consumer_record(topic, self.partition, r));
+    }
+    fn truncate(&mut self, n: usize) {
+        self.out.truncate(n);
+    }
+}
+
+impl Decoded for PartitionRecords {
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn reserve(&mut self, n: usize) {
+        PartitionRecords::reserve(self, n);
+    }
+    #[inline]
+    fn push(&mut self, _topic: &Arc<str>, r: Record) {
+        PartitionRecords::push(self, r.offset, r.timestamp, r.key, r.value, r.headers);
+    }
+    fn truncate(&mut self, n: usize) {
+        PartitionRecords::truncate(self, n);
     }
 }
 

@@ -165,6 +165,112 @@ pub struct RecordMetadata {
     pub timestamp: i64,
 }
 
+/// One partition's records from [`Consumer::poll_columns`], column by column: the topic and
+/// partition once, then one entry per record in each column, in offset order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRecords {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// Each record's offset.
+    pub offsets: Vec<i64>,
+    /// Each record's timestamp.
+    pub timestamps: Vec<i64>,
+    /// Each record's key.
+    pub keys: Vec<Option<Bytes>>,
+    /// Each record's value.
+    pub values: Vec<Option<Bytes>>,
+    /// Each record's headers; empty when no record has any, else one entry per record.
+    pub headers: Vec<Vec<Header>>,
+}
+
+impl PartitionRecords {
+    /// No records yet, of `topic`'s partition `partition`.
+    pub fn new(topic: Arc<str>, partition: i32) -> Self {
+        Self {
+            topic,
+            partition,
+            offsets: Vec::new(),
+            timestamps: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// Room for `n` more records in each column (the headers' only once one has any).
+    pub fn reserve(&mut self, n: usize) {
+        self.offsets.reserve(n);
+        self.timestamps.reserve(n);
+        self.keys.reserve(n);
+        self.values.reserve(n);
+    }
+
+    /// Appends a record.
+    #[inline]
+    pub fn push(
+        &mut self,
+        offset: i64,
+        timestamp: i64,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: Vec<Header>,
+    ) {
+        if !headers.is_empty() || !self.headers.is_empty() {
+            self.headers.resize_with(self.offsets.len(), Vec::new);
+            self.headers.push(headers);
+        }
+        self.offsets.push(offset);
+        self.timestamps.push(timestamp);
+        self.keys.push(key);
+        self.values.push(value);
+    }
+
+    /// Appends `record` (whose topic and partition must be these).
+    pub fn push_record(&mut self, record: ConsumerRecord) {
+        debug_assert!(record.partition == self.partition && *record.topic == *self.topic);
+        self.push(record.offset, record.timestamp, record.key, record.value, record.headers);
+    }
+
+    /// Keeps the first `n` records.
+    pub fn truncate(&mut self, n: usize) {
+        self.offsets.truncate(n);
+        self.timestamps.truncate(n);
+        self.keys.truncate(n);
+        self.values.truncate(n);
+        self.headers.truncate(n);
+    }
+
+    /// The headers of record `i` (none past the end).
+    pub fn headers_of(&self, i: usize) -> &[Header] {
+        self.headers.get(i).map_or(&[], Vec::as_slice)
+    }
+
+    /// Record `i` as a [`ConsumerRecord`] (its key, value and headers cloned), if there is one.
+    pub fn record(&self, i: usize) -> Option<ConsumerRecord> {
+        Some(ConsumerRecord {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: *self.offsets.get(i)?,
+            timestamp: self.timestamps[i],
+            key: self.keys[i].clone(),
+            value: self.values[i].clone(),
+            headers: self.headers_of(i).to_vec(),
+        })
+    }
+}
+
 /// A record read by a consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {

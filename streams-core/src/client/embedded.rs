@@ -12,7 +12,7 @@ use tokio::runtime::Handle;
 use crate::client::{Backend, BackendConsumer, BackendProducer, ChangelogEntry, ChangelogReader};
 use crate::error::StreamsError;
 use crate::task::shared::Outbox;
-use crate::time::RawRecord;
+use crate::time::RawRecords;
 
 /// The embedded broker, driven from stream threads through a Tokio runtime handle.
 #[derive(Clone)]
@@ -130,8 +130,8 @@ impl BackendConsumer for EmbeddedConsumer {
         Ok(self.rt.block_on(self.consumer.subscribe(&topics))?)
     }
 
-    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError> {
-        Ok(self.rt.block_on(self.consumer.poll(timeout))?)
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecords>, StreamsError> {
+        Ok(self.rt.block_on(self.consumer.poll_columns(timeout))?)
     }
 
     fn assignment(&self) -> Vec<(Arc<str>, i32)> {

@@ -13,7 +13,7 @@ pub(crate) use embedded::EmbeddedBackend;
 
 use crate::error::StreamsError;
 use crate::task::shared::Outbox;
-use crate::time::RawRecord;
+use crate::time::RawRecords;
 
 /// Topic administration and client creation.
 pub(crate) trait Backend: Send + Sync {
@@ -73,8 +73,9 @@ pub(crate) struct ChangelogEntry {
 /// A group member reading its assigned partitions.
 pub(crate) trait BackendConsumer: Send {
     fn subscribe(&mut self, topics: &[String]) -> Result<(), StreamsError>;
-    /// Records of assigned partitions; also keeps the membership alive.
-    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecord>, StreamsError>;
+    /// Records of assigned partitions, column by column per partition (no partition twice);
+    /// also keeps the membership alive.
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<RawRecords>, StreamsError>;
     /// The partitions assigned now.
     fn assignment(&self) -> Vec<(Arc<str>, i32)>;
     /// The assignor's data attached to the current assignment (standby tasks, hosts).

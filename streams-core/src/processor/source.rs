@@ -28,10 +28,10 @@ pub(crate) trait RawInput {
         timestamp: i64,
     ) -> Result<(), SerdeError>;
     /// Deserializes the records at positions `from..to` of the task's queue `q` and forwards
-    /// them in batches, a column at a time (one serde call per column per batch); a record that
-    /// does not deserialize ends a batch and goes to `failed` with its position (the records
-    /// before it forwarded first), then the next batch starts after it. `take` moves each
-    /// record's key, value and headers out of the queue (as
+    /// them in batches, a column at a time (one serde call per column part per batch); a record
+    /// that does not deserialize ends a batch and goes to `failed` with its position (the
+    /// records before it forwarded first), then the next batch starts after it. `take` moves
+    /// each record's key, value and headers out of the queue (as
     /// [`process_taken`](RawInput::process_taken)) instead of cloning them. Stops early, with
     /// `Ok`, once the task has failed, and with `failed`'s error if it returns one.
     fn process_run(
@@ -129,25 +129,6 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
         take: bool,
         failed: &mut dyn FnMut(usize, SerdeError) -> Result<(), StreamsError>,
     ) -> Result<(), StreamsError> {
-        // Handed over (`take`), every key and value of the run is moved out of its record in one
-        // pass first, and the columns below read these dense vectors (index `i - base` for
-        // record `i`) instead of going over the records once per column; whether any record has
-        // headers is noted on the way. Lent, the columns read the records.
-        let base = from;
-        let (mut raw_keys, mut raw_values, mut any_headers) = (Vec::new(), Vec::new(), true);
-        if take {
-            let mut group = task.group.borrow_mut();
-            let queue = &mut group.queues[q].records;
-            (raw_keys, raw_values) = (Vec::with_capacity(to - from), Vec::with_capacity(to - from));
-            any_headers = false;
-            for (records, _) in queue.slices_mut(from, to) {
-                for r in records {
-                    raw_keys.push(r.key.take());
-                    raw_values.push(r.value.take());
-                    any_headers |= !r.headers.is_empty();
-                }
-            }
-        }
         // Keys that deserialized past a record whose value did not, and the error of the key
         // after them if one did not: the start of the next batch (their bytes may be gone).
         let mut carried: (Vec<K>, Option<SerdeError>) = (Vec::new(), None);
@@ -161,40 +142,23 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                 // Deserializers see only the bytes, never the task: the queue stays borrowed
                 // while the columns are built and is released before anything is forwarded.
                 let mut group = task.group.borrow_mut();
-                let queue = &mut group.queues[q].records;
-                let topic = match queue.get(from) {
-                    Some((raw, _)) => raw.topic.clone(),
-                    None => return Ok(()),
-                };
+                let partition = &mut group.queues[q];
+                if partition.records.len() <= from {
+                    return Ok(());
+                }
+                let topic = partition.topic.clone();
+                let queue = &mut partition.records;
                 if key_error.is_none() {
-                    let rest = from + keys.len()..to;
-                    key_error = match take {
-                        true => {
-                            let column = RawColumn::taken(&mut raw_keys[rest.start - base..]);
-                            read_column(&self.key_serde, &topic, [column], &mut keys)
-                        }
-                        false => {
-                            let columns = queue
-                                .slices_mut(rest.start, rest.end)
-                                .map(|(records, _)| RawColumn::keys(records, false));
-                            read_column(&self.key_serde, &topic, columns, &mut keys)
-                        }
-                    };
+                    let columns = queue
+                        .parts_mut(from + keys.len(), to)
+                        .map(|(records, range, _)| column(&mut records.keys[range], take));
+                    key_error = read_column(&self.key_serde, &topic, columns, &mut keys);
                 }
                 // The values of the records whose keys deserialized.
-                let with_keys = from..from + keys.len();
-                value_error = match take {
-                    true => {
-                        let raw = &mut raw_values[with_keys.start - base..with_keys.end - base];
-                        read_column(&self.value_serde, &topic, [RawColumn::taken(raw)], &mut values)
-                    }
-                    false => {
-                        let columns = queue
-                            .slices_mut(with_keys.start, with_keys.end)
-                            .map(|(records, _)| RawColumn::values(records, false));
-                        read_column(&self.value_serde, &topic, columns, &mut values)
-                    }
-                };
+                let columns = queue
+                    .parts_mut(from, from + keys.len())
+                    .map(|(records, range, _)| column(&mut records.values[range], take));
+                value_error = read_column(&self.value_serde, &topic, columns, &mut values);
                 let good = values.len();
                 if value_error.is_some() {
                     // The record at `good` had a key but no value: its key goes, the keys
@@ -202,17 +166,19 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
                     carried = (keys.split_off(good + 1), key_error.take());
                     keys.truncate(good);
                 }
-                for (records, ts) in queue.slices_mut(from, from + good) {
+                // Headers only once a record has some (then one entry per record).
+                for (records, range, ts) in queue.parts_mut(from, from + good) {
                     timestamps.extend_from_slice(ts);
-                    if !any_headers
-                        || headers.is_empty() && records.iter().all(|r| r.headers.is_empty())
-                    {
+                    if records.headers.is_empty() {
+                        if !headers.is_empty() {
+                            headers.resize_with(timestamps.len(), Vec::new);
+                        }
                         continue;
                     }
                     headers.resize_with(timestamps.len() - ts.len(), Vec::new);
-                    headers.extend(records.iter_mut().map(|r| match take {
-                        true => std::mem::take(&mut r.headers),
-                        false => r.headers.clone(),
+                    headers.extend(records.headers[range].iter_mut().map(|h| match take {
+                        true => std::mem::take(h),
+                        false => h.clone(),
                     }));
                 }
             }
@@ -233,6 +199,14 @@ impl<K: Clone + 'static, V: Clone + 'static> RawInput for SourceNode<K, V> {
             from += good + 1;
         }
         Ok(())
+    }
+}
+
+/// Keys or values of a part of a run: handed over (`take`) or lent.
+fn column(bytes: &mut [Option<Bytes>], take: bool) -> RawColumn<'_> {
+    match take {
+        true => RawColumn::taken(bytes),
+        false => RawColumn::lent(bytes),
     }
 }
 

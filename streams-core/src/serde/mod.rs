@@ -17,8 +17,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::time::RawRecord;
-
 pub use builtin::{
     BytesSerde, F32Serde, F64Serde, I16Serde, I32Serde, I64Serde, Serdes, StringSerde, UnitSerde,
 };
@@ -179,33 +177,28 @@ pub struct RawColumn<'a> {
 
 #[derive(Debug)]
 enum ColumnSource<'a> {
-    /// The keys (or values) of the records themselves; `take` hands them over.
-    Records { records: &'a mut [RawRecord], values: bool, take: bool },
-    /// Bytes already moved out of their records, handed over.
+    /// Handed over: each is left `None` once deserialized.
     Taken(&'a mut [Option<Bytes>]),
+    /// Lent.
+    Lent(&'a [Option<Bytes>]),
 }
 
 impl<'a> RawColumn<'a> {
-    /// The keys of `records`; `take` hands them over.
-    pub(crate) fn keys(records: &'a mut [RawRecord], take: bool) -> Self {
-        Self { source: ColumnSource::Records { records, values: false, take } }
-    }
-
-    /// The values of `records`; `take` hands them over.
-    pub(crate) fn values(records: &'a mut [RawRecord], take: bool) -> Self {
-        Self { source: ColumnSource::Records { records, values: true, take } }
-    }
-
-    /// Keys or values already moved out of their records (each left `None` once handed over).
+    /// Keys or values handed over (each left `None` once deserialized).
     pub(crate) fn taken(bytes: &'a mut [Option<Bytes>]) -> Self {
         Self { source: ColumnSource::Taken(bytes) }
+    }
+
+    /// Keys or values lent.
+    pub(crate) fn lent(bytes: &'a [Option<Bytes>]) -> Self {
+        Self { source: ColumnSource::Lent(bytes) }
     }
 
     /// How many records the column has.
     pub fn len(&self) -> usize {
         match &self.source {
-            ColumnSource::Records { records, .. } => records.len(),
             ColumnSource::Taken(bytes) => bytes.len(),
+            ColumnSource::Lent(bytes) => bytes.len(),
         }
     }
 
@@ -230,10 +223,8 @@ impl<'a> IntoIterator for RawColumn<'a> {
 
     fn into_iter(self) -> RawColumnIter<'a> {
         let source = match self.source {
-            ColumnSource::Records { records, values, take } => {
-                IterSource::Records { records: records.iter_mut(), values, take }
-            }
             ColumnSource::Taken(bytes) => IterSource::Taken(bytes.iter_mut()),
+            ColumnSource::Lent(bytes) => IterSource::Lent(bytes.iter()),
         };
         RawColumnIter { source }
     }
@@ -247,8 +238,8 @@ pub struct RawColumnIter<'a> {
 
 #[derive(Debug)]
 enum IterSource<'a> {
-    Records { records: std::slice::IterMut<'a, RawRecord>, values: bool, take: bool },
     Taken(std::slice::IterMut<'a, Option<Bytes>>),
+    Lent(std::slice::Iter<'a, Option<Bytes>>),
 }
 
 impl<'a> Iterator for RawColumnIter<'a> {
@@ -258,21 +249,14 @@ impl<'a> Iterator for RawColumnIter<'a> {
     fn next(&mut self) -> Option<RawBytes<'a>> {
         match &mut self.source {
             IterSource::Taken(bytes) => Some(RawBytes::Owned(bytes.next()?.take())),
-            IterSource::Records { records, values, take } => {
-                let r = records.next()?;
-                let field = if *values { &mut r.value } else { &mut r.key };
-                Some(match take {
-                    true => RawBytes::Owned(field.take()),
-                    false => RawBytes::Lent(field.as_ref()),
-                })
-            }
+            IterSource::Lent(bytes) => Some(RawBytes::Lent(bytes.next()?.as_ref())),
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.source {
-            IterSource::Records { records, .. } => records.size_hint(),
             IterSource::Taken(bytes) => bytes.size_hint(),
+            IterSource::Lent(bytes) => bytes.size_hint(),
         }
     }
 }

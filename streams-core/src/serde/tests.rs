@@ -132,32 +132,21 @@ fn registry_holds_the_builtins_and_takes_new_ones() {
     round_trip(&reg.get::<Celsius>().unwrap(), Celsius(21));
 }
 
-/// A record with `value` as its value (and no key).
-fn raw(value: Option<&'static [u8]>) -> RawRecord {
-    RawRecord {
-        topic: std::sync::Arc::from("t"),
-        partition: 0,
-        offset: 0,
-        timestamp: 0,
-        key: None,
-        value: value.map(Bytes::from_static),
-        headers: Vec::new(),
-    }
-}
-
-/// Deserializes the values of `values`, handed over or lent, with serde `S`; with the values
-/// the records kept afterwards.
+/// Deserializes `values`, handed over or lent, with serde `S`; with the values the column kept
+/// afterwards.
 fn value_column<T, S: Serde<T>>(
     serde: &S,
     values: &[Option<&'static [u8]>],
     take: bool,
 ) -> (Vec<T>, Result<(), usize>, Vec<bool>) {
-    let mut records: Vec<RawRecord> = values.iter().map(|v| raw(*v)).collect();
+    let mut column: Vec<Option<Bytes>> = values.iter().map(|v| v.map(Bytes::from_static)).collect();
     let mut out = Vec::new();
-    let result = serde
-        .deserialize_column("t", RawColumn::values(&mut records, take), &mut out)
-        .map_err(|(i, _)| i);
-    (out, result, records.iter().map(|r| r.value.is_some()).collect())
+    let raw = match take {
+        true => RawColumn::taken(&mut column),
+        false => RawColumn::lent(&column),
+    };
+    let result = serde.deserialize_column("t", raw, &mut out).map_err(|(i, _)| i);
+    (out, result, column.iter().map(Option::is_some).collect())
 }
 
 /// Strings of another serde: only the provided (default) column methods.

@@ -27,7 +27,7 @@ use crate::processor::PunctuationType;
 use crate::processor::node::Lifecycle;
 use crate::processor::source::RawInput;
 use crate::state::task_stores::{StoreContext, TaskStores};
-use crate::time::{Clock, Extracted, RawRecord, TimestampExtractor};
+use crate::time::{Clock, Extracted, RawRecord, RawRecords, TimestampExtractor};
 use crate::topology::groups::SubTopology;
 use crate::topology::{BuildCtx, NodeKind, Topology};
 
@@ -261,14 +261,18 @@ impl Task {
 
     /// Buffers a record read from one of the task's partitions, with its extracted timestamp.
     pub(crate) fn add_record(&mut self, raw: RawRecord) -> Result<(), StreamsError> {
-        self.add_records(vec![raw])
+        let mut records = RawRecords::new(raw.topic.clone(), raw.partition);
+        records.push_record(raw);
+        self.add_records(records)
     }
 
-    /// Buffers records that all come from one partition (a poll returns them in such runs),
-    /// keeping them in their `Vec`.
-    pub(crate) fn add_records(&mut self, mut records: Vec<RawRecord>) -> Result<(), StreamsError> {
-        let Some(first) = records.first() else { return Ok(()) };
-        let q = self.queue_for(&first.topic.clone(), first.partition)?;
+    /// Buffers records of one of the task's partitions (a poll returns each partition's records
+    /// column by column), keeping them in their columns.
+    pub(crate) fn add_records(&mut self, mut records: RawRecords) -> Result<(), StreamsError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let q = self.queue_for(&records.topic.clone(), records.partition)?;
         let mut group = self.shared.group.borrow_mut();
         let queue = &mut group.queues[q];
         let Some(slot) = queue.source else { return Ok(()) };
@@ -277,7 +281,7 @@ impl Task {
         let mut skipped = Vec::new();
         let mut from = 0;
         while let Some((i, outcome)) =
-            extractor.extract_all(&records[from..], queue.partition_time, &mut timestamps)
+            extractor.extract_all(&mut records, from, queue.partition_time, &mut timestamps)
         {
             match outcome {
                 Extracted::Timestamp(ts) => timestamps.push(ts),
@@ -294,13 +298,9 @@ impl Task {
             // next processed record.
             let leading = skipped.iter().enumerate().take_while(|&(n, &i)| n == i).count();
             if leading > 0 && queue.records.is_empty() {
-                self.progress[q] = (Some(records[leading - 1].offset + 1), true);
+                self.progress[q] = (Some(records.offsets[leading - 1] + 1), true);
             }
-            let mut i = 0;
-            records.retain(|_| {
-                i += 1;
-                skipped.binary_search(&(i - 1)).is_err()
-            });
+            records = without(records, &skipped);
         }
         queue.records.push_chunk(records, timestamps);
         Ok(())
@@ -347,26 +347,30 @@ impl Task {
                 Next::Wait | Next::Empty => return Ok(false),
             };
             let queue = &group.queues[q];
-            let (Some((raw, ts)), Some(slot)) = (queue.records.get(0), queue.source) else {
+            let (Some((offset, ts)), Some(slot)) =
+                (queue.records.offset_and_timestamp(0), queue.source)
+            else {
                 return Ok(false);
             };
-            (q, ts, raw.offset, slot)
+            (q, ts, offset, slot)
         };
         self.shared.set_phase(Phase::Processing);
         self.shared.set_current(Some(q));
         // The record stays at the head of its queue while it is processed (for its metadata and
         // the error handlers); its bytes move on to the deserializers when no handler reads them.
-        let taken = match self.take_bytes {
-            true => self.shared.take_current_bytes(),
-            false => None,
-        };
-        let result = match (self.shared.current_raw(), taken) {
-            (Some(raw), Some((key, value, headers))) => self.sources[slot]
-                .input
-                .borrow_mut()
-                .process_taken(&raw.topic, key, value, headers, ts),
-            (Some(raw), None) => self.sources[slot].input.borrow_mut().process_raw(&raw, ts),
-            (None, _) => Ok(()),
+        let topic = self.shared.group.borrow().queues[q].topic.clone();
+        let result = match self.take_bytes {
+            true => match self.shared.take_current_bytes() {
+                Some((key, value, headers)) => self.sources[slot]
+                    .input
+                    .borrow_mut()
+                    .process_taken(&topic, key, value, headers, ts),
+                None => Ok(()),
+            },
+            false => match self.shared.current_raw() {
+                Some(raw) => self.sources[slot].input.borrow_mut().process_raw(&raw, ts),
+                None => Ok(()),
+            },
         };
         let deserialized = result.is_ok();
         let outcome = match result {
@@ -390,13 +394,13 @@ impl Task {
         let mut last = (-1, -1);
         let mut bad = bad.iter().copied().peekable();
         let mut pos = 0;
-        queue.records.retire(n, |raw, ts| {
+        queue.records.retire(n, |offset, ts| {
             // Only records that deserialize move partition time (the source moved stream time),
             // as Kafka drops bad records before they count.
             if bad.next_if_eq(&pos).is_none() {
                 partition_time = partition_time.max(ts);
             }
-            last = (raw.offset, ts);
+            last = (offset, ts);
             pos += 1;
         });
         queue.partition_time = partition_time;
@@ -466,7 +470,7 @@ impl Task {
             (self.sources[slot].input.clone(), self.shared.clone(), self.take_bytes);
         let run = input.borrow_mut().process_run(&shared, q, 0, n, take, &mut |pos, e| {
             self.shared.set_position(pos as u32);
-            let offset = self.shared.current_raw().map_or(-1, |r| r.offset);
+            let offset = self.shared.record_metadata().map_or(-1, |m| m.offset);
             self.deserialization_failed(slot, offset, e)?;
             bad.push(pos);
             Ok(())
@@ -496,13 +500,16 @@ impl Task {
                 topic,
                 error,
             }),
-            Err(Refused::Fail) => Err(StreamsError::Deserialization {
-                task: self.id,
-                topic: self.shared.current_raw().map(|r| r.topic.to_string()).unwrap_or_default(),
-                partition: self.shared.current_raw().map_or(-1, |r| r.partition),
-                offset,
-                error: e,
-            }),
+            Err(Refused::Fail) => {
+                let at = self.shared.record_metadata();
+                Err(StreamsError::Deserialization {
+                    task: self.id,
+                    topic: at.as_ref().map(|m| m.topic.to_string()).unwrap_or_default(),
+                    partition: at.map_or(-1, |m| m.partition),
+                    offset,
+                    error: e,
+                })
+            }
         }
     }
 
@@ -686,4 +693,19 @@ impl Task {
     pub(crate) fn reads(&mut self, topic: &Arc<str>) -> bool {
         self.source_for(topic).is_some()
     }
+}
+
+/// `records` without the records at the positions `skipped` (increasing).
+fn without(records: RawRecords, skipped: &[usize]) -> RawRecords {
+    let RawRecords { topic, partition, offsets, timestamps, keys, values, mut headers } = records;
+    headers.resize_with(offsets.len(), Vec::new);
+    let mut kept = RawRecords::new(topic, partition);
+    let mut skipped = skipped.iter().copied().peekable();
+    let columns = offsets.into_iter().zip(timestamps).zip(keys).zip(values).zip(headers);
+    for (i, ((((offset, ts), key), value), headers)) in columns.enumerate() {
+        if skipped.next_if_eq(&i).is_none() {
+            kept.push(offset, ts, key, value, headers);
+        }
+    }
+    kept
 }

@@ -1,6 +1,6 @@
 //! What every node of a task shares: identity, time, the current record, schedules, the output.
 
-use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -412,7 +412,7 @@ impl TaskShared {
         node: &str,
         error: &(dyn std::error::Error + 'static),
     ) -> Result<(), Refused> {
-        let raw = self.current_raw().map(|r| r.clone());
+        let raw = self.current_raw();
         let handler = match kind {
             ErrorKind::Deserialization => &self.handlers.deserialization,
             ErrorKind::Processing => &self.handlers.processing,
@@ -441,11 +441,11 @@ impl TaskShared {
     }
 
     pub(crate) fn record_metadata(&self) -> Option<RecordMetadata> {
-        self.current_raw().map(|r| RecordMetadata {
-            topic: r.topic.clone(),
-            partition: r.partition,
-            offset: r.offset,
-        })
+        let (q, pos) = self.current.get()?;
+        let group = self.group.borrow();
+        let queue = group.queues.get(q)?;
+        let (offset, _) = queue.records.offset_and_timestamp(pos)?;
+        Some(RecordMetadata { topic: queue.topic.clone(), partition: queue.partition, offset })
     }
 
     /// Moves the key, value and headers out of the record being processed, for a source whose
@@ -453,18 +453,13 @@ impl TaskShared {
     /// the head of its queue for its metadata.
     pub(crate) fn take_current_bytes(&self) -> Option<(Option<Bytes>, Option<Bytes>, Vec<Header>)> {
         let (q, pos) = self.current.get()?;
-        let mut group = self.group.borrow_mut();
-        let (raw, _) = group.queues.get_mut(q)?.records.get_mut(pos)?;
-        Some((raw.key.take(), raw.value.take(), std::mem::take(&mut raw.headers)))
+        self.group.borrow_mut().queues.get_mut(q)?.records.take_bytes(pos)
     }
 
-    /// The record being processed, as read.
-    pub(crate) fn current_raw(&self) -> Option<Ref<'_, RawRecord>> {
+    /// The record being processed, as read (cloned).
+    pub(crate) fn current_raw(&self) -> Option<RawRecord> {
         let (q, pos) = self.current.get()?;
-        Ref::filter_map(self.group.borrow(), |g| {
-            g.queues.get(q).and_then(|queue| queue.records.get(pos)).map(|(r, _)| r)
-        })
-        .ok()
+        self.group.borrow().queues.get(q)?.records.record(pos)
     }
 
     /// Marks the head of queue `q` as the record being processed (`None`: none is).

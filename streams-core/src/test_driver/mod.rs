@@ -431,7 +431,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::LogAndSkipOnInvalidTimestamp;
+    use crate::time::{LogAndSkipOnInvalidTimestamp, RawRecords};
 
     fn raw(offset: i64, timestamp: i64) -> RawRecord {
         RawRecord {
@@ -443,6 +443,13 @@ mod tests {
             value: Some(Bytes::from_static(b"v")),
             headers: Vec::new(),
         }
+    }
+
+    /// `records`, as a poll hands them over.
+    fn polled(records: impl IntoIterator<Item = RawRecord>) -> RawRecords {
+        let mut out = RawRecords::new(Arc::from("in"), 0);
+        records.into_iter().for_each(|r| out.push_record(r));
+        out
     }
 
     /// A record skipped for its timestamp counts as processed only once everything buffered
@@ -464,10 +471,10 @@ mod tests {
             task.take_commit_offsets().into_iter().map(|(_, _, o)| o).collect()
         };
         // Skipped records at the head of an empty queue count at once.
-        task.add_records(vec![raw(0, -1), raw(1, -1)]).unwrap();
+        task.add_records(polled([raw(0, -1), raw(1, -1)])).unwrap();
         assert_eq!(offsets(task), [2]);
         // One behind a buffered record waits for it.
-        task.add_records(vec![raw(2, 5), raw(3, -1), raw(4, 6)]).unwrap();
+        task.add_records(polled([raw(2, 5), raw(3, -1), raw(4, 6)])).unwrap();
         assert_eq!(task.buffered(), 2);
         assert_eq!(offsets(task), Vec::<i64>::new());
         assert_eq!(task.process_up_to(0, true, 1).unwrap(), 1);

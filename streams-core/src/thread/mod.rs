@@ -19,7 +19,7 @@ use crate::task::assignment_info::AssignmentInfo;
 use crate::task::assignor::TaskAssignor;
 use crate::task::shared::{Outbox, Outgoing, OutgoingRecord, RecordCollector};
 use crate::task::{Task, TaskId};
-use crate::time::{Clock, RawRecord, SystemClock};
+use crate::time::{Clock, RawRecords, SystemClock};
 use crate::topology::Topology;
 use crate::topology::groups::SubTopology;
 
@@ -288,55 +288,12 @@ impl<'a> StreamThread<'a> {
     /// are split off from the back, so nothing shifts, and a poll of one partition is handed
     /// over as it is. Should a partition come in two runs, they are taken from the front
     /// instead, to keep its order.
-    fn route(&mut self, mut records: Vec<RawRecord>) -> Result<(), StreamsError> {
-        let same = |a: &RawRecord, b: &RawRecord| {
-            a.partition == b.partition && (Arc::ptr_eq(&a.topic, &b.topic) || a.topic == b.topic)
-        };
-        let mut runs: Vec<usize> = vec![0];
-        for i in 1..records.len() {
-            if !same(&records[i - 1], &records[i]) {
-                runs.push(i);
+    fn route(&mut self, polled: Vec<RawRecords>) -> Result<(), StreamsError> {
+        for records in polled {
+            let owner = self.owner.get(&(records.topic.clone(), records.partition)).copied();
+            if let Some(task) = owner.and_then(|id| self.tasks.get_mut(&id)) {
+                task.add_records(records)?;
             }
-        }
-        let repeated = runs
-            .iter()
-            .enumerate()
-            .any(|(n, &i)| runs[..n].iter().any(|&j| same(&records[i], &records[j])));
-        if repeated {
-            let mut rest = records.into_iter().peekable();
-            while let Some(first) = rest.next() {
-                let mut run = vec![first];
-                while let Some(r) = rest.next_if(|r| same(r, &run[0])) {
-                    run.push(r);
-                }
-                self.hand_over(run)?;
-            }
-            return Ok(());
-        }
-        while let Some(start) = runs.pop() {
-            if start >= records.len() {
-                continue;
-            }
-            let owner =
-                self.owner.get(&(records[start].topic.clone(), records[start].partition)).copied();
-            match owner.and_then(|id| self.tasks.get_mut(&id)) {
-                Some(task) => {
-                    let run = match start {
-                        0 => std::mem::take(&mut records),
-                        _ => records.split_off(start),
-                    };
-                    task.add_records(run)?
-                }
-                None => records.truncate(start),
-            }
-        }
-        Ok(())
-    }
-
-    fn hand_over(&mut self, run: Vec<RawRecord>) -> Result<(), StreamsError> {
-        let owner = self.owner.get(&(run[0].topic.clone(), run[0].partition)).copied();
-        if let Some(task) = owner.and_then(|id| self.tasks.get_mut(&id)) {
-            task.add_records(run)?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The in-process consumer: assign or subscribe, poll, seek, commit.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,7 +164,7 @@ struct Assigned {
     /// decoded (the batches of `pending` come next).
     position: Option<i64>,
     /// Records decoded but not returned yet.
-    buffered: VecDeque<ConsumerRecord>,
+    buffered: Buffered,
     /// The rest of the last read, not decoded yet: decoded a batch at a time as polls need
     /// records, so that a poll's records are made just before they are returned.
     pending: Option<Pending>,
@@ -175,7 +175,108 @@ struct Assigned {
 impl Assigned {
     /// The offset of the next record `poll` returns: the first buffered one, else the position.
     fn next_offset(&self) -> Option<i64> {
-        self.buffered.front().map(|r| r.offset).or(self.position)
+        self.buffered.front_offset().or(self.position)
+    }
+}
+
+/// Records decoded but not returned yet (the rest of a batch a poll returned part of), column
+/// by column, the first `head` gone.
+#[derive(Debug)]
+struct Buffered {
+    records: PartitionRecords,
+    head: usize,
+}
+
+impl Buffered {
+    fn new(topic: &str, partition: i32) -> Self {
+        Self { records: PartitionRecords::new(Arc::from(topic), partition), head: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.records.len() - self.head
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn front_offset(&self) -> Option<i64> {
+        self.records.offsets.get(self.head).copied()
+    }
+
+    fn push(&mut self, r: Record) {
+        self.records.push(r.offset, r.timestamp, r.key, r.value, r.headers);
+    }
+
+    /// Removes the first record.
+    fn pop_front(&mut self, topic: &Arc<str>) -> Option<ConsumerRecord> {
+        let (r, i) = (&mut self.records, self.head);
+        let offset = *r.offsets.get(i)?;
+        let record = ConsumerRecord {
+            topic: topic.clone(),
+            partition: r.partition,
+            offset,
+            timestamp: r.timestamps[i],
+            key: r.keys[i].take(),
+            value: r.values[i].take(),
+            headers: r.headers.get_mut(i).map(std::mem::take).unwrap_or_default(),
+        };
+        self.head += 1;
+        if self.is_empty() {
+            self.clear();
+        }
+        Some(record)
+    }
+
+    /// Moves the first records, up to `n`, to the end of `out` (the same partition's).
+    fn take_into(&mut self, out: &mut PartitionRecords, n: usize) {
+        let n = n.min(self.len());
+        if n == 0 {
+            return;
+        }
+        let r = &mut self.records;
+        let range = self.head..self.head + n;
+        if out.is_empty() && range == (0..r.len()) {
+            // All of it: the columns themselves.
+            std::mem::swap(&mut out.offsets, &mut r.offsets);
+            std::mem::swap(&mut out.timestamps, &mut r.timestamps);
+            std::mem::swap(&mut out.keys, &mut r.keys);
+            std::mem::swap(&mut out.values, &mut r.values);
+            std::mem::swap(&mut out.headers, &mut r.headers);
+            if out.headers.iter().all(Vec::is_empty) {
+                out.headers.clear();
+            }
+            self.clear();
+            return;
+        }
+        let before = out.len();
+        out.offsets.extend_from_slice(&r.offsets[range.clone()]);
+        out.timestamps.extend_from_slice(&r.timestamps[range.clone()]);
+        out.keys.extend(r.keys[range.clone()].iter_mut().map(Option::take));
+        out.values.extend(r.values[range.clone()].iter_mut().map(Option::take));
+        let headers = r.headers.get_mut(range).unwrap_or_default();
+        if headers.iter().any(|h| !h.is_empty()) || !out.headers.is_empty() {
+            out.headers.resize_with(before, Vec::new);
+            out.headers.extend(headers.iter_mut().map(std::mem::take));
+            out.headers.resize_with(out.offsets.len(), Vec::new);
+        }
+        self.head += n;
+        if self.is_empty() {
+            self.clear();
+        }
+    }
+
+    /// Keeps the first `n` records.
+    fn truncate(&mut self, n: usize) {
+        self.records.truncate(self.head + n);
+        if self.is_empty() {
+            self.clear();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.records.truncate(0);
+        self.head = 0;
     }
 }
 
@@ -345,7 +446,7 @@ impl Consumer {
                     partition,
                     topic: Arc::from(tp.topic.as_str()),
                     position: None,
-                    buffered: VecDeque::new(),
+                    buffered: Buffered::new(&tp.topic, tp.partition),
                     pending: None,
                     last_read: None,
                 },
@@ -454,7 +555,7 @@ impl Consumer {
                     partition,
                     topic: Arc::from(tp.topic.as_str()),
                     position,
-                    buffered: VecDeque::new(),
+                    buffered: Buffered::new(&tp.topic, tp.partition),
                     pending: None,
                     last_read: None,
                 },
@@ -642,7 +743,7 @@ impl Consumer {
                 self.fill(tp, a)?;
             }
             while out.len() < max {
-                match a.buffered.pop_front() {
+                match a.buffered.pop_front(&a.topic) {
                     Some(r) => out.push(r),
                     None => break,
                 }
@@ -672,12 +773,7 @@ impl Consumer {
                 self.fill(tp, a)?;
             }
             let mut part = PartitionRecords::new(a.topic.clone(), tp.partition);
-            while total + part.len() < max {
-                match a.buffered.pop_front() {
-                    Some(r) => part.push_record(r),
-                    None => break,
-                }
-            }
+            a.buffered.take_into(&mut part, max - total);
             let check_crcs = self.config.check_crcs;
             let room = max - total;
             let decoded = Self::decode_pending(a, check_crcs, &mut part, room);
@@ -801,7 +897,6 @@ impl Consumer {
             return Ok(());
         };
         let topic = &a.topic;
-        let partition = out.partition();
         while out.count() < max && p.at < p.bytes.len() {
             let (path, start) = (&p.source.0, p.source.1);
             let (out_len, buffered_len) = (out.count(), a.buffered.len());
@@ -821,7 +916,7 @@ impl Consumer {
                         out.push(topic, r);
                         taken += 1;
                     } else {
-                        buffered.push_back(consumer_record(topic, partition, r));
+                        buffered.push(r);
                     }
                 })?;
                 Ok((h.next_offset(), h.total_len()))
@@ -862,7 +957,6 @@ fn consumer_record(topic: &Arc<str>, partition: i32, r: Record) -> ConsumerRecor
 /// Where [`Consumer::decode_pending`] puts a partition's records: `poll`'s records, or one
 /// partition's columns.
 trait Decoded {
-    fn partition(&self) -> i32;
     /// How many records it holds.
     fn count(&self) -> usize;
     fn reserve(&mut self, n: usize);
@@ -878,9 +972,6 @@ struct Records<'a> {
 }
 
 impl Decoded for Records<'_> {
-    fn partition(&self) -> i32 {
-        self.partition
-    }
     fn count(&self) -> usize {
         self.out.len()
     }
@@ -897,9 +988,6 @@ impl Decoded for Records<'_> {
 }
 
 impl Decoded for PartitionRecords {
-    fn partition(&self) -> i32 {
-        self.partition
-    }
     fn count(&self) -> usize {
         self.len()
     }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{RawBytes, RawColumn, Serde, SerdeError, null_error};
+use super::{RawColumn, Serde, SerdeError, null_error};
 
 /// UTF-8 strings (Kafka's `StringSerde`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -124,17 +124,13 @@ macro_rules! nullable_serde {
                     out: &mut Vec<$t>,
                 ) -> Result<(), (usize, SerdeError)> {
                     out.reserve(column.len());
-                    for (i, bytes) in column.into_iter().enumerate() {
-                        let bytes = match bytes {
-                            RawBytes::Owned(b) => b,
-                            RawBytes::Lent(b) => b.cloned(),
-                        };
-                        match bytes {
-                            Some($taken_b) => out.push($taken),
-                            None => return Err((i, null_error::<$t>(topic))),
+                    column.try_for_each_owned(|i, bytes| match bytes {
+                        Some($taken_b) => {
+                            out.push($taken);
+                            Ok(())
                         }
-                    }
-                    Ok(())
+                        None => Err((i, null_error::<$t>(topic))),
+                    })
                 }
             )?
             $(

@@ -206,6 +206,24 @@ impl<'a> RawColumn<'a> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Calls `f` with each record's index and bytes, owned (handed over, or a new reference
+    /// when lent), in order, until it fails: its error. One loop per kind of column, for the
+    /// serdes that keep the bytes themselves.
+    #[inline]
+    pub(crate) fn try_for_each_owned<E>(
+        self,
+        mut f: impl FnMut(usize, Option<Bytes>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.source {
+            ColumnSource::Taken(bytes) => {
+                bytes.iter_mut().enumerate().try_for_each(|(i, b)| f(i, b.take()))
+            }
+            ColumnSource::Lent(bytes) => {
+                bytes.iter().enumerate().try_for_each(|(i, b)| f(i, b.clone()))
+            }
+        }
+    }
 }
 
 /// One record's key or value in a [`RawColumn`] (`None`: null).

@@ -16,7 +16,10 @@
 //!   the ceiling of any runtime running them;
 //! - the pipeline: a `KafkaStreams` application with `T` stream threads (default 1) reads the same
 //!   records, maps each value (drops its first byte), filters (keeps non-empty values) and writes
-//!   them to another output topic; timed from `start()` until the output holds all `N` records.
+//!   them to another output topic; timed from `start()` until the output holds all `N` records;
+//! - the columns baseline: as the baseline, but reading with `poll_columns`, the consumer call
+//!   the stream threads make (the same records, each partition's column by column), for
+//!   reference: the goal is the pipeline's ratio to the baseline above.
 //!
 //! All write with the broker in interval-flush mode (1 s). Each phase's output topic is deleted
 //! just before the next phase creates its own, so every phase writes into page-cache pages just
@@ -51,15 +54,22 @@ async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
     Ok(())
 }
 
-/// The plain clients: read everything, append each record unchanged; with `map_filter`, the
-/// pipeline's work written by hand: each value loses its first byte (`Bytes::slice`, on the owned
-/// record, as the pipeline's `map_values` gets it) and empty values are dropped.
-async fn baseline(
-    broker: &Broker,
-    records: usize,
-    out: &str,
-    map_filter: bool,
-) -> BenchResult<Sample> {
+/// What a phase of plain clients does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    /// Read with `poll`, append each record unchanged.
+    Poll,
+    /// As `Poll`, with the pipeline's work written by hand: each value loses its first byte
+    /// (`Bytes::slice`, on the owned record, as the pipeline's `map_values` gets it) and empty
+    /// values are dropped.
+    MapFilter,
+    /// Read with `poll_columns` (the consumer call the stream threads make), append each record
+    /// unchanged.
+    Columns,
+}
+
+/// The plain clients: read everything and append it to `out`, as `how` says.
+async fn baseline(broker: &Broker, records: usize, out: &str, how: Plain) -> BenchResult<Sample> {
     let clock = Stopwatch::start();
     let mut config = ConsumerConfig::default().offset_reset(OffsetReset::Earliest);
     config.max_poll_records = 1000;
@@ -68,9 +78,24 @@ async fn baseline(
     let producer = broker.producer(producer_config())?;
     let mut seen = 0;
     while seen < records {
+        if how == Plain::Columns {
+            for part in consumer.poll_columns(Duration::from_millis(100)).await? {
+                seen += part.len();
+                let records = (0..part.len()).map(|i| ProducerRecordRef {
+                    topic: out,
+                    partition: None,
+                    key: part.keys[i].as_deref(),
+                    value: part.values[i].as_deref(),
+                    headers: part.headers_of(i),
+                    timestamp: Some(part.timestamps[i]),
+                });
+                producer.send_all_borrowed(records).await?;
+            }
+            continue;
+        }
         let mut polled = consumer.poll(Duration::from_millis(100)).await?;
         seen += polled.len();
-        if map_filter {
+        if how == Plain::MapFilter {
             for r in &mut polled {
                 r.value = r.value.take().map(|v| v.slice(1..));
             }
@@ -113,9 +138,9 @@ async fn main() -> BenchResult<()> {
     preload(&broker, records).await?;
 
     // Per phase: the samples, and per run the phase's time as a fraction of the baseline's.
-    let phases = ["baseline", "hand-written", "pipeline"];
-    let mut samples: [Vec<Sample>; 3] = Default::default();
-    let mut ratios: [Vec<(f64, f64)>; 3] = Default::default();
+    let phases = ["baseline", "hand-written", "pipeline", "columns"];
+    let mut samples: [Vec<Sample>; 4] = Default::default();
+    let mut ratios: [Vec<(f64, f64)>; 4] = Default::default();
     // The previous phase's output topic, deleted before the next phase creates its own: this
     // machine's host takes back guest pages left free for a few seconds, and writing into pages
     // it has to hand back first costs several times more than writing into pages just freed.
@@ -125,15 +150,17 @@ async fn main() -> BenchResult<()> {
     // just freed.
     broker.admin().create_topic(NewTopic::new("warm-up-out", 1)).await?;
     eprintln!("warm-up (not measured): baseline into `warm-up-out`");
-    baseline(&broker, records, "warm-up-out", false).await?;
+    baseline(&broker, records, "warm-up-out", Plain::Poll).await?;
     let mut last_out: Option<String> = Some("warm-up-out".to_string());
+    // Per run, the pipeline's time as a fraction of the columns baseline's.
+    let mut columns_ratios: Vec<(f64, f64)> = Vec::new();
     for run in 1..=runs {
         // Alternate the order, so that no phase always follows the same one.
-        let mut order = [0, 1, 2];
+        let mut order = [0, 1, 2, 3];
         if run % 2 == 0 {
             order.reverse();
         }
-        let mut this_run: [Option<Sample>; 3] = Default::default();
+        let mut this_run: [Option<Sample>; 4] = Default::default();
         for p in order {
             if let Some(old) = last_out.take() {
                 broker.admin().delete_topic(&old).await?;
@@ -141,8 +168,9 @@ async fn main() -> BenchResult<()> {
             let out = format!("{}-out-{run}", phases[p]);
             broker.admin().create_topic(NewTopic::new(&out, 1)).await?;
             let sample = match p {
-                0 => baseline(&broker, records, &out, false).await?,
-                1 => baseline(&broker, records, &out, true).await?,
+                0 => baseline(&broker, records, &out, Plain::Poll).await?,
+                1 => baseline(&broker, records, &out, Plain::MapFilter).await?,
+                3 => baseline(&broker, records, &out, Plain::Columns).await?,
                 _ => {
                     stateless_pipeline(
                         &broker,
@@ -166,21 +194,24 @@ async fn main() -> BenchResult<()> {
             last_out = Some(out);
             this_run[p] = Some(sample);
         }
-        let [Some(b), Some(h), Some(pl)] = this_run else {
+        let [Some(b), Some(h), Some(pl), Some(c)] = this_run else {
             return Err("a phase is missing".into());
         };
-        for (p, s) in [(0, &b), (1, &h), (2, &pl)] {
+        for (p, s) in [(0, &b), (1, &h), (2, &pl), (3, &c)] {
             ratios[p].push((b.secs / s.secs, b.cpu_secs / s.cpu_secs));
         }
         eprintln!(
-            "[run {run}/{runs}] pipeline / baseline: throughput {:.1} %, per core {:.1} %; hand-written / baseline: {:.1} %",
+            "[run {run}/{runs}] pipeline / baseline: throughput {:.1} %, per core {:.1} %; hand-written / baseline: {:.1} %; pipeline / columns baseline: {:.1} %",
             100.0 * b.secs / pl.secs,
             100.0 * b.cpu_secs / pl.cpu_secs,
             100.0 * b.secs / h.secs,
+            100.0 * c.secs / pl.secs,
         );
+        columns_ratios.push((c.secs / pl.secs, c.cpu_secs / pl.cpu_secs));
         samples[0].push(b);
         samples[1].push(h);
         samples[2].push(pl);
+        samples[3].push(c);
     }
     let n = records as f64;
     println!(
@@ -194,8 +225,9 @@ async fn main() -> BenchResult<()> {
         "baseline (consume + append)",
         "hand-written map + filter (no topology)",
         "pipeline (map_values, filter)",
+        "columns baseline (poll_columns + append)",
     ];
-    for p in 0..3 {
+    for p in 0..4 {
         let secs = median(samples[p].iter().map(|s| s.secs).collect());
         let cpu = median(samples[p].iter().map(|s| s.cpu_secs).collect());
         let ratio = match p {
@@ -220,6 +252,11 @@ async fn main() -> BenchResult<()> {
         "pipeline / baseline (median of the {runs} runs' ratios): throughput {:.1} %, per core {:.1} %",
         100.0 * median(ratios[2].iter().map(|r| r.0).collect()),
         100.0 * median(ratios[2].iter().map(|r| r.1).collect())
+    );
+    println!(
+        "pipeline / columns baseline (median of the {runs} runs' ratios): throughput {:.1} %, per core {:.1} %",
+        100.0 * median(columns_ratios.iter().map(|r| r.0).collect()),
+        100.0 * median(columns_ratios.iter().map(|r| r.1).collect())
     );
     broker.close().await?;
     Ok(())

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use broker_embedded::{
-    Broker, BrokerConfig, ConsumerConfig, NewTopic, ProducerRecord, TopicPartition,
-};
+// The plain clients that load the text and read the counts; the application itself needs only
+// the prelude.
+use broker_embedded::{ConsumerConfig, ProducerRecord, TopicPartition};
 use clap::Parser;
 use streams_dsl::prelude::*;
 

@@ -60,6 +60,9 @@ pub use windows::{TimeWindow, TimeWindows, Windowed, WindowedSerde};
 
 /// Everything an application needs, in one `use streams_dsl::prelude::*;`.
 pub mod prelude {
+    pub use broker_embedded::{Broker, BrokerConfig, NewTopic};
+    pub use bytes::Bytes;
+
     pub use crate::{
         BincodeSerde, Branched, BranchedKStream, Change, Consumed, GlobalKTable, Grouped,
         JsonSerde, KGroupedStream, KGroupedTable, KStream, KTable, Materialized, Named, Printed,
@@ -67,13 +70,18 @@ pub mod prelude {
         TimeWindows, Windowed, WindowedSerde,
     };
     pub use streams_core::{
-        DeadLetterQueue, ErrorHandler, ErrorResponse, HostInfo, I64Serde, KafkaStreams,
-        KeyQueryMetadata, KeyValueStore, LagInfo, LogAndContinue, LogAndFail, ProcessError,
-        ProcessingGuarantee, Processor, ProcessorContext, PunctuationType, ReadOnlyKeyValueStore,
+        BytesSerde, DeadLetterQueue, ErrorContext, ErrorHandler, ErrorKind, ErrorResponse,
+        Extracted, F32Serde, F64Serde, FailOnInvalidTimestamp, Header, HostInfo, I16Serde,
+        I32Serde, I64Serde, KafkaStreams, KeyQueryMetadata, KeyValueStore, LagInfo, LogAndContinue,
+        LogAndFail, LogAndSkipOnInvalidTimestamp, ProcessError, ProcessingGuarantee, Processor,
+        ProcessorContext, PunctuationType, PunctuatorId, RawRecord, ReadOnlyKeyValueStore,
         ReadOnlyWindowStore, Record, RecordBatch, RecordMetadata, Serde, SerdeError, Serdes, State,
-        StateRestoreListener, StoreBuilder, StoreQueryParameters, StreamThreadExceptionResponse,
-        StreamsConfig, StreamsError, StreamsMetadata, StringSerde, TaskId, TestInputTopic,
-        TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor, TimestampedKeyValueStore,
-        Topology, TopologyError, TopologyTestDriver, ValueAndTimestamp, WindowStore,
+        StateListener, StateRestoreListener, StoreBuilder, StoreQueryParameters,
+        StreamThreadExceptionResponse, StreamsConfig, StreamsError, StreamsMetadata, StringSerde,
+        TaskId, TestInputTopic, TestOutputTopic, TestRecord, ThreadMetadata, TimestampExtractor,
+        TimestampedKeyValueStore, TimestampedWindowStore, Topology, TopologyError,
+        TopologyTestDriver, UncaughtExceptionHandler, UnitSerde,
+        UsePartitionTimeOnInvalidTimestamp, ValueAndTimestamp, WallclockTimestampExtractor,
+        WindowStore,
     };
 }

@@ -40,7 +40,9 @@ pub struct StreamsConfig {
     pub default_timestamp_extractor: Arc<dyn TimestampExtractor>,
     /// `max.task.idle.ms`: how long a task with an empty input partition waits for it before
     /// processing its other partitions out of timestamp order. Default 0 (do not wait); negative:
-    /// never wait.
+    /// never wait. Unlike Kafka Streams since 3.0, 0 does not wait either for records the broker
+    /// is known to hold for the empty partition but the thread has not fetched yet (Kafka's
+    /// "fetched lag" check): set a small positive value to have a task wait for them.
     pub max_task_idle_ms: i64,
     /// `statestore.cache.max.bytes`: the record-cache bytes of the whole instance, split evenly over
     /// its stream threads; the caching stores of one thread share its part. Default 10 MiB; 0

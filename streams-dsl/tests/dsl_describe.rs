@@ -432,3 +432,51 @@ fn d4_dot_has_every_node_topic_and_edge() {
     }
     assert_eq!(dot.matches(" -> ").count(), 7, "{dot}");
 }
+
+/// The generated names of the other stateless operators, as Kafka Streams gives them
+/// (`KStreamImpl`'s `MAP_NAME`, `FLATMAP_NAME`, `FLATMAPVALUES_NAME`, `PEEK_NAME`,
+/// `KEY_SELECT_NAME`, `FILTER_NAME` for `filterNot`, `FOREACH_NAME`); a processor without
+/// children prints `--> none`.
+#[test]
+fn generated_names_of_the_stateless_operators() {
+    let builder = StreamsBuilder::new();
+    builder
+        .stream::<String, String>("input")
+        .map(|k, v| (v, k))
+        .flat_map(|k, v| vec![(k.clone(), v.clone()), (v, k)])
+        .flat_map_values(|v| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .peek(|_, _| {})
+        .select_key(|_, v| v.len() as i64)
+        .filter_not(|k, _| *k == 0)
+        .foreach(|_, _| {});
+    assert_eq!(
+        describe(builder),
+        "Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [input])
+      --> KSTREAM-MAP-0000000001
+    Processor: KSTREAM-MAP-0000000001 (stores: [])
+      --> KSTREAM-FLATMAP-0000000002
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-FLATMAP-0000000002 (stores: [])
+      --> KSTREAM-FLATMAPVALUES-0000000003
+      <-- KSTREAM-MAP-0000000001
+    Processor: KSTREAM-FLATMAPVALUES-0000000003 (stores: [])
+      --> KSTREAM-PEEK-0000000004
+      <-- KSTREAM-FLATMAP-0000000002
+    Processor: KSTREAM-PEEK-0000000004 (stores: [])
+      --> KSTREAM-KEY-SELECT-0000000005
+      <-- KSTREAM-FLATMAPVALUES-0000000003
+    Processor: KSTREAM-KEY-SELECT-0000000005 (stores: [])
+      --> KSTREAM-FILTER-0000000006
+      <-- KSTREAM-PEEK-0000000004
+    Processor: KSTREAM-FILTER-0000000006 (stores: [])
+      --> KSTREAM-FOREACH-0000000007
+      <-- KSTREAM-KEY-SELECT-0000000005
+    Processor: KSTREAM-FOREACH-0000000007 (stores: [])
+      --> none
+      <-- KSTREAM-FILTER-0000000006
+
+"
+    );
+}

@@ -34,14 +34,27 @@ fn a_stream_of_several_topics_reads_each_at_its_own_offsets() {
         TopologyTestDriver::new(builder.build().unwrap(), StreamsConfig::new("src")).unwrap();
     let a = driver.input_topic::<String, String>("a");
     let b = driver.input_topic::<String, String>("b");
-    a.pipe_input_at(s("k"), s("1"), 0).unwrap();
-    b.pipe_input_at(s("k"), s("2"), 0).unwrap();
-    a.pipe_input_at(s("k"), s("3"), 0).unwrap();
+    a.pipe_record(rec("1", 5, &[("h", "a0")])).unwrap();
+    b.pipe_record(rec("2", 7, &[])).unwrap();
+    a.pipe_record(rec("3", 6, &[("h", "a1"), ("g", "")])).unwrap();
 
     assert_eq!(
-        driver.output_topic::<String, String>("out").read_values_to_list(),
-        vec![s("a@0:1"), s("b@0:2"), s("a@1:3")]
+        driver.output_topic::<String, String>("out").read_records_to_list(),
+        vec![
+            rec("a@0:1", 5, &[("h", "a0")]),
+            rec("b@0:2", 7, &[]),
+            rec("a@1:3", 6, &[("h", "a1"), ("g", "")])
+        ]
     );
+}
+
+/// A record with key `k`, `value`, `timestamp` and `headers` (name, value).
+fn rec(value: &str, timestamp: i64, headers: &[(&str, &str)]) -> TestRecord<String, String> {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| Header { key: s(k), value: Some(Bytes::copy_from_slice(v.as_bytes())) })
+        .collect();
+    TestRecord { key: s("k"), value: s(value), timestamp, headers }
 }
 
 #[test]
@@ -53,9 +66,15 @@ fn a_pattern_stream_reads_every_topic_whose_whole_name_matches() {
         .to("out");
     let driver =
         TopologyTestDriver::new(builder.build().unwrap(), StreamsConfig::new("src")).unwrap();
-    driver.input_topic::<String, String>("topic-1").pipe_input_at(s("k"), s("x"), 0).unwrap();
-    driver.input_topic::<String, String>("topic-22").pipe_input_at(s("k"), s("y"), 0).unwrap();
-    driver.input_topic::<String, String>("topic-1").pipe_input_at(s("k"), s("z"), 0).unwrap();
+    driver
+        .input_topic::<String, String>("topic-1")
+        .pipe_record(rec("x", 3, &[("h", "1")]))
+        .unwrap();
+    driver.input_topic::<String, String>("topic-22").pipe_record(rec("y", 4, &[])).unwrap();
+    driver
+        .input_topic::<String, String>("topic-1")
+        .pipe_record(rec("z", 9, &[("h", "2")]))
+        .unwrap();
     // Not whole-name matches: not read.
     for topic in ["topic-x", "my-topic-1", "topic-1b"] {
         let r = driver.input_topic::<String, String>(topic).pipe_input_at(s("k"), s("no"), 0);
@@ -63,8 +82,12 @@ fn a_pattern_stream_reads_every_topic_whose_whole_name_matches() {
     }
 
     assert_eq!(
-        driver.output_topic::<String, String>("out").read_values_to_list(),
-        vec![s("topic-1@0:x"), s("topic-22@0:y"), s("topic-1@1:z")]
+        driver.output_topic::<String, String>("out").read_records_to_list(),
+        vec![
+            rec("topic-1@0:x", 3, &[("h", "1")]),
+            rec("topic-22@0:y", 4, &[]),
+            rec("topic-1@1:z", 9, &[("h", "2")])
+        ]
     );
 }
 

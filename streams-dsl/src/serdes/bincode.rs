@@ -69,3 +69,33 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for BincodeSerde<T> {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor: String,
+        celsius: i32,
+    }
+
+    /// Round trips, and bad input is an error naming the topic: truncated, trailing bytes, null.
+    #[test]
+    fn bad_bincode_is_an_error_naming_the_topic() {
+        let serde = BincodeSerde::<Reading>::new();
+        let reading = Reading { sensor: "s1".into(), celsius: -4 };
+        let bytes = serde.serialize("t", &reading).unwrap().unwrap();
+        assert_eq!(serde.deserialize("t", Some(&bytes)).unwrap(), reading);
+
+        let truncated = bytes.slice(..bytes.len() - 1);
+        let e = serde.deserialize("temps", Some(&truncated)).unwrap_err().to_string();
+        assert!(e.contains("invalid bincode in topic `temps`"), "{e}");
+        let mut longer = bytes.to_vec();
+        longer.extend_from_slice(b"xy");
+        let e = serde.deserialize("temps", Some(&Bytes::from(longer))).unwrap_err().to_string();
+        assert!(e.contains("2 bytes after the value"), "{e}");
+        let e = serde.deserialize("temps", None).unwrap_err().to_string();
+        assert!(e.contains("null data in topic `temps`"), "{e}");
+    }
+}

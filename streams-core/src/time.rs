@@ -121,25 +121,33 @@ pub struct UsePartitionTimeOnInvalidTimestamp;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WallclockTimestampExtractor;
 
-impl TimestampExtractor for FailOnInvalidTimestamp {
-    #[inline]
-    fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
-        match record.timestamp >= 0 {
-            true => Extracted::Timestamp(record.timestamp),
-            false => fail_on_invalid(record),
-        }
-    }
+/// The extractors of the record's own timestamp: `$invalid` answers for a negative one.
+macro_rules! record_time_extractor {
+    ($extractor:ty, $invalid:path) => {
+        impl TimestampExtractor for $extractor {
+            #[inline]
+            fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
+                match record.timestamp >= 0 {
+                    true => Extracted::Timestamp(record.timestamp),
+                    false => $invalid(record),
+                }
+            }
 
-    fn extract_all(
-        &self,
-        records: &mut RawRecords,
-        from: usize,
-        _partition_time: i64,
-        out: &mut Vec<i64>,
-    ) -> Option<(usize, Extracted)> {
-        record_times(records, from, out, fail_on_invalid)
-    }
+            fn extract_all(
+                &self,
+                records: &mut RawRecords,
+                from: usize,
+                _partition_time: i64,
+                out: &mut Vec<i64>,
+            ) -> Option<(usize, Extracted)> {
+                record_times(records, from, out, $invalid)
+            }
+        }
+    };
 }
+
+record_time_extractor!(FailOnInvalidTimestamp, fail_on_invalid);
+record_time_extractor!(LogAndSkipOnInvalidTimestamp, skip_invalid);
 
 /// [`FailOnInvalidTimestamp`]'s answer for a record with a negative timestamp (kept out of the
 /// per-record path).
@@ -151,26 +159,6 @@ fn fail_on_invalid(record: &RawRecord) -> Extracted {
          extractor (for example LogAndSkipOnInvalidTimestamp) to process such records",
         record.topic, record.partition, record.offset, record.timestamp
     ))
-}
-
-impl TimestampExtractor for LogAndSkipOnInvalidTimestamp {
-    #[inline]
-    fn extract(&self, record: &RawRecord, _partition_time: i64) -> Extracted {
-        match record.timestamp >= 0 {
-            true => Extracted::Timestamp(record.timestamp),
-            false => skip_invalid(record),
-        }
-    }
-
-    fn extract_all(
-        &self,
-        records: &mut RawRecords,
-        from: usize,
-        _partition_time: i64,
-        out: &mut Vec<i64>,
-    ) -> Option<(usize, Extracted)> {
-        record_times(records, from, out, skip_invalid)
-    }
 }
 
 /// [`LogAndSkipOnInvalidTimestamp`]'s answer for a record with a negative timestamp.

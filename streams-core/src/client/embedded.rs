@@ -150,6 +150,10 @@ impl BackendConsumer for EmbeddedConsumer {
         self.consumer.rebalance_pending()
     }
 
+    fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<(), StreamsError> {
+        Ok(self.consumer.seek(&TopicPartition::new(topic, partition), offset)?)
+    }
+
     fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError> {
         if offsets.is_empty() {
             return Ok(());

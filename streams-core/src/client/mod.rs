@@ -83,6 +83,8 @@ pub(crate) trait BackendConsumer: Send {
     /// Whether the last poll stopped before rejoining a rebalance: commit, release every task,
     /// then poll again (eager rebalancing, as Kafka Streams does in `onPartitionsRevoked`).
     fn rebalance_pending(&self) -> bool;
+    /// Moves the position of an assigned partition: the next poll reads from `offset`.
+    fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<(), StreamsError>;
     /// Commits `(topic, partition, next offset)` for the group; durable on return.
     fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), StreamsError>;
     /// Leaves the group.

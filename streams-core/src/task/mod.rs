@@ -31,7 +31,7 @@ use crate::time::{Clock, Extracted, RawRecord, RawRecords, TimestampExtractor};
 use crate::topology::groups::SubTopology;
 use crate::topology::{BuildCtx, NodeKind, Topology};
 
-use partition_group::Next;
+use partition_group::{Next, PartitionQueue};
 use shared::{Failure, Handlers, Phase, RecordCollector, Refused, TaskShared};
 pub(crate) use state::TaskState;
 
@@ -257,6 +257,18 @@ impl Task {
     /// Records buffered and not yet processed.
     pub(crate) fn buffered(&self) -> usize {
         self.shared.group.borrow().buffered()
+    }
+
+    /// Per input partition holding buffered records, the offset of the first: where reading must
+    /// resume for them if the task goes away before processing them.
+    pub(crate) fn unprocessed_from(&self) -> Vec<(Arc<str>, i32, i64)> {
+        let group = self.shared.group.borrow();
+        let first = |q: &PartitionQueue| q.records.offset_and_timestamp(0).map(|(o, _)| o);
+        group
+            .queues
+            .iter()
+            .filter_map(|q| Some((q.topic.clone(), q.partition, first(q)?)))
+            .collect()
     }
 
     /// Buffers a record read from one of the task's partitions, with its extracted timestamp.

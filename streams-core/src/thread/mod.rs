@@ -212,6 +212,14 @@ impl<'a> StreamThread<'a> {
         self.commit()?;
         for (id, mut t) in std::mem::take(&mut self.tasks) {
             tracing::debug!(task = %id, "releasing the task for a rebalance");
+            // Records read but not processed go with the task: the consumer reads them again
+            // (here or, if the partition moves, at its new owner from the committed offset), as
+            // Kafka's eager rebalancing resumes every partition from its committed offset.
+            for (topic, partition, offset) in t.unprocessed_from() {
+                if let Err(e) = self.consumer.seek(&topic, partition, offset) {
+                    tracing::debug!(%topic, partition, offset, error = %e, "not rewound");
+                }
+            }
             t.close();
         }
         self.close_standbys(|_| true)?;

@@ -754,6 +754,8 @@ impl KafkaStreams {
         }
         subscribe.sort();
         subscribe.dedup();
+        let patterns: Vec<regex::Regex> =
+            per_sub.iter().flat_map(|(_, patterns)| patterns.iter().cloned()).collect();
         let app_dir = self.config.state_dir.join(app);
         let stateful: std::collections::BTreeSet<u32> = subs
             .iter()
@@ -804,6 +806,7 @@ impl KafkaStreams {
             assignor: Arc::new(assignor),
             registry: self.shared.stores.clone(),
             subscribe,
+            patterns,
             instance: self.instance.clone(),
             rocks,
             cache_bytes: self.config.statestore_cache_max_bytes

@@ -32,6 +32,8 @@ pub(crate) struct ThreadContext {
     pub(crate) assignor: Arc<TaskAssignor>,
     /// Every topic the application reads (pattern matches resolved at start).
     pub(crate) subscribe: Vec<String>,
+    /// The sources' topic patterns: topics created later that match one are added.
+    pub(crate) patterns: Vec<regex::Regex>,
     pub(crate) instance: String,
     /// The block cache and options every RocksDB store of the application shares.
     pub(crate) rocks: state_stores::RocksDbConfig,
@@ -48,6 +50,10 @@ pub(crate) struct ThreadContext {
 /// How often a thread applies its standby replicas' changelogs, and how many records per store
 /// at most each time (so that standbys never starve the active tasks).
 const STANDBY_INTERVAL: Duration = Duration::from_millis(20);
+
+/// How often a thread whose application reads topic patterns looks for new matching topics
+/// (Kafka's consumers do on their metadata refresh).
+const PATTERN_INTERVAL: Duration = Duration::from_secs(1);
 const STANDBY_BATCH: usize = 20_000;
 
 /// Runs stream threads in `slot` until shutdown; a failed thread is replaced if the handler says
@@ -136,6 +142,9 @@ struct StreamThread<'a> {
     last_user_data: Option<bytes::Bytes>,
     /// The record-cache budget this thread's stores share.
     cache: state_stores::CacheBudget,
+    /// The topics subscribed to, and when topics were last matched against the patterns.
+    subscribed: Vec<String>,
+    last_pattern_check: Instant,
 }
 
 impl<'a> StreamThread<'a> {
@@ -169,6 +178,8 @@ impl<'a> StreamThread<'a> {
             wanted_standbys: BTreeSet::new(),
             last_standby_update: Instant::now(),
             last_user_data: None,
+            subscribed: ctx.subscribe.clone(),
+            last_pattern_check: Instant::now(),
             cache: state_stores::CacheBudget::new(ctx.cache_bytes),
         })
     }
@@ -201,7 +212,36 @@ impl<'a> StreamThread<'a> {
             if self.last_commit.elapsed() >= config.commit_interval {
                 self.commit()?;
             }
+            if !self.ctx.patterns.is_empty()
+                && self.last_pattern_check.elapsed() >= PATTERN_INTERVAL
+            {
+                self.follow_patterns()?;
+                self.last_pattern_check = Instant::now();
+            }
         }
+        Ok(())
+    }
+
+    /// Subscribes to the topics created since the last look that match a source's pattern:
+    /// the thread commits and releases its tasks, and rejoins the group with them (the group
+    /// rebalances; tasks reading the new topics' partitions start).
+    fn follow_patterns(&mut self) -> Result<(), StreamsError> {
+        let mut new: Vec<String> = self
+            .ctx
+            .backend
+            .list_topics()?
+            .into_iter()
+            .filter(|t| !t.starts_with("__") && !self.subscribed.contains(t))
+            .filter(|t| self.ctx.patterns.iter().any(|p| p.is_match(t)))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(topics = ?new, "new topics match a source pattern; subscribing");
+        self.release_all()?;
+        self.subscribed.append(&mut new);
+        self.subscribed.sort();
+        self.consumer.subscribe(&self.subscribed)?;
         Ok(())
     }
 

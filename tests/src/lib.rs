@@ -9,6 +9,36 @@ use broker_embedded::{
 pub mod bench;
 pub mod wire;
 
+/// Waits (off the async workers, as `wait_for_state` blocks) until `app` is in `state`, at most
+/// `patience`; whether it got there.
+pub async fn wait_for_state(
+    app: &std::sync::Arc<streams_core::KafkaStreams>,
+    state: streams_core::State,
+    patience: Duration,
+) -> bool {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || app.wait_for_state(state, patience)).await.unwrap_or(false)
+}
+
+/// Reads a partition like [`read_partition`] until it holds at least `want` records, or
+/// `patience` has passed (then what is there).
+pub async fn read_partition_until(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    want: usize,
+    patience: Duration,
+) -> broker_embedded::Result<Vec<ConsumerRecord>> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let out = read_partition(broker, topic, partition).await?;
+        if out.len() >= want || std::time::Instant::now() > deadline {
+            return Ok(out);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Reads every record of a partition from its log start to its high watermark.
 pub async fn read_partition(
     broker: &Broker,

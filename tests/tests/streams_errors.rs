@@ -79,10 +79,7 @@ impl Processor<String, String> for Boom {
 }
 
 async fn wait_state(app: &Arc<KafkaStreams>, state: State) -> bool {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, Duration::from_secs(60)))
-        .await
-        .unwrap()
+    integration_tests::wait_for_state(app, state, Duration::from_secs(60)).await
 }
 
 async fn wait_values(broker: &Broker, want: usize) -> Vec<Vec<u8>> {

@@ -68,8 +68,7 @@ async fn committed(broker: &Broker, group: &str, topic: &str, partition: i32) ->
 }
 
 async fn wait_state(app: &Arc<KafkaStreams>, state: State) -> bool {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, PATIENCE)).await.unwrap()
+    integration_tests::wait_for_state(app, state, PATIENCE).await
 }
 
 /// `close(timeout)` off the async workers (it blocks while the threads commit through the broker).

@@ -5,10 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_embedded::{Broker, NewTopic, ProducerRecord};
-use integration_tests::{init_tracing, read_partition, streams_broker};
+use integration_tests::{
+    init_tracing, read_partition, read_partition_until, streams_broker, wait_for_state,
+};
 use streams_dsl::prelude::*;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -21,15 +23,9 @@ async fn produce(broker: &Broker, topic: &str, partition: i32, value: &str) {
 
 /// The values in `out`, once there are `want` (or the deadline passed).
 async fn wait_values(broker: &Broker, want: usize) -> BTreeSet<String> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let out = read_partition(broker, "out", 0).await.unwrap();
-        if out.len() >= want || Instant::now() > deadline {
-            let values = out.iter().map(|r| r.value.as_ref().unwrap().to_vec());
-            return values.map(|v| String::from_utf8(v).unwrap()).collect();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let out = read_partition_until(broker, "out", 0, want, PATIENCE).await.unwrap();
+    let values = out.iter().map(|r| r.value.as_ref().unwrap().to_vec());
+    values.map(|v| String::from_utf8(v).unwrap()).collect()
 }
 
 fn set(values: &[&str]) -> BTreeSet<String> {
@@ -49,10 +45,7 @@ async fn a_pattern_stream_reads_topics_created_while_it_runs() {
     let config = StreamsConfig::new("patterns").num_stream_threads(2);
     let app = Arc::new(KafkaStreams::new(builder.build().unwrap(), config, &broker).unwrap());
     app.start().unwrap();
-    let waiting = app.clone();
-    let running =
-        tokio::task::spawn_blocking(move || waiting.wait_for_state(State::Running, PATIENCE));
-    assert!(running.await.unwrap());
+    assert!(wait_for_state(&app, State::Running, PATIENCE).await);
 
     produce(&broker, "t-1", 0, "x1").await;
     assert_eq!(wait_values(&broker, 1).await, set(&["x1"]));

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_embedded::ProducerRecord;
-use integration_tests::read_partition;
+use integration_tests::read_partition_until;
 
 /// The application: only the prelude (and the standard library).
 mod application {
@@ -138,14 +138,8 @@ async fn an_application_needs_only_the_prelude() {
     // without a timestamp (skipped by the extractor), the filtered one, or the one that is not
     // UTF-8 (skipped by the handler).
     let want = ["5|a", "5|tick", "12|b", "12|tick", "31|c", "31|tick"];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let out = loop {
-        let out = read_partition(&broker, "out", 0).await.unwrap();
-        if out.len() >= want.len() || Instant::now() > deadline {
-            break out;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let patience = Duration::from_secs(60);
+    let out = read_partition_until(&broker, "out", 0, want.len(), patience).await.unwrap();
     assert!(application::running(&app));
     let got: Vec<(String, i64, Option<String>)> = out
         .iter()

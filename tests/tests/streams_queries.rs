@@ -57,10 +57,7 @@ async fn produce_words(broker: &Broker) -> BTreeMap<String, i64> {
 }
 
 async fn wait_for_state(app: &Arc<KafkaStreams>, state: State) -> bool {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, Duration::from_secs(60)))
-        .await
-        .unwrap()
+    integration_tests::wait_for_state(app, state, Duration::from_secs(60)).await
 }
 
 /// Polls `check` until it holds (a query against a running application sees counts grow).

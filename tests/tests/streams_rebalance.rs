@@ -259,9 +259,7 @@ async fn fed(feed: &Feed, n: usize, task: &tokio::task::JoinHandle<i64>) {
 }
 
 async fn state_of(app: Arc<KafkaStreams>, state: State) -> bool {
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, Duration::from_secs(60)))
-        .await
-        .unwrap()
+    integration_tests::wait_for_state(&app, state, Duration::from_secs(60)).await
 }
 
 async fn close(app: Arc<KafkaStreams>) {

@@ -6,10 +6,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_embedded::{Broker, NewTopic, ProducerRecord};
-use integration_tests::{init_tracing, read_partition, streams_broker};
+use integration_tests::{
+    init_tracing, read_partition, read_partition_until, streams_broker, wait_for_state,
+};
 use streams_dsl::prelude::*;
 
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -22,11 +24,6 @@ async fn produce(broker: &Broker, topic: &str, values: &[String], ts: i64) {
         producer.send(record.timestamp(ts + i as i64)).await.unwrap();
     }
     producer.flush().await.unwrap();
-}
-
-async fn wait_state(app: &Arc<KafkaStreams>, state: State) -> bool {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || app.wait_for_state(state, PATIENCE)).await.unwrap()
 }
 
 fn start(broker: &Broker) -> Arc<KafkaStreams> {
@@ -51,7 +48,7 @@ async fn records_buffered_when_a_rebalance_comes_are_processed_afterwards() {
         broker.admin().create_topic(NewTopic::new(topic, 1)).await.unwrap();
     }
     let first = start(&broker);
-    assert!(wait_state(&first, State::Running).await);
+    assert!(wait_for_state(&first, State::Running, PATIENCE).await);
     let a: Vec<String> = (0..10).map(|i| format!("a{i}")).collect();
     produce(&broker, "a", &a, 1).await;
     // The thread polls them (its poll interval is 100 ms) and buffers them, waiting for `b`.
@@ -61,24 +58,17 @@ async fn records_buffered_when_a_rebalance_comes_are_processed_afterwards() {
     // A second instance joins: every task is released, and the one task goes to one of them
     // (or stays).
     let second = start(&broker);
-    assert!(wait_state(&second, State::Running).await);
-    assert!(wait_state(&first, State::Running).await);
+    assert!(wait_for_state(&second, State::Running, PATIENCE).await);
+    assert!(wait_for_state(&first, State::Running, PATIENCE).await);
     produce(&broker, "b", &["b0".to_string()], 100).await;
 
     // `b0` lets the records of `a` go (they come before it); it waits itself, now for `a`.
     let want = a;
-    let deadline = Instant::now() + PATIENCE;
-    let got = loop {
-        let out = read_partition(&broker, "out", 0).await.unwrap();
-        let values: Vec<String> = out
-            .iter()
-            .map(|r| String::from_utf8(r.value.as_ref().unwrap().to_vec()).unwrap())
-            .collect();
-        if values.len() >= want.len() || Instant::now() > deadline {
-            break values;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let out = read_partition_until(&broker, "out", 0, want.len(), PATIENCE).await.unwrap();
+    let got: Vec<String> = out
+        .iter()
+        .map(|r| String::from_utf8(r.value.as_ref().unwrap().to_vec()).unwrap())
+        .collect();
     assert_eq!(got, want, "records of `a` read before the rebalance were lost");
     for app in [second, first] {
         let closed = tokio::task::spawn_blocking(move || app.close(PATIENCE)).await.unwrap();

@@ -211,16 +211,14 @@ impl Buffered {
     /// Removes the first record.
     fn pop_front(&mut self, topic: &Arc<str>) -> Option<ConsumerRecord> {
         let (r, i) = (&mut self.records, self.head);
-        let offset = *r.offsets.get(i)?;
-        let record = ConsumerRecord {
-            topic: topic.clone(),
-            partition: r.partition,
-            offset,
+        let record = Record {
+            offset: *r.offsets.get(i)?,
             timestamp: r.timestamps[i],
             key: r.keys[i].take(),
             value: r.values[i].take(),
             headers: r.headers.get_mut(i).map(std::mem::take).unwrap_or_default(),
         };
+        let record = consumer_record(topic, r.partition, record);
         self.head += 1;
         if self.is_empty() {
             self.clear();

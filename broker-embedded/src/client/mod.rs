@@ -218,7 +218,7 @@ impl PartitionRecords {
     }
 
     /// Appends a record.
-    #[inline]
+    #[inline(always)]
     pub fn push(
         &mut self,
         offset: i64,

@@ -21,7 +21,8 @@
 //!   the stream threads make (the same records, each partition's column by column), for
 //!   reference: the goal is the pipeline's ratio to the baseline above.
 //!
-//! All write with the broker in interval-flush mode (1 s). Each phase's output topic is deleted
+//! glibc's allocator is told to keep freed memory (`steady_allocator`). All write with the broker
+//! in interval-flush mode (1 s). Each phase's output topic is deleted
 //! just before the next phase creates its own, so every phase writes into page-cache pages just
 //! freed (see the comment in `main`). The table reports the medians: records/s, CPU seconds,
 //! records per CPU-second (per core); the ratios to the baseline are the medians of the runs'
@@ -37,6 +38,7 @@ use broker_embedded::{
 use bytes::Bytes;
 use integration_tests::bench::{
     BenchResult, Sample, Stopwatch, arg, full_run, median, producer_config, stateless_pipeline,
+    steady_allocator,
 };
 
 async fn preload(broker: &Broker, records: usize) -> BenchResult<()> {
@@ -124,6 +126,7 @@ async fn baseline(broker: &Broker, records: usize, out: &str, how: Plain) -> Ben
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> BenchResult<()> {
+    steady_allocator();
     let records: usize = arg("--records", if full_run() { 10_000_000 } else { 50_000 });
     let runs: usize = arg("--runs", if full_run() { 3 } else { 1 });
     let threads: usize = arg("--threads", 1);

@@ -510,6 +510,7 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Put(u8, Option<u8>),
+        Update(u8, Option<u8>),
         Get(u8),
         Evict,
         Clean,
@@ -518,43 +519,85 @@ mod tests {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => (0u8..8, proptest::option::of(any::<u8>())).prop_map(|(k, v)| Op::Put(k, v)),
+            2 => (0u8..8, proptest::option::of(any::<u8>())).prop_map(|(k, v)| Op::Update(k, v)),
             2 => (0u8..8).prop_map(Op::Get),
             1 => Just(Op::Evict),
             1 => Just(Op::Clean),
         ]
     }
 
+    #[derive(Debug, Clone)]
+    struct ModelEntry {
+        value: Option<u8>,
+        dirty: bool,
+        /// When the entry was last used (read or written) and last written, on one clock.
+        used: u64,
+        written: u64,
+    }
+
     proptest! {
-        /// The lists stay consistent with the index, and the cache agrees with a simple model of
-        /// "latest write per key, minus evicted keys".
+        /// The cache agrees with a model that keeps, per key, the latest write, whether it is
+        /// dirty, and when it was last used and last written: reads see the latest write,
+        /// eviction takes exactly the least recently used entry, the dirty entries come in
+        /// exactly the order of their last writes, and the invariants hold after every step.
         #[test]
-        fn invariants_hold_under_random_operations(ops in proptest::collection::vec(op(), 1..200)) {
+        fn the_cache_follows_the_model_under_random_operations(
+            ops in proptest::collection::vec(op(), 1..300)
+        ) {
             let mut cache = RecordCache::new(5 * entry_size(b"k", Some(&b("v"))));
-            let mut model: BTreeMap<u8, (Option<u8>, bool)> = BTreeMap::new();
+            let mut model: BTreeMap<u8, ModelEntry> = BTreeMap::new();
+            let mut clock = 0u64;
+            let bytes = |v: Option<u8>| v.map(|v| Bytes::from(vec![v]));
             for op in ops {
+                clock += 1;
                 match op {
                     Op::Put(k, v) => {
-                        cache.put(Bytes::from(vec![k]), v.map(|v| Bytes::from(vec![v])));
-                        model.insert(k, (v, true));
+                        cache.put(Bytes::from(vec![k]), bytes(v));
+                        let entry = ModelEntry { value: v, dirty: true, used: clock, written: clock };
+                        model.insert(k, entry);
+                    }
+                    Op::Update(k, v) => {
+                        // The read-modify-write path: look the slot up, read it, overwrite it.
+                        let slot = cache.slot(&[k]);
+                        prop_assert_eq!(slot.is_some(), model.contains_key(&k));
+                        if let (Some(slot), Some(entry)) = (slot, model.get_mut(&k)) {
+                            prop_assert_eq!(cache.value_at(slot).cloned(), bytes(entry.value));
+                            cache.put_at(slot, bytes(v));
+                            *entry = ModelEntry { value: v, dirty: true, used: clock, written: clock };
+                        }
                     }
                     Op::Get(k) => {
                         let got = cache.get(&[k]);
-                        let expected = model.get(&k).map(|(v, _)| v.map(|v| Bytes::from(vec![v])));
-                        prop_assert_eq!(got, expected);
+                        prop_assert_eq!(got, model.get(&k).map(|e| bytes(e.value)));
+                        if let Some(entry) = model.get_mut(&k) {
+                            entry.used = clock;
+                        }
                     }
                     Op::Evict => {
-                        if let Some(evicted) = cache.evict_lru() {
-                            let k = evicted.key[0];
-                            let (v, dirty) = model.remove(&k).expect("evicted key was cached");
-                            prop_assert_eq!(evicted.value, v.map(|v| Bytes::from(vec![v])));
-                            prop_assert_eq!(evicted.dirty, dirty);
+                        let expected = model.iter().min_by_key(|(_, e)| e.used).map(|(&k, _)| k);
+                        let evicted = cache.evict_lru();
+                        prop_assert_eq!(evicted.as_ref().map(|e| e.key[0]), expected);
+                        if let (Some(evicted), Some(k)) = (evicted, expected) {
+                            let entry = model.remove(&k).expect("present");
+                            prop_assert_eq!(evicted.value, bytes(entry.value));
+                            prop_assert_eq!(evicted.dirty, entry.dirty);
                         }
                     }
                     Op::Clean => {
+                        let mut dirty: Vec<(u64, u8, Option<u8>)> = model
+                            .iter()
+                            .filter(|(_, e)| e.dirty)
+                            .map(|(&k, e)| (e.written, k, e.value))
+                            .collect();
+                        dirty.sort_unstable();
+                        let expected: Vec<(Bytes, Option<Bytes>)> =
+                            dirty.into_iter().map(|(_, k, v)| (Bytes::from(vec![k]), bytes(v))).collect();
+                        prop_assert_eq!(cache.dirty_entries(), expected);
+                        prop_assert_eq!(cache.dirty_len(), model.values().filter(|e| e.dirty).count());
                         cache.mark_all_clean();
-                        model.retain(|_, (v, _)| v.is_some());
+                        model.retain(|_, e| e.value.is_some());
                         for entry in model.values_mut() {
-                            entry.1 = false;
+                            entry.dirty = false;
                         }
                     }
                 }

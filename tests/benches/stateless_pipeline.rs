@@ -22,11 +22,11 @@
 //!   reference: the goal is the pipeline's ratio to the baseline above.
 //!
 //! glibc's allocator is told to keep freed memory (`steady_allocator`). All write with the broker
-//! in interval-flush mode (1 s). Each phase's output topic is deleted
-//! just before the next phase creates its own, so every phase writes into page-cache pages just
-//! freed (see the comment in `main`). The table reports the medians: records/s, CPU seconds,
-//! records per CPU-second (per core); the ratios to the baseline are the medians of the runs'
-//! ratios (each run's phases ran next to each other).
+//! in interval-flush mode (1 s). Each phase's output topic is deleted just before the next phase
+//! creates its own, so every phase writes into page-cache pages just freed (see the comment in
+//! `main`). The table reports the medians: records/s, CPU seconds, records per CPU-second (per
+//! core); the ratios to the baseline are the medians of the runs' ratios (each run's phases ran
+//! next to each other).
 //! Progress goes to stderr, results to stdout.
 
 use std::time::Duration;

@@ -24,15 +24,15 @@ pub fn settle() {
 /// (a trim threshold of 512 MiB, and blocks up to 32 MiB from the heap rather than from their own
 /// maps), so that a phase allocating and freeing the same large blocks over and over (a plain
 /// consumer's vector of records, 1000 per poll) reuses them instead of faulting fresh pages in
-/// each time. With glibc's defaults that refaulting cost the plain-client phases of the stateless
-/// pipeline bench up to 40 % more CPU on this machine in its slow phases than in its calm ones;
-/// a baseline is meant to be the raw cost of the work, not of the allocator's choices. Does
-/// nothing with other C libraries.
+/// each time. With glibc's defaults that refaulting slowed the plain-client phases of the
+/// stateless pipeline bench by up to about a third in the slow phases of the machine it was
+/// measured on; a baseline is meant to be the raw cost of the work, not of the allocator's
+/// choices. Call it first thing in `main`; does nothing with other C libraries.
 pub fn steady_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // SAFETY: mallopt only changes two of the allocator's thresholds; it is called before
-        // the benchmark starts its threads, and glibc takes its own lock for it anyway.
+        // SAFETY: mallopt only changes two of the allocator's tuning thresholds, under the
+        // allocator's own lock; no memory is read or written through it.
         #[allow(unsafe_code)]
         let set = unsafe {
             libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20) == 1
